@@ -1,0 +1,611 @@
+//! The event loop: one per thread, on `mio::Poll`, running `!Send` tasks,
+//! callbacks and timers.
+//!
+//! # Tornado
+//! `tornado.ioloop`. The loop is single-threaded as Tornado's is; scaling across
+//! cores is one loop per thread (see [`TCPServer::start`](crate::tcpserver::TCPServer::start)).
+//!
+//! # Implementation
+//! Each iteration: wait in `poll` (not at all if work is queued; until the next
+//! timer otherwise), wake the tasks whose sockets became ready, take what other
+//! threads sent, fire due timers, run queued callbacks, then poll each woken task
+//! once. Work queued *during* an iteration runs in the next one, so a task that
+//! keeps waking itself cannot starve I/O.
+//!
+//! A background tokio runtime (one worker thread) owns tokio's reactor and
+//! timers; the loop's thread holds that runtime's context while the loop runs,
+//! so tokio-based futures (`tokio::time::sleep`, `tokio::net`, reqwest, sqlx ...)
+//! can be awaited by tasks here. tokio never polls our tasks: it only calls
+//! their `Waker`, which queues the task back onto this loop.
+
+mod executor;
+mod handle;
+mod periodic;
+pub(crate) mod reactor;
+mod spawned;
+mod task;
+mod timers;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::Context;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+pub use executor::{run_in_executor, tokio_handle, Executing};
+pub use handle::IOLoopHandle;
+pub use periodic::PeriodicCallback;
+pub use task::{JoinError, Task};
+pub use timers::TimeoutHandle;
+
+use handle::Shared;
+use reactor::ScheduledIo;
+use spawned::{CancelOnDrop, Spawned};
+use task::{JoinState, LocalFuture, Slot, TaskRef, TaskWaker};
+use timers::Timers;
+
+/// The token of the loop's cross-thread `mio::Waker`; sockets use slab indexes.
+const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+
+/// How many events one `poll` call can return.
+const EVENTS_CAPACITY: usize = 1024;
+
+static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's current loop ([`IOLoop::current`]).
+    static CURRENT: RefCell<Option<IOLoop>> = const { RefCell::new(None) };
+}
+
+/// A single-threaded event loop.
+///
+/// Cloning gives another handle to the same loop. The type is `!Send`: tasks
+/// and callbacks may hold `Rc` and `RefCell`. Use [`IOLoop::handle`] to reach
+/// the loop from another thread.
+///
+/// # Tornado
+/// `tornado.ioloop.IOLoop`. `IOLoop.current()` → [`IOLoop::current`];
+/// `start`/`stop`/`run_sync`/`add_callback`/`spawn_callback`/`call_later`/
+/// `call_at`/`remove_timeout`/`run_in_executor`/`time` keep their names.
+///
+/// ```
+/// use std::time::Duration;
+/// use tornado::ioloop::IOLoop;
+///
+/// let ioloop = IOLoop::current();
+/// let answer = ioloop
+///     .run_sync(async {
+///         tornado::gen::sleep(Duration::from_millis(1)).await;
+///         42
+///     })
+///     .unwrap();
+/// assert_eq!(answer, 42);
+/// ```
+#[derive(Clone)]
+pub struct IOLoop {
+    pub(crate) inner: Rc<Inner>,
+}
+
+/// The loop's state. Every `RefCell` here is borrowed only briefly and never
+/// across a call into user code (a task poll, a callback, a waker).
+pub(crate) struct Inner {
+    shared: Arc<Shared>,
+    poll: RefCell<mio::Poll>,
+    registry: mio::Registry,
+    events: RefCell<mio::Events>,
+    tasks: RefCell<Slab<Slot>>,
+    next_task_id: Cell<u64>,
+    /// Tasks woken on this thread, to be polled this or next iteration.
+    ready: RefCell<VecDeque<TaskRef>>,
+    callbacks: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    timers: RefCell<Timers>,
+    pub(crate) sources: RefCell<Slab<Rc<ScheduledIo>>>,
+    running: Cell<bool>,
+    stopping: Cell<bool>,
+    /// Makes the loop `!Send` and `!Sync` by construction, not by accident.
+    _not_send: PhantomData<Rc<()>>,
+}
+
+/// Pushes a task woken on its own loop's thread onto that loop's run queue.
+/// Returns `false` when called from elsewhere (the caller then uses the inbox).
+fn schedule_local(loop_id: u64, task: TaskRef) -> bool {
+    CURRENT
+        .try_with(|current| {
+            let current = current.try_borrow().ok()?;
+            let ioloop = current.as_ref()?;
+            if ioloop.inner.shared.loop_id != loop_id {
+                return None;
+            }
+            ioloop.inner.ready.try_borrow_mut().ok()?.push_back(task);
+            Some(())
+        })
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+impl IOLoop {
+    /// Creates a new loop (not made current).
+    pub fn new() -> io::Result<IOLoop> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let loop_id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(IOLoop {
+            inner: Rc::new(Inner {
+                shared: Arc::new(Shared::new(loop_id, waker)),
+                poll: RefCell::new(poll),
+                registry,
+                events: RefCell::new(mio::Events::with_capacity(EVENTS_CAPACITY)),
+                tasks: RefCell::new(Slab::new()),
+                next_task_id: Cell::new(0),
+                ready: RefCell::new(VecDeque::new()),
+                callbacks: RefCell::new(VecDeque::new()),
+                timers: RefCell::new(Timers::default()),
+                sources: RefCell::new(Slab::new()),
+                running: Cell::new(false),
+                stopping: Cell::new(false),
+                _not_send: PhantomData,
+            }),
+        })
+    }
+
+    /// This thread's current loop, created on first use.
+    ///
+    /// # Panics
+    /// If the loop cannot be created (the process is out of file descriptors).
+    /// [`IOLoop::try_current`] returns that error instead.
+    pub fn current() -> IOLoop {
+        match IOLoop::try_current() {
+            Ok(ioloop) => ioloop,
+            Err(err) => panic!("cannot create the IOLoop: {err}"),
+        }
+    }
+
+    /// This thread's current loop, created on first use; an error if creating it fails.
+    pub fn try_current() -> io::Result<IOLoop> {
+        CURRENT.with(|current| {
+            let mut current = current.borrow_mut();
+            if let Some(ioloop) = &*current {
+                return Ok(ioloop.clone());
+            }
+            let ioloop = IOLoop::new()?;
+            *current = Some(ioloop.clone());
+            Ok(ioloop)
+        })
+    }
+
+    /// Makes this loop the thread's current one.
+    ///
+    /// # Tornado
+    /// `IOLoop.make_current()`.
+    pub fn make_current(&self) {
+        CURRENT.with(|current| *current.borrow_mut() = Some(self.clone()));
+    }
+
+    /// Forgets the thread's current loop (it lives on while other handles do).
+    pub fn clear_current() {
+        let previous = CURRENT.with(|current| current.borrow_mut().take());
+        drop(previous);
+    }
+
+    /// A `Send + Clone` handle for reaching this loop from other threads.
+    pub fn handle(&self) -> IOLoopHandle {
+        IOLoopHandle {
+            shared: self.inner.shared.clone(),
+        }
+    }
+
+    /// The loop's clock. Timers compare against it.
+    ///
+    /// # Tornado
+    /// `IOLoop.time()`; here a monotonic `Instant`.
+    pub fn time(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// Runs `callback` on the next iteration of the loop.
+    ///
+    /// # Tornado
+    /// `IOLoop.add_callback(callback)`. From another thread use
+    /// [`IOLoopHandle::add_callback`].
+    pub fn add_callback(&self, callback: impl FnOnce() + 'static) {
+        self.inner
+            .callbacks
+            .borrow_mut()
+            .push_back(Box::new(callback));
+    }
+
+    /// Runs `future` as a task on this loop; the returned [`Task`] gives its output.
+    ///
+    /// The future need not be `Send`. It is first polled on the next iteration.
+    ///
+    /// # Tornado
+    /// `IOLoop.spawn_callback(callback)`, `IOLoop.add_future`, `asyncio.ensure_future`.
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let state = Rc::new(RefCell::new(JoinState::Running(None)));
+        let spawned: LocalFuture = Box::pin(Spawned {
+            future,
+            state: CancelOnDrop(state.clone()),
+        });
+        let task = self.inner.insert_task(spawned);
+        Task {
+            task,
+            state,
+            owner: Rc::downgrade(&self.inner),
+        }
+    }
+
+    /// Calls `callback` after `delay`.
+    ///
+    /// # Tornado
+    /// `IOLoop.call_later(delay, callback)`.
+    pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimeoutHandle {
+        self.call_at(Instant::now() + delay, callback)
+    }
+
+    /// Calls `callback` at `deadline` (at once, on the next iteration, if it has passed).
+    ///
+    /// # Tornado
+    /// `IOLoop.call_at(when, callback)`.
+    pub fn call_at(&self, deadline: Instant, callback: impl FnOnce() + 'static) -> TimeoutHandle {
+        self.inner
+            .timers
+            .borrow_mut()
+            .insert(deadline, Box::new(callback))
+    }
+
+    /// Cancels a timeout: its callback never runs and is dropped now.
+    /// Returns `false` if it already ran or was removed.
+    ///
+    /// # Tornado
+    /// `IOLoop.remove_timeout(timeout)`.
+    pub fn remove_timeout(&self, handle: TimeoutHandle) -> bool {
+        let removed = self.inner.timers.borrow_mut().remove(handle);
+        removed.is_some()
+    }
+
+    /// Number of pending timeouts.
+    pub fn pending_timeouts(&self) -> usize {
+        self.inner.timers.borrow().len()
+    }
+
+    /// Number of live tasks (spawned, not yet finished or aborted).
+    pub fn task_count(&self) -> usize {
+        self.inner.tasks.borrow().len()
+    }
+
+    /// Runs the loop until [`stop`](IOLoop::stop) is called.
+    ///
+    /// The loop is the thread's current loop while it runs.
+    ///
+    /// # Errors
+    /// If the loop is already running, or polling the OS fails.
+    ///
+    /// # Tornado
+    /// `IOLoop.start()`.
+    pub fn start(&self) -> io::Result<()> {
+        if self.inner.running.replace(true) {
+            return Err(io::Error::other("IOLoop is already running"));
+        }
+        let _running = RunningGuard(self);
+        let _current = CurrentGuard::enter(self);
+        let _tokio = executor::enter_tokio()?;
+        while !self.inner.stopping.get() {
+            self.run_once(None)?;
+        }
+        Ok(())
+    }
+
+    /// Stops the loop after the current iteration; [`start`](IOLoop::start)
+    /// then returns. Tasks and timers stay pending for a later `start`.
+    ///
+    /// # Tornado
+    /// `IOLoop.stop()`.
+    pub fn stop(&self) {
+        self.inner.stopping.set(true);
+    }
+
+    /// Runs the loop until `future` completes and returns its output.
+    ///
+    /// # Errors
+    /// If the loop is already running, polling fails, or the future panics.
+    ///
+    /// # Tornado
+    /// `IOLoop.run_sync(func)`.
+    pub fn run_sync<F>(&self, future: F) -> io::Result<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.run_sync_inner(future, None)
+    }
+
+    /// [`run_sync`](IOLoop::run_sync) with a time limit: past `timeout`, the
+    /// future is dropped and an error of kind [`io::ErrorKind::TimedOut`] returned.
+    ///
+    /// # Tornado
+    /// `IOLoop.run_sync(func, timeout=...)`, which raises `TimeoutError`.
+    pub fn run_sync_with_timeout<F>(&self, future: F, timeout: Duration) -> io::Result<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.run_sync_inner(future, Some(timeout))
+    }
+
+    fn run_sync_inner<F>(&self, future: F, timeout: Option<Duration>) -> io::Result<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let this = self.clone();
+        let task = self.spawn(async move {
+            let output = future.await;
+            this.stop();
+            output
+        });
+        let timed_out = Rc::new(Cell::new(false));
+        let timer = timeout.map(|timeout| {
+            let (this, timed_out) = (self.clone(), timed_out.clone());
+            self.call_later(timeout, move || {
+                timed_out.set(true);
+                this.stop();
+            })
+        });
+        let result = self.start();
+        if let Some(timer) = timer {
+            self.remove_timeout(timer);
+        }
+        if let Err(err) = result {
+            task.abort();
+            return Err(err);
+        }
+        let state = std::mem::replace(&mut *task.state.borrow_mut(), JoinState::Taken);
+        match state {
+            JoinState::Done(Ok(output)) => Ok(output),
+            JoinState::Done(Err(err)) => Err(io::Error::other(err)),
+            JoinState::Running(_) | JoinState::Taken => {
+                task.abort();
+                Err(if timed_out.get() {
+                    io::Error::new(io::ErrorKind::TimedOut, "IOLoop.run_sync timed out")
+                } else {
+                    io::Error::other("IOLoop stopped before the future completed")
+                })
+            }
+        }
+    }
+
+    /// Runs one iteration of the loop, waiting at most `max_wait` for events
+    /// (`None`: until the next timer, or indefinitely without one). Lets tests
+    /// drive the loop step by step.
+    pub fn run_once(&self, max_wait: Option<Duration>) -> io::Result<()> {
+        let inner = &*self.inner;
+        let has_work = !inner.ready.borrow().is_empty() || !inner.callbacks.borrow().is_empty();
+        let wait = if has_work {
+            Some(Duration::ZERO)
+        } else {
+            let until_timer = inner
+                .timers
+                .borrow()
+                .next_deadline()
+                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            match (until_timer, max_wait) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        self.poll_events(wait)?;
+        self.take_inbox();
+        self.fire_timers();
+        self.run_callbacks();
+        self.run_tasks();
+        Ok(())
+    }
+
+    fn poll_events(&self, wait: Option<Duration>) -> io::Result<()> {
+        let inner = &*self.inner;
+        let mut events = inner.events.borrow_mut();
+        match inner.poll.borrow_mut().poll(&mut events, wait) {
+            Ok(()) => {}
+            // A signal arrived: just go round again.
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(err) => return Err(err),
+        }
+        for event in events.iter() {
+            if event.token() == WAKER_TOKEN {
+                continue; // the inbox is drained below either way
+            }
+            let source = inner.sources.borrow().get(event.token().0).cloned();
+            // A missing source was deregistered after the event was queued.
+            if let Some(source) = source {
+                source.dispatch(event);
+            }
+        }
+        Ok(())
+    }
+
+    fn take_inbox(&self) {
+        let Some(inbox) = self.inner.shared.drain() else {
+            return;
+        };
+        self.inner.ready.borrow_mut().extend(inbox.tasks);
+        let mut callbacks = self.inner.callbacks.borrow_mut();
+        for callback in inbox.callbacks {
+            callbacks.push_back(callback);
+        }
+    }
+
+    fn fire_timers(&self) {
+        let now = Instant::now();
+        let cutoff = self.inner.timers.borrow().cutoff();
+        loop {
+            let due = self.inner.timers.borrow_mut().pop_due(now, cutoff);
+            match due {
+                Some(callback) => callback(),
+                None => break,
+            }
+        }
+    }
+
+    fn run_callbacks(&self) {
+        let count = self.inner.callbacks.borrow().len();
+        for _ in 0..count {
+            let callback = self.inner.callbacks.borrow_mut().pop_front();
+            match callback {
+                Some(callback) => callback(),
+                None => break,
+            }
+        }
+    }
+
+    fn run_tasks(&self) {
+        let count = self.inner.ready.borrow().len();
+        for _ in 0..count {
+            let task = self.inner.ready.borrow_mut().pop_front();
+            match task {
+                Some(task) => self.inner.poll_task(task),
+                None => break,
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn insert_task(&self, future: LocalFuture) -> TaskRef {
+        let id = self.next_task_id.get();
+        self.next_task_id.set(id + 1);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let task = TaskRef {
+            index: entry.key(),
+            id,
+        };
+        let waker = Arc::new(TaskWaker {
+            task,
+            scheduled: true.into(),
+            shared: self.shared.clone(),
+        });
+        entry.insert(Slot {
+            id,
+            future: Some(future),
+            waker,
+            aborted: false,
+        });
+        self.ready.borrow_mut().push_back(task);
+        task
+    }
+
+    fn poll_task(&self, task: TaskRef) {
+        let (mut future, waker) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let Some(slot) = tasks.get_mut(task.index).filter(|slot| slot.id == task.id) else {
+                return; // finished or aborted since it was woken
+            };
+            let Some(future) = slot.future.take() else {
+                return;
+            };
+            // Cleared before the poll: a wake during the poll schedules it again.
+            slot.waker.scheduled.store(false, Ordering::Release);
+            (future, slot.waker.waker())
+        };
+        let done = future
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_ready();
+        let mut future = Some(future);
+        let finished = {
+            let mut tasks = self.tasks.borrow_mut();
+            match tasks.get_mut(task.index).filter(|slot| slot.id == task.id) {
+                Some(slot) if !done && !slot.aborted => {
+                    slot.future = future.take();
+                    None
+                }
+                Some(_) => Some(tasks.remove(task.index)),
+                None => None,
+            }
+        };
+        // Dropped here, outside the borrow: destructors may spawn or abort tasks.
+        drop(finished);
+        drop(future);
+    }
+
+    fn abort_task(&self, task: TaskRef) {
+        let removed = {
+            let mut tasks = self.tasks.borrow_mut();
+            match tasks.get_mut(task.index).filter(|slot| slot.id == task.id) {
+                Some(slot) if slot.future.is_none() => {
+                    slot.aborted = true; // aborting itself mid-poll: dropped after the poll
+                    None
+                }
+                Some(_) => Some(tasks.remove(task.index)),
+                None => None,
+            }
+        };
+        drop(removed);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Wakers on other threads may outlive the loop: make their sends no-ops.
+        drop(self.shared.close());
+        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+        drop(tasks);
+        let timers = self.timers.borrow_mut().take_all();
+        drop(timers);
+    }
+}
+
+/// Clears `running` however `start` exits.
+struct RunningGuard<'a>(&'a IOLoop);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.inner.running.set(false);
+        self.0.inner.stopping.set(false);
+    }
+}
+
+/// Makes a loop current for the duration of a run, then restores the previous one.
+struct CurrentGuard {
+    previous: Option<IOLoop>,
+}
+
+impl CurrentGuard {
+    fn enter(ioloop: &IOLoop) -> CurrentGuard {
+        let previous = CURRENT.with(|current| current.borrow_mut().replace(ioloop.clone()));
+        CurrentGuard { previous }
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let ours = CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), previous));
+        drop(ours);
+    }
+}
+
+impl fmt::Debug for IOLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IOLoop")
+            .field("id", &self.inner.shared.loop_id)
+            .field("tasks", &self.task_count())
+            .field("timeouts", &self.pending_timeouts())
+            .field("running", &self.inner.running.get())
+            .finish()
+    }
+}

@@ -1,0 +1,116 @@
+//! `PeriodicCallback`: a callback on a fixed period, skipping missed ticks.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::{IOLoop, TimeoutHandle};
+
+/// Calls a function every `period` on the current loop.
+///
+/// If the loop was busy past one or more ticks, the missed ticks are skipped
+/// (the callback runs once, and the next run is on the original schedule)
+/// instead of running in a burst.
+///
+/// # Tornado
+/// `tornado.ioloop.PeriodicCallback(callback, callback_time)` with `start()`,
+/// `stop()`, `is_running()`. The period is a `Duration`, not milliseconds.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc, time::Duration};
+/// use tornado::ioloop::{IOLoop, PeriodicCallback};
+///
+/// let ticks = Rc::new(Cell::new(0));
+/// let counter = ticks.clone();
+/// let periodic = PeriodicCallback::new(move || counter.set(counter.get() + 1), Duration::from_millis(5));
+/// periodic.start();
+/// IOLoop::current()
+///     .run_sync(tornado::gen::sleep(Duration::from_millis(60)))
+///     .unwrap();
+/// periodic.stop();
+/// assert!(ticks.get() >= 3);
+/// ```
+#[derive(Clone)]
+pub struct PeriodicCallback {
+    inner: Rc<State>,
+}
+
+struct State {
+    callback: RefCell<Box<dyn FnMut()>>,
+    period: Duration,
+    ioloop: IOLoop,
+    /// The pending tick while running; `None` when stopped.
+    timeout: Cell<Option<TimeoutHandle>>,
+    next: Cell<Instant>,
+}
+
+impl PeriodicCallback {
+    /// Creates a stopped periodic callback on the current loop.
+    ///
+    /// A zero period is raised to one millisecond, so the loop cannot spin.
+    pub fn new(callback: impl FnMut() + 'static, period: Duration) -> PeriodicCallback {
+        PeriodicCallback {
+            inner: Rc::new(State {
+                callback: RefCell::new(Box::new(callback)),
+                period: period.max(Duration::from_millis(1)),
+                ioloop: IOLoop::current(),
+                timeout: Cell::new(None),
+                next: Cell::new(Instant::now()),
+            }),
+        }
+    }
+
+    /// Starts the timer; the first call is one period from now. No effect if running.
+    pub fn start(&self) {
+        if self.is_running() {
+            return;
+        }
+        self.inner.next.set(Instant::now() + self.inner.period);
+        schedule(&self.inner);
+    }
+
+    /// Stops the timer; a pending tick never fires.
+    pub fn stop(&self) {
+        if let Some(handle) = self.inner.timeout.take() {
+            self.inner.ioloop.remove_timeout(handle);
+        }
+    }
+
+    /// True between `start` and `stop`.
+    pub fn is_running(&self) -> bool {
+        self.inner.timeout.get().is_some()
+    }
+}
+
+fn schedule(state: &Rc<State>) {
+    // The timer holds the state, as Tornado's loop holds a started
+    // PeriodicCallback: it keeps ticking even if every handle is dropped.
+    let held = state.clone();
+    let handle = state.ioloop.call_at(state.next.get(), move || run(&held));
+    state.timeout.set(Some(handle));
+}
+
+fn run(state: &Rc<State>) {
+    // Schedule the next tick first, so the callback may call `stop`.
+    let now = Instant::now();
+    let mut next = state.next.get() + state.period;
+    if next <= now {
+        // Skip every tick that has already passed, keeping the original phase.
+        let behind = now.duration_since(next).as_nanos() / state.period.as_nanos().max(1);
+        let skip = u32::try_from(behind + 1).unwrap_or(u32::MAX);
+        next += state.period.saturating_mul(skip);
+    }
+    state.next.set(next);
+    schedule(state);
+    (state.callback.borrow_mut())();
+}
+
+impl fmt::Debug for PeriodicCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeriodicCallback")
+            .field("period", &self.inner.period)
+            .field("running", &self.is_running())
+            .finish()
+    }
+}

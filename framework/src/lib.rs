@@ -1,0 +1,30 @@
+//! # tornado-rs
+//!
+//! A Tornado-style web framework for Rust. The modules mirror Tornado's, so a
+//! user porting a Python app finds things where they expect them:
+//!
+//! | Tornado | tornado-rs |
+//! | --- | --- |
+//! | `tornado.ioloop` | [`ioloop`]: a single-threaded event loop on `mio` |
+//! | `tornado.gen` (`sleep`, `with_timeout`) | [`gen`] |
+//! | `tornado.iostream` | [`iostream`] |
+//! | `tornado.tcpserver` | [`tcpserver`] |
+//! | `tornado.netutil` | [`netutil`] |
+//! | `tornado.locks` | [`locks`] |
+//! | `tornado.queues` | [`queues`] |
+//! | `tornado.httputil` | [`httputil`] |
+//! | `tornado.http1connection` (its parsing half) | [`http1`]: a pure HTTP/1.1 codec |
+#![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![forbid(unsafe_code)]
+#![cfg_attr(test, deny(warnings))]
+#![doc(test(attr(deny(warnings))))]
+
+pub mod gen;
+pub mod http1;
+pub mod httputil;
+pub mod ioloop;
+pub mod iostream;
+pub mod locks;
+pub mod netutil;
+pub mod queues;
+pub mod tcpserver;

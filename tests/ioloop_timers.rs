@@ -1,0 +1,123 @@
+//! Timer order, cancellation, `run_sync` and its timeout, `PeriodicCallback`.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tornado::gen::sleep;
+use tornado::ioloop::{IOLoop, PeriodicCallback};
+
+#[test]
+fn timers_fire_in_deadline_order() {
+    let ioloop = IOLoop::new().unwrap();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    for (delay, n) in [(30, 3), (10, 1), (20, 2), (10, 11)] {
+        let log = log.clone();
+        ioloop.call_later(Duration::from_millis(delay), move || {
+            log.borrow_mut().push(n)
+        });
+    }
+    ioloop.run_sync(sleep(Duration::from_millis(50))).unwrap();
+    assert_eq!(*log.borrow(), vec![1, 11, 2, 3]);
+}
+
+#[test]
+fn cancelled_timer_never_fires_and_is_dropped() {
+    let ioloop = IOLoop::new().unwrap();
+    let fired = Rc::new(Cell::new(false));
+    let held = Rc::new(());
+    let (flag, token) = (fired.clone(), held.clone());
+    let handle = ioloop.call_later(Duration::from_millis(5), move || {
+        let _token = token;
+        flag.set(true);
+    });
+    assert_eq!(Rc::strong_count(&held), 2);
+    assert!(ioloop.remove_timeout(handle));
+    assert_eq!(Rc::strong_count(&held), 1, "closure dropped at cancel time");
+    ioloop.run_sync(sleep(Duration::from_millis(20))).unwrap();
+    assert!(!fired.get());
+    assert!(!ioloop.remove_timeout(handle));
+}
+
+#[test]
+fn timer_cancelled_by_an_earlier_timer_in_the_same_iteration_never_fires() {
+    let ioloop = IOLoop::new().unwrap();
+    let fired = Rc::new(Cell::new(false));
+    let flag = fired.clone();
+    let deadline = Instant::now() + Duration::from_millis(5);
+    let victim = Rc::new(Cell::new(None));
+    let slot = victim.clone();
+    let lp = ioloop.clone();
+    ioloop.call_at(deadline, move || {
+        lp.remove_timeout(slot.get().unwrap());
+    });
+    victim.set(Some(ioloop.call_at(deadline, move || flag.set(true))));
+    ioloop.run_sync(sleep(Duration::from_millis(20))).unwrap();
+    assert!(!fired.get());
+}
+
+#[test]
+fn run_sync_returns_output_and_times_out() {
+    let ioloop = IOLoop::new().unwrap();
+    assert_eq!(ioloop.run_sync(async { 7 }).unwrap(), 7);
+    let dropped = Rc::new(Cell::new(false));
+    struct SetOnDrop(Rc<Cell<bool>>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let guard = SetOnDrop(dropped.clone());
+    let err = ioloop
+        .run_sync_with_timeout(
+            async move {
+                let _guard = guard;
+                sleep(Duration::from_secs(30)).await;
+            },
+            Duration::from_millis(20),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    assert!(dropped.get(), "the timed-out future is dropped");
+    assert_eq!(ioloop.task_count(), 0);
+    assert_eq!(
+        ioloop.pending_timeouts(),
+        0,
+        "its sleep timer is cancelled too"
+    );
+}
+
+#[test]
+fn periodic_callback_skips_missed_ticks() {
+    let ioloop = IOLoop::new().unwrap();
+    ioloop.make_current();
+    let ticks = Rc::new(RefCell::new(Vec::new()));
+    let log = ticks.clone();
+    let periodic = PeriodicCallback::new(
+        move || {
+            log.borrow_mut().push(Instant::now());
+            if log.borrow().len() == 1 {
+                // Block the loop for five periods: those ticks are skipped, not burst.
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        },
+        Duration::from_millis(20),
+    );
+    periodic.start();
+    assert!(periodic.is_running());
+    ioloop.run_sync(sleep(Duration::from_millis(190))).unwrap();
+    periodic.stop();
+    let ticks = ticks.borrow();
+    assert!(
+        (4..=6).contains(&ticks.len()),
+        "expected about 5 ticks, got {}",
+        ticks.len()
+    );
+    let gap = ticks[1].duration_since(ticks[0]);
+    assert!(
+        gap >= Duration::from_millis(100),
+        "no burst after the stall: {gap:?}"
+    );
+    IOLoop::clear_current();
+}
