@@ -1,0 +1,430 @@
+//! [`Codec`]: the server side of one HTTP/1.x connection, without the I/O.
+
+use bytes::{BufMut, BytesMut};
+
+use super::config::Config;
+use super::error::{LocalProtocolError, ParseError};
+use super::events::{Event, Framing, Version};
+use super::head::HeadReader;
+use super::readers::Decoder;
+use super::receive_buffer::ReceiveBuffer;
+use super::state::{ConnectionState, Side, State, Transition};
+use super::writers::{plan, Encoder, HeadKind, RequestInfo, ResponseHead};
+
+/// The interim response Tornado sends for `Expect: 100-continue`.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 (Continue)\r\n\r\n";
+
+/// The server side of one HTTP/1.x connection as a sans-I/O state machine:
+/// bytes in, [`Event`]s out; responses in, bytes out.
+///
+/// # Contract
+///
+/// The caller (the connection layer) owns the socket and the clock. It feeds
+/// received bytes with [`receive_data`](Self::receive_data) (or appends them to
+/// [`read_buf`](Self::read_buf)), reports EOF with
+/// [`receive_eof`](Self::receive_eof), and calls
+/// [`next_event`](Self::next_event) until it returns [`Event::NeedData`] (read
+/// more) or [`Event::Paused`] (answer first). A request is `Request`, then
+/// `Data`*, then `EndOfMessage`.
+///
+/// The response is written with [`write_headers`](Self::write_headers) (with
+/// an optional first chunk), [`write`](Self::write) and
+/// [`finish`](Self::finish), or all at once with
+/// [`write_response`](Self::write_response); each appends wire bytes to a
+/// caller-provided buffer. When both sides are done,
+/// [`start_next_cycle`](Self::start_next_cycle) readies the codec for the next
+/// (possibly already buffered, pipelined) request. When
+/// [`our_state`](Self::our_state) is [`State::MustClose`], close the connection
+/// once the output is flushed.
+///
+/// After `next_event` returns a [`ParseError`], answer with its
+/// [`status_hint`](ParseError::status_hint) (the writer accepts a response even
+/// though no request head was parsed) and close.
+///
+/// # Tornado
+///
+/// The protocol half of `tornado.http1connection.HTTP1Connection`:
+/// `_read_message`/`_read_body` become `next_event`, and `write_headers`,
+/// `write` and `finish` keep their names and framing rules.
+///
+/// # Examples
+///
+/// ```
+/// use tornado::http1::{Codec, Event, ResponseHead};
+/// use tornado::httputil::HTTPHeaders;
+///
+/// let mut codec = Codec::default();
+/// codec.receive_data(b"GET /hello HTTP/1.1\r\nHost: example.com\r\n\r\n");
+/// let Ok(Event::Request(head)) = codec.next_event() else { panic!() };
+/// assert_eq!(head.uri(), "/hello");
+/// assert!(matches!(codec.next_event(), Ok(Event::EndOfMessage { trailers: None })));
+/// assert!(matches!(codec.next_event(), Ok(Event::NeedData)));
+///
+/// let mut out = Vec::new();
+/// let headers = HTTPHeaders::new();
+/// codec.write_response(&ResponseHead::new(200, &headers), b"hi", &mut out).unwrap();
+/// assert_eq!(out, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+/// codec.start_next_cycle().unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Codec {
+    config: Config,
+    recv: ReceiveBuffer,
+    state: ConnectionState,
+    /// The head scan; meaningful while the client is `Idle`.
+    head_reader: HeadReader,
+    /// The body decoder; set while the client is in `SendBody`.
+    decoder: Option<Decoder>,
+    /// Facts about the request being answered; `None` until its head arrives.
+    request: Option<RequestInfo>,
+    /// The response body framing; set while the server is in `SendBody`.
+    encoder: Option<Encoder>,
+    /// The body limit for the current request.
+    max_body_size: u64,
+    /// The error that put the client in `State::Error`, returned again by
+    /// every later `next_event`.
+    error: Option<ParseError>,
+}
+
+impl Default for Codec {
+    fn default() -> Codec {
+        Codec::new(Config::default())
+    }
+}
+
+impl Codec {
+    /// A codec for a new connection.
+    pub fn new(config: Config) -> Codec {
+        Codec {
+            max_body_size: config.max_body_size,
+            config,
+            recv: ReceiveBuffer::new(),
+            state: ConnectionState::new(),
+            head_reader: HeadReader::default(),
+            decoder: None,
+            request: None,
+            encoder: None,
+            error: None,
+        }
+    }
+
+    /// Adds bytes received from the peer. An empty slice means EOF, as in h11.
+    ///
+    /// Bytes received after EOF are ignored.
+    pub fn receive_data(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            self.receive_eof();
+        } else if !self.recv.is_eof() {
+            self.recv.extend(data);
+        }
+    }
+
+    /// Records that the peer closed its sending side.
+    pub fn receive_eof(&mut self) {
+        self.recv.set_eof();
+    }
+
+    /// The receive buffer, for reading from a socket straight into it (for
+    /// example with `tokio::io::AsyncReadExt::read_buf`) instead of copying
+    /// through [`receive_data`](Self::receive_data).
+    ///
+    /// Bytes appended here count as received. Only append: removing or
+    /// changing buffered bytes corrupts the parse. The buffer holds at most one
+    /// incomplete head or chunk line (bounded by [`Config`]) plus whatever the
+    /// caller reads in; stop reading while [`Event::Paused`] to bound it.
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        self.recv.buf_mut()
+    }
+
+    /// Returns the next event parsed from the received bytes.
+    ///
+    /// # Contract
+    ///
+    /// Never panics, whatever the bytes. Each call does work proportional to
+    /// the bytes it consumes or newly examines. After an `Err`, every later call
+    /// returns the same error.
+    pub fn next_event(&mut self) -> Result<Event, ParseError> {
+        let result = match self.state.client() {
+            State::Idle => self.read_head(),
+            State::SendBody => self.read_body(),
+            State::Done | State::MustClose => Ok(self.after_request()),
+            State::Closed => Ok(Event::ConnectionClosed),
+            State::SendResponse | State::SwitchedProtocol => Ok(Event::Paused),
+            State::Error => Err(self.error.unwrap_or(ParseError::NewLine)),
+        };
+        if let Err(error) = result {
+            if self.error.is_none() {
+                self.error = Some(error);
+                self.state.process_error(Side::Client);
+            }
+        }
+        result
+    }
+
+    fn read_head(&mut self) -> Result<Event, ParseError> {
+        let Some(head) = self.head_reader.read(&mut self.recv, &self.config)? else {
+            if !self.recv.is_eof() {
+                return Ok(Event::NeedData);
+            }
+            if !self.recv.is_empty() {
+                return Err(ParseError::IncompleteHead);
+            }
+            self.client_transition(Transition::ConnectionClosed);
+            return Ok(Event::ConnectionClosed);
+        };
+        self.client_transition(Transition::Request);
+        if !head.keep_alive() {
+            self.state.process_keep_alive_disabled();
+        }
+        self.request = Some(RequestInfo {
+            is_head: head.is_head(),
+            version: head.version(),
+        });
+        self.decoder = Some(match head.framing() {
+            Framing::Empty => Decoder::length(0),
+            Framing::Length(n) => Decoder::length(n),
+            Framing::Chunked => Decoder::chunked(),
+        });
+        Ok(Event::Request(head))
+    }
+
+    fn read_body(&mut self) -> Result<Event, ParseError> {
+        let Some(decoder) = &mut self.decoder else {
+            return Ok(Event::NeedData);
+        };
+        let event = decoder.decode(&mut self.recv, &self.config, self.max_body_size)?;
+        match event {
+            Event::EndOfMessage { .. } => {
+                self.decoder = None;
+                self.client_transition(Transition::EndOfMessage);
+            }
+            Event::NeedData if self.recv.is_eof() => return Err(ParseError::IncompleteBody),
+            _ => {}
+        }
+        Ok(event)
+    }
+
+    /// The client finished its request: report pipelined bytes, EOF, or wait.
+    fn after_request(&mut self) -> Event {
+        if !self.recv.is_empty() {
+            Event::Paused
+        } else if self.recv.is_eof() {
+            self.client_transition(Transition::ConnectionClosed);
+            Event::ConnectionClosed
+        } else {
+            Event::NeedData
+        }
+    }
+
+    /// Applies a client transition that the current state always allows.
+    fn client_transition(&mut self, transition: Transition) {
+        // Only called from states where the transition is valid, so this
+        // cannot fail; there is nothing to report if it somehow did.
+        let _ = self.state.process_event(Side::Client, transition);
+    }
+
+    /// Changes the body limit for the current request only (until
+    /// [`start_next_cycle`](Self::start_next_cycle)).
+    ///
+    /// Call it after [`Event::Request`] and before the next `next_event`: a
+    /// `Content-Length` is checked against the limit when the body starts.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTP1Connection.set_max_body_size(max_body_size)`.
+    pub fn set_max_body_size(&mut self, max_body_size: u64) {
+        self.max_body_size = max_body_size;
+    }
+
+    /// The client's (peer's) state in the current cycle.
+    pub fn their_state(&self) -> State {
+        self.state.client()
+    }
+
+    /// The server's (our) state in the current cycle.
+    pub fn our_state(&self) -> State {
+        self.state.server()
+    }
+
+    /// Whether the connection can still be reused after the current cycle.
+    pub fn keep_alive(&self) -> bool {
+        self.state.keep_alive()
+    }
+
+    /// Writes `HTTP/1.1 100 (Continue)`, Tornado's exact interim response to
+    /// `Expect: 100-continue`.
+    ///
+    /// Allowed after a request head and before the final response head; send
+    /// it only if the body is wanted (otherwise answer with the final status,
+    /// e.g. 413, which closes the connection if the body is still unread).
+    pub fn write_continue(&mut self, out: &mut impl BufMut) -> Result<(), LocalProtocolError> {
+        if self.state.server() != State::SendResponse {
+            return Err(LocalProtocolError::WrongState);
+        }
+        self.state
+            .process_event(Side::Server, Transition::InformationalResponse)?;
+        out.put_slice(CONTINUE);
+        Ok(())
+    }
+
+    /// Writes a response head, and `chunk` as the first piece of its body.
+    ///
+    /// Framing follows Tornado (see [`http1`](super)): the caller's
+    /// `Content-Length` if set, else chunked for HTTP/1.1 and close-delimited
+    /// for HTTP/1.0, and no body for HEAD, 1xx, 204 and 304. A 1xx head other
+    /// than 101 may be followed by another head; after 101 the connection
+    /// belongs to the new protocol (see [`into_read_buf`](Self::into_read_buf)).
+    ///
+    /// # Errors
+    ///
+    /// [`LocalProtocolError`] for a head that is invalid or sent in the wrong
+    /// state, or a chunk that does not fit the framing; nothing is written
+    /// and the state is unchanged, so a different (error) response can still
+    /// be sent.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPConnection.write_headers(start_line, headers, chunk=None)`.
+    pub fn write_headers(
+        &mut self,
+        head: &ResponseHead<'_>,
+        chunk: Option<&[u8]>,
+        out: &mut impl BufMut,
+    ) -> Result<(), LocalProtocolError> {
+        self.send_head(head, chunk.unwrap_or_default(), None, out)
+    }
+
+    /// Writes a complete response: head, `body`, and the end of the message.
+    ///
+    /// Adds `Content-Length: body.len()` unless the head has one (or the status
+    /// forbids a body), as Tornado's `RequestHandler.finish` does when nothing
+    /// was flushed. For a HEAD request the length is announced and the body is
+    /// not sent. If the request body has not been read to the end, the
+    /// response says `Connection: close` and the connection must close.
+    pub fn write_response(
+        &mut self,
+        head: &ResponseHead<'_>,
+        body: &[u8],
+        out: &mut impl BufMut,
+    ) -> Result<(), LocalProtocolError> {
+        self.send_head(head, body, Some(body.len()), out)?;
+        self.finish(out)
+    }
+
+    fn send_head(
+        &mut self,
+        head: &ResponseHead<'_>,
+        chunk: &[u8],
+        whole_body: Option<usize>,
+        out: &mut impl BufMut,
+    ) -> Result<(), LocalProtocolError> {
+        let request = self.request.unwrap_or(RequestInfo {
+            is_head: false,
+            version: Version::Http11,
+        });
+        // Tornado's `finish` before the request body was read: closing is the
+        // only way not to read the rest of it, so say so in this head.
+        let finishing_early = whole_body.is_some() && self.state.client() == State::SendBody;
+        let keep_alive = self.state.keep_alive() && !finishing_early;
+        let plan = plan(head, request, keep_alive, whole_body)?;
+        if !plan.encoder.accepts(chunk.len()) {
+            return Err(LocalProtocolError::TooMuchData);
+        }
+        let transition = match plan.kind {
+            HeadKind::Informational => Transition::InformationalResponse,
+            HeadKind::SwitchProtocols => Transition::SwitchProtocols,
+            HeadKind::Final => Transition::Response,
+        };
+        self.state.process_event(Side::Server, transition)?;
+        if !plan.keep_alive {
+            self.state.process_keep_alive_disabled();
+        }
+        plan.write(out);
+        if plan.kind == HeadKind::Final {
+            let mut encoder = plan.encoder;
+            encoder.encode(chunk, out)?;
+            self.encoder = Some(encoder);
+        }
+        Ok(())
+    }
+
+    /// Writes a piece of the response body, framed for the response.
+    ///
+    /// # Errors
+    ///
+    /// [`LocalProtocolError::WrongState`] before `write_headers` or after
+    /// `finish`; [`LocalProtocolError::TooMuchData`] past the `Content-Length`
+    /// or on a response that cannot have a body. After `TooMuchData` the
+    /// response cannot be completed: close the connection.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPConnection.write(chunk)`.
+    pub fn write(&mut self, chunk: &[u8], out: &mut impl BufMut) -> Result<(), LocalProtocolError> {
+        let result = match (&mut self.encoder, self.state.server()) {
+            (Some(encoder), State::SendBody) => encoder.encode(chunk, out),
+            _ => Err(LocalProtocolError::WrongState),
+        };
+        self.check_local(result)
+    }
+
+    /// Ends the response: writes the last chunk if chunked, and checks that a
+    /// `Content-Length` was honoured. If the request body was not read to the
+    /// end, the connection must close afterwards.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPConnection.finish()`.
+    pub fn finish(&mut self, out: &mut impl BufMut) -> Result<(), LocalProtocolError> {
+        let result = match (self.encoder.take(), self.state.server()) {
+            (Some(encoder), State::SendBody) => encoder.finish(out),
+            _ => Err(LocalProtocolError::WrongState),
+        };
+        let result = result.and_then(|()| {
+            if self.state.client() == State::SendBody {
+                self.state.process_keep_alive_disabled();
+            }
+            self.state
+                .process_event(Side::Server, Transition::EndOfMessage)
+        });
+        self.check_local(result)
+    }
+
+    /// Once bytes of a response are out, a local error leaves it unfinishable.
+    fn check_local(
+        &mut self,
+        result: Result<(), LocalProtocolError>,
+    ) -> Result<(), LocalProtocolError> {
+        if result.is_err() && self.state.server() == State::SendBody {
+            self.encoder = None;
+            self.state.process_error(Side::Server);
+        }
+        result
+    }
+
+    /// Readies the codec for the next request on this connection, once both
+    /// the request and the response are complete and the connection can be
+    /// kept alive. Pipelined bytes already received are parsed by the next
+    /// `next_event`.
+    ///
+    /// # Errors
+    ///
+    /// [`LocalProtocolError::NotReusable`] if either side is not done, or the
+    /// connection must close.
+    pub fn start_next_cycle(&mut self) -> Result<(), LocalProtocolError> {
+        self.state.start_next_cycle()?;
+        self.request = None;
+        self.max_body_size = self.config.max_body_size;
+        Ok(())
+    }
+
+    /// Gives up the codec and returns the bytes received but not parsed: after
+    /// `101 Switching Protocols` they belong to the new protocol.
+    ///
+    /// # Tornado
+    ///
+    /// Part of `HTTP1Connection.detach()`.
+    pub fn into_read_buf(self) -> BytesMut {
+        self.recv.into_inner()
+    }
+}

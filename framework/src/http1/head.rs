@@ -1,0 +1,771 @@
+//! Request heads: finding where a head ends, parsing it with `httparse`, and
+//! deriving framing and connection facts from its fields.
+//!
+//! Strategy. The scanner ([`HeadReader::read`]) looks for the first empty line
+//! with [`ReceiveBuffer::next_newline`], which resumes where the last call
+//! stopped, so a head that trickles in one byte at a time costs linear time.
+//! Only once the empty line is there is `httparse` called, exactly once per
+//! head.
+//!
+//! Line endings. RFC 9112 §2.2 lets a recipient accept a bare LF as a line
+//! terminator in the head, and `httparse` does. The scanner recognises exactly
+//! the same terminators (`CRLF` or `LF`; a CR anywhere else is an error to
+//! httparse), so the two always agree on where the head ends, and the
+//! `Complete(n)` from httparse is checked against the scanner's answer. Inside
+//! a chunked body the codec is strict instead (see `readers.rs`).
+//!
+//! Zero copy. The head is split off the receive buffer as one [`Bytes`]; the
+//! method, target and every header name and value are sub-slices of it.
+
+use std::mem::MaybeUninit;
+
+use bytes::Bytes;
+
+use super::config::Config;
+use super::error::ParseError;
+use super::events::{Framing, RequestHead, Version};
+use super::receive_buffer::ReceiveBuffer;
+use crate::httputil::HTTPHeaders;
+
+/// Up to this many header slots live on the stack during a parse.
+const STACK_HEADERS: usize = 128;
+
+/// Progress of the search for the end of a head, kept across calls.
+#[derive(Debug, Default)]
+pub(crate) struct HeadReader {
+    /// Index of the `\n` that ends the request line, once seen.
+    first_line_end: Option<usize>,
+}
+
+impl HeadReader {
+    /// Returns the next request head, `None` if more bytes are needed, or the
+    /// first rule the bytes break.
+    pub(crate) fn read(
+        &mut self,
+        buf: &mut ReceiveBuffer,
+        config: &Config,
+    ) -> Result<Option<RequestHead>, ParseError> {
+        if self.first_line_end.is_none() && !buf.skip_empty_lines() {
+            return Ok(None);
+        }
+        while let Some(newline) = buf.next_newline() {
+            let bytes = buf.as_bytes();
+            if self.first_line_end.is_none() {
+                let line_len = line_len(bytes, newline);
+                if line_len > config.max_request_line {
+                    return Err(ParseError::RequestLineTooLong);
+                }
+                self.first_line_end = Some(newline);
+            } else if ends_empty_line(bytes, newline) {
+                let end = newline + 1;
+                if end > config.max_header_size {
+                    return Err(ParseError::HeadTooLarge);
+                }
+                self.first_line_end = None;
+                return parse_head(buf.take(end), config).map(Some);
+            }
+        }
+        if self.first_line_end.is_none() && buf.len() > config.max_request_line.saturating_add(1) {
+            return Err(ParseError::RequestLineTooLong);
+        }
+        if buf.len() > config.max_header_size {
+            return Err(ParseError::HeadTooLarge);
+        }
+        Ok(None)
+    }
+}
+
+/// Length of the line ending at `newline`, without its `CR`.
+fn line_len(bytes: &[u8], newline: usize) -> usize {
+    match newline.checked_sub(1).and_then(|i| bytes.get(i)) {
+        Some(b'\r') => newline - 1,
+        _ => newline,
+    }
+}
+
+/// Whether the `\n` at `newline` ends an empty line (`LF` or `CRLF` right
+/// after the previous line's `\n`).
+fn ends_empty_line(bytes: &[u8], newline: usize) -> bool {
+    let before = |back: usize| {
+        newline
+            .checked_sub(back)
+            .and_then(|i| bytes.get(i))
+            .copied()
+    };
+    match before(1) {
+        Some(b'\n') => true,
+        Some(b'\r') => before(2) == Some(b'\n'),
+        _ => false,
+    }
+}
+
+/// Parses a complete head (request line through the empty line).
+fn parse_head(head: Bytes, config: &Config) -> Result<RequestHead, ParseError> {
+    let mut stack: [MaybeUninit<httparse::Header<'_>>; STACK_HEADERS] =
+        [const { MaybeUninit::uninit() }; STACK_HEADERS];
+    let mut heap = Vec::new();
+    let slots = match stack.get_mut(..config.max_headers) {
+        Some(slots) => slots,
+        None => {
+            heap.resize_with(config.max_headers, MaybeUninit::uninit);
+            &mut heap[..]
+        }
+    };
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(&head, slots) {
+        Ok(httparse::Status::Complete(n)) if n == head.len() => {}
+        // The scanner found the empty line where httparse would have: any
+        // other answer means the bytes are malformed in a way both must refuse.
+        Ok(_) => return Err(ParseError::NewLine),
+        Err(e) => return Err(classify_error(e, &head)),
+    }
+    let version = match req.version {
+        Some(0) => Version::Http10,
+        _ => Version::Http11,
+    };
+    let method = sub_bytes(&head, req.method.unwrap_or_default().as_bytes());
+    let target = sub_bytes(&head, req.path.unwrap_or_default().as_bytes());
+    let mut headers = HTTPHeaders::with_capacity(req.headers.len());
+    let mut facts = Facts::default();
+    for field in req.headers.iter() {
+        facts.observe(field.name.as_bytes(), field.value)?;
+        headers.add(
+            sub_bytes(&head, field.name.as_bytes()),
+            sub_bytes(&head, field.value),
+        );
+    }
+    let framing = facts.framing(version)?;
+    let has_length = matches!(framing, Framing::Length(_));
+    let keep_alive = !config.no_keep_alive
+        && !facts.connection_close
+        && match version {
+            Version::Http11 => true,
+            Version::Http10 => {
+                facts.connection_keep_alive
+                    && (has_length || matches!(&method[..], b"GET" | b"HEAD"))
+            }
+        };
+    Ok(RequestHead {
+        method,
+        target,
+        version,
+        headers,
+        framing,
+        keep_alive,
+        expect_continue: version == Version::Http11 && facts.expect_continue,
+    })
+}
+
+/// Facts gathered from the header fields in one pass.
+#[derive(Debug, Default)]
+struct Facts {
+    host_count: usize,
+    content_length: Option<u64>,
+    transfer_encoding: bool,
+    /// The last transfer coding seen was `chunked`.
+    chunked_last: bool,
+    chunked_count: usize,
+    other_codings: usize,
+    connection_close: bool,
+    connection_keep_alive: bool,
+    expect_continue: bool,
+}
+
+impl Facts {
+    fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<(), ParseError> {
+        if name.eq_ignore_ascii_case(b"host") {
+            self.host_count += 1;
+            if self.host_count > 1 || !is_valid_host(value) {
+                return Err(ParseError::InvalidHost);
+            }
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            // RFC 9110 §8.6: a list of identical values ("5, 5", or repeated
+            // lines) is one length; anything else is an error.
+            for element in list_elements(value) {
+                let n = parse_decimal(element).ok_or(ParseError::InvalidContentLength)?;
+                if self.content_length.is_some_and(|previous| previous != n) {
+                    return Err(ParseError::ConflictingContentLength);
+                }
+                self.content_length = Some(n);
+            }
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            self.transfer_encoding = true;
+            for coding in list_elements(value).filter(|c| !c.is_empty()) {
+                self.chunked_last = coding.eq_ignore_ascii_case(b"chunked");
+                if self.chunked_last {
+                    self.chunked_count += 1;
+                } else {
+                    self.other_codings += 1;
+                }
+            }
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            for option in list_elements(value) {
+                self.connection_close |= option.eq_ignore_ascii_case(b"close");
+                self.connection_keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name.eq_ignore_ascii_case(b"expect") {
+            self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+        }
+        Ok(())
+    }
+
+    /// Body framing per RFC 9112 §6.3, strictest reading.
+    fn framing(&self, version: Version) -> Result<Framing, ParseError> {
+        if version == Version::Http11 && self.host_count == 0 {
+            return Err(ParseError::MissingHost);
+        }
+        if self.transfer_encoding {
+            if version == Version::Http10 {
+                return Err(ParseError::TransferEncodingInHttp10);
+            }
+            if self.content_length.is_some() {
+                return Err(ParseError::TransferEncodingAndContentLength);
+            }
+            // §6.3: chunked not final means the length cannot be determined:
+            // 400. Applying chunked twice is forbidden to senders: 400.
+            if !self.chunked_last || self.chunked_count > 1 {
+                return Err(ParseError::TransferEncodingNotChunked);
+            }
+            // §6.1: a coding we do not implement (gzip, ...) before chunked: 501.
+            if self.other_codings > 0 {
+                return Err(ParseError::UnsupportedTransferEncoding);
+            }
+            return Ok(Framing::Chunked);
+        }
+        Ok(self.content_length.map_or(Framing::Empty, Framing::Length))
+    }
+}
+
+/// Splits a field value on commas and trims optional whitespace around each
+/// element; empty elements are kept (callers decide what they mean).
+fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(trim_ows)
+}
+
+fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// Parses `1*DIGIT` into a `u64`, refusing signs, spaces and overflow.
+fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |acc, &b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
+
+/// `Host = uri-host [ ":" port ]`, with Tornado's simplification: any mix of
+/// unreserved, sub-delims, percent-encoded octets, `[`, `]` and `:`.
+fn is_valid_host(value: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = value.get(i) {
+        match b {
+            b'%' => {
+                let hex = value.get(i + 1..i + 3).unwrap_or_default();
+                if hex.len() != 2 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return false;
+                }
+                i += 3;
+            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => i += 1,
+            b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
+            | b',' | b';' | b'=' | b':' | b'[' | b']' => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Maps an httparse error to ours, looking at the request line where httparse
+/// does not say enough (which token was bad; which kind of version error).
+fn classify_error(error: httparse::Error, head: &[u8]) -> ParseError {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.split(|&b| b == b' ');
+    let method = parts.next().unwrap_or_default();
+    match error {
+        httparse::Error::Token => {
+            let method_ok = !method.is_empty() && method.iter().all(|&b| is_tchar(b));
+            if method_ok {
+                ParseError::Target
+            } else {
+                ParseError::Method
+            }
+        }
+        httparse::Error::Version => {
+            // Skip the target; the version is the third part.
+            let version = parts.nth(1).unwrap_or_default();
+            let well_formed = matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+                if major.is_ascii_digit() && minor.is_ascii_digit());
+            if method == b"PRI" && version == b"HTTP/2.0" {
+                ParseError::Http2Preface
+            } else if well_formed && parts.next().is_none() {
+                ParseError::UnsupportedVersion
+            } else {
+                ParseError::Version
+            }
+        }
+        httparse::Error::HeaderName => ParseError::HeaderName,
+        httparse::Error::HeaderValue => ParseError::HeaderValue,
+        httparse::Error::TooManyHeaders => ParseError::TooManyHeaders,
+        httparse::Error::NewLine | httparse::Error::Status => ParseError::NewLine,
+    }
+}
+
+/// `tchar` from RFC 9110 §5.6.2.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+        | b'`' | b'|' | b'~' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z')
+}
+
+/// The sub-slice `part` of `parent` as a `Bytes` sharing `parent`'s memory.
+///
+/// httparse returns slices of the buffer it was given, so `part` always lies
+/// within `parent`; the checks make a violation yield an empty `Bytes` rather
+/// than a panic (`Bytes::slice_ref` would panic).
+pub(crate) fn sub_bytes(parent: &Bytes, part: &[u8]) -> Bytes {
+    let start = (part.as_ptr() as usize).wrapping_sub(parent.as_ptr() as usize);
+    match start.checked_add(part.len()) {
+        Some(end) if end <= parent.len() => parent.slice(start..end),
+        _ => Bytes::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http1::test_util::{check_incremental, drive, error_of};
+    use crate::http1::Event;
+
+    fn head_of(input: &[u8]) -> RequestHead {
+        check_incremental(&Config::default(), input, false)
+            .messages
+            .into_iter()
+            .next()
+            .expect("a request")
+            .head
+    }
+
+    #[test]
+    fn parses_a_browser_request() {
+        let input = b"GET /search?q=tornado&lang=en HTTP/1.1\r\n\
+            Host: www.example.com\r\n\
+            User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n\
+            Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\n\
+            Accept-Language: en-US,en;q=0.5\r\n\
+            Cookie: a=1; b=2\r\n\
+            \r\n";
+        let outcome = check_incremental(&Config::default(), input, false);
+        let message = outcome.single();
+        let head = &message.head;
+        assert_eq!(head.method(), "GET");
+        assert_eq!(head.uri(), "/search?q=tornado&lang=en");
+        assert_eq!(head.version(), Version::Http11);
+        assert_eq!(head.framing(), Framing::Empty);
+        assert!(head.keep_alive());
+        assert!(!head.expect_continue());
+        assert!(!head.is_head());
+        assert_eq!(head.headers().len(), 5);
+        assert_eq!(head.headers().get("host"), Some("www.example.com"));
+        assert_eq!(head.headers().get("COOKIE"), Some("a=1; b=2"));
+        assert!(message.body.is_empty());
+        assert_eq!(message.trailers, None);
+    }
+
+    #[test]
+    fn header_values_are_trimmed_and_slices_of_the_buffer() {
+        let input = b"GET / HTTP/1.1\r\nHost:   a.example  \r\nX-Empty:\r\nX-Tab:\tv\t\r\n\r\n";
+        let head = head_of(input);
+        let fields: Vec<_> = head.headers().get_all().collect();
+        assert_eq!(
+            fields,
+            [("Host", "a.example"), ("X-Empty", ""), ("X-Tab", "v")]
+        );
+    }
+
+    #[test]
+    fn accepts_bare_lf_line_endings_in_the_head() {
+        for input in [
+            &b"GET / HTTP/1.1\nHost: a\n\n"[..],
+            b"GET / HTTP/1.1\r\nHost: a\n\r\n",
+            b"GET / HTTP/1.1\nHost: a\r\n\n",
+        ] {
+            assert_eq!(head_of(input).headers().get("host"), Some("a"));
+        }
+    }
+
+    #[test]
+    fn skips_empty_lines_before_the_request_line() {
+        let head = head_of(b"\r\n\n\r\nGET /x HTTP/1.0\r\n\r\n");
+        assert_eq!(head.uri(), "/x");
+        assert_eq!(head.version(), Version::Http10);
+    }
+
+    #[test]
+    fn non_ascii_header_values_are_kept_as_bytes() {
+        let head = head_of(b"GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xe9\r\n\r\n");
+        assert_eq!(head.headers().get("x-name"), None);
+        assert_eq!(head.headers().get_bytes("x-name"), Some(&b"caf\xe9"[..]));
+    }
+
+    #[test]
+    fn rules_and_their_statuses() {
+        use ParseError::*;
+        let cases: &[(&[u8], ParseError, u16)] = &[
+            (b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", Method, 400),
+            (b" / HTTP/1.1\r\nHost: a\r\n\r\n", Method, 400),
+            (b"GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n", Target, 400),
+            (b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", Target, 400),
+            (b"GET / HTTP/1.x\r\nHost: a\r\n\r\n", Version, 400),
+            (b"GET / http/1.1\r\nHost: a\r\n\r\n", Version, 400),
+            (b"GET /\r\n\r\n", Target, 400),
+            (b"GET / HTTP/1.1 x\r\nHost: a\r\n\r\n", NewLine, 400),
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", UnsupportedVersion, 505),
+            (b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", UnsupportedVersion, 505),
+            (b"GET / HTTP/0.9\r\nHost: a\r\n\r\n", UnsupportedVersion, 505),
+            (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", Http2Preface, 400),
+            (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", Method, 400),
+            (b"GET / HTTP/1.1\r\n\r\n", MissingHost, 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", InvalidHost, 400),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", InvalidHost, 400),
+            (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", InvalidHost, 400),
+            (b"GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", InvalidHost, 400),
+            (b"GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", InvalidHost, 400),
+            (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", HeaderName, 400),
+            (b"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", HeaderName, 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", HeaderName, 400),
+            (b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", HeaderName, 400),
+            (b"GET / HTTP/1.1\r\nHo(st: a\r\n\r\n", HeaderName, 400),
+            (b"GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n", HeaderName, 400),
+            (b"GET / HTTP/1.1\r\nHost a\r\n\r\n", HeaderName, 400),
+            (b"GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", HeaderValue, 400),
+            (b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", HeaderValue, 400),
+            (b"GET / HTTP/1.1\r\nHost: a\x7fb\r\n\r\n", HeaderValue, 400),
+            (b"GET / HTTP/1.1\r\nHost: a\x1bb\r\n\r\n", HeaderValue, 400),
+            (b"GET / HTTP/1.1\rHost: a\r\n\r\n", NewLine, 400),
+            (b"\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", NewLine, 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\r\n\r\n", HeaderValue, 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", InvalidContentLength, 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", InvalidContentLength, 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n", InvalidContentLength, 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 5\r\n\r\n", InvalidContentLength, 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", InvalidContentLength, 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,\r\n\r\n", InvalidContentLength, 400),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
+                InvalidContentLength,
+                400,
+            ),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n", ConflictingContentLength, 400),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                ConflictingContentLength,
+                400,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+                TransferEncodingAndContentLength,
+                400,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+                TransferEncodingAndContentLength,
+                400,
+            ),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", TransferEncodingNotChunked, 400),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                TransferEncodingNotChunked,
+                400,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+                TransferEncodingNotChunked,
+                400,
+            ),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", TransferEncodingNotChunked, 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n", TransferEncodingNotChunked, 400),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n",
+                TransferEncodingNotChunked,
+                400,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                UnsupportedTransferEncoding,
+                501,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n",
+                UnsupportedTransferEncoding,
+                501,
+            ),
+            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", TransferEncodingInHttp10, 400),
+        ];
+        let mismatches: Vec<_> = cases
+            .iter()
+            .filter(|&&(input, error, status)| {
+                error_of(input) != Some(error) || error.status_hint() != status
+            })
+            .map(|&(input, _, _)| (String::from_utf8_lossy(input), error_of(input)))
+            .collect();
+        assert!(mismatches.is_empty(), "{mismatches:#?}");
+    }
+
+    #[test]
+    fn accepted_framings() {
+        let cases: &[(&[u8], Framing)] = &[
+            (b"Content-Length: 0\r\n", Framing::Length(0)),
+            (b"Content-Length: 007\r\n", Framing::Length(7)),
+            (b"Content-Length: 5, 5\r\n", Framing::Length(5)),
+            (b"Content-Length: 5,5 , 5\r\n", Framing::Length(5)),
+            (
+                b"Content-Length: 5\r\ncontent-length: 5\r\n",
+                Framing::Length(5),
+            ),
+            (
+                b"Content-Length: 18446744073709551615\r\n",
+                Framing::Length(u64::MAX),
+            ),
+            (b"Transfer-Encoding: chunked\r\n", Framing::Chunked),
+            (b"Transfer-Encoding: CHUNKED\r\n", Framing::Chunked),
+            (b"Transfer-Encoding: , chunked ,\r\n", Framing::Chunked),
+            (b"X-Other: 1\r\n", Framing::Empty),
+        ];
+        for &(fields, framing) in cases {
+            let mut input = b"POST / HTTP/1.1\r\nHost: a\r\n".to_vec();
+            input.extend_from_slice(fields);
+            input.extend_from_slice(b"\r\n");
+            let config = Config {
+                max_body_size: u64::MAX,
+                ..Config::default()
+            };
+            let (outcome, _) = drive(&config, [&input[..]], false);
+            assert_eq!(outcome.error, None, "{:?}", String::from_utf8_lossy(fields));
+            assert_eq!(outcome.messages[0].head.framing(), framing);
+        }
+    }
+
+    #[test]
+    fn keep_alive_intent() {
+        // (request line and fields, keep-alive wanted)
+        let cases: &[(&[u8], bool)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\r\n", true),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n", false),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, CLOSE\r\n",
+                false,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n",
+                true,
+            ),
+            (b"GET / HTTP/1.0\r\n", false),
+            (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n", true),
+            (b"HEAD / HTTP/1.0\r\nConnection: Keep-Alive\r\n", true),
+            (b"POST / HTTP/1.0\r\nConnection: keep-alive\r\n", false),
+            (
+                b"POST / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 0\r\n",
+                true,
+            ),
+            (
+                b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n",
+                false,
+            ),
+        ];
+        for &(start, keep_alive) in cases {
+            let mut input = start.to_vec();
+            input.extend_from_slice(b"\r\n");
+            assert_eq!(
+                head_of(&input).keep_alive(),
+                keep_alive,
+                "{:?}",
+                String::from_utf8_lossy(start)
+            );
+        }
+        let config = Config {
+            no_keep_alive: true,
+            ..Config::default()
+        };
+        let (outcome, _) = drive(&config, [&b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..]], false);
+        assert!(!outcome.messages[0].head.keep_alive());
+    }
+
+    #[test]
+    fn expect_continue() {
+        let cases: &[(&[u8], bool)] = &[
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n",
+                true,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue \r\n",
+                true,
+            ),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n", false),
+            (b"POST / HTTP/1.1\r\nHost: a\r\n", false),
+            (b"POST / HTTP/1.0\r\nExpect: 100-continue\r\n", false),
+        ];
+        for &(start, expect) in cases {
+            let mut input = start.to_vec();
+            input.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+            assert_eq!(head_of(&input).expect_continue(), expect);
+        }
+    }
+
+    #[test]
+    fn request_line_limit() {
+        let config = Config {
+            max_request_line: 20,
+            ..Config::default()
+        };
+        // "GET /aaaa HTTP/1.1" is 18 bytes; pad the target to reach the limit.
+        let exactly = b"GET /aaaaaa HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(check_incremental(&config, exactly, false).error, None);
+        let over = b"GET /aaaaaaa HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(
+            check_incremental(&config, over, false).error,
+            Some(ParseError::RequestLineTooLong)
+        );
+        // Refused before the line ends.
+        let (outcome, _) = drive(&config, [&b"GET /aaaaaaaaaaaaaaaaaaaaaa"[..]], false);
+        assert_eq!(outcome.error, Some(ParseError::RequestLineTooLong));
+        // With bare LF the limit is the same.
+        let exactly_lf = b"GET /aaaaaa HTTP/1.1\nHost: a\n\n";
+        assert_eq!(check_incremental(&config, exactly_lf, false).error, None);
+    }
+
+    #[test]
+    fn head_size_limit() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789\r\n\r\n";
+        let exact = Config {
+            max_header_size: head.len(),
+            ..Config::default()
+        };
+        assert_eq!(check_incremental(&exact, head, false).error, None);
+        let small = Config {
+            max_header_size: head.len() - 1,
+            ..Config::default()
+        };
+        assert_eq!(
+            check_incremental(&small, head, false).error,
+            Some(ParseError::HeadTooLarge)
+        );
+        // Refused before the head ends, once the buffer passes the limit.
+        let (outcome, _) = drive(&small, [&head[..head.len() - 1]], false);
+        assert_eq!(outcome.error, None);
+        let (outcome, _) = drive(&small, [&head[..head.len() - 1], b"X"], false);
+        assert_eq!(outcome.error, Some(ParseError::HeadTooLarge));
+    }
+
+    #[test]
+    fn header_count_limit() {
+        for max_headers in [2, 3, 200] {
+            let config = Config {
+                max_headers,
+                ..Config::default()
+            };
+            let mut input = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+            for i in 1..max_headers {
+                input.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+            }
+            input.extend_from_slice(b"\r\n");
+            assert_eq!(check_incremental(&config, &input, false).error, None);
+            input.splice(input.len() - 2..input.len() - 2, *b"X-Extra: v\r\n");
+            assert_eq!(
+                check_incremental(&config, &input, false).error,
+                Some(ParseError::TooManyHeaders)
+            );
+        }
+    }
+
+    #[test]
+    fn eof_inside_a_head_is_an_error_and_between_requests_is_not() {
+        let (outcome, _) = drive(&Config::default(), [&b"GET / HT"[..]], true);
+        assert_eq!(outcome.error, Some(ParseError::IncompleteHead));
+        let (outcome, _) = drive(&Config::default(), [&b"\r\n"[..]], true);
+        assert_eq!((outcome.error, outcome.closed), (None, true));
+    }
+
+    #[test]
+    fn trickled_head_is_parsed_in_linear_time() {
+        // 64 KiB of fields one byte at a time: with a rescan from zero on every
+        // byte this would be ~2^31 byte comparisons.
+        let mut input = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        while input.len() < 65_000 {
+            input.extend_from_slice(b"X-Padding: 0123456789abcdef0123456789abcdef\r\n");
+        }
+        input.extend_from_slice(b"\r\n");
+        let config = Config {
+            max_headers: 2000,
+            ..Config::default()
+        };
+        let started = std::time::Instant::now();
+        let mut codec = crate::http1::Codec::new(config);
+        for byte in &input[..input.len() - 1] {
+            codec.receive_data(std::slice::from_ref(byte));
+            assert!(matches!(codec.next_event(), Ok(Event::NeedData)));
+        }
+        codec.receive_data(b"\n");
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn parse_decimal_and_trim() {
+        assert_eq!(parse_decimal(b"0"), Some(0));
+        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_decimal(b"18446744073709551616"), None);
+        assert_eq!(parse_decimal(b""), None);
+        assert_eq!(parse_decimal(b"1 "), None);
+        assert_eq!(trim_ows(b" \t a b \t"), b"a b");
+        assert_eq!(trim_ows(b"   "), b"");
+    }
+
+    #[test]
+    fn host_values() {
+        for ok in [
+            &b""[..],
+            b"example.com",
+            b"example.com:8080",
+            b"[::1]:80",
+            b"a%20b",
+            b"xn--bcher-kva.example",
+        ] {
+            assert!(is_valid_host(ok), "{ok:?}");
+        }
+        for bad in [
+            &b"a b"[..],
+            b"a/b",
+            b"a%2",
+            b"a%g0",
+            b"a\"b",
+            b"a@b",
+            b"\xc3\xa9",
+        ] {
+            assert!(!is_valid_host(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sub_bytes_is_total() {
+        let parent = Bytes::from_static(b"hello world");
+        assert_eq!(
+            sub_bytes(&parent, &parent[6..]),
+            Bytes::from_static(b"world")
+        );
+        assert_eq!(sub_bytes(&parent, b"elsewhere"), Bytes::new());
+    }
+}
