@@ -12,6 +12,8 @@
 //! | `tornado.netutil` | [`netutil`] |
 //! | `tornado.locks` | [`locks`] |
 //! | `tornado.queues` | [`queues`] |
+//! | `tornado.options` | [`options`]: typed command-line options |
+//! | `tornado.log` | [`log`](mod@log): Tornado's log format on stderr |
 //! | `tornado.httputil` | [`httputil`] |
 //! | `tornado.http1connection` (its parsing half) | [`http1`]: a pure HTTP/1.1 codec |
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
@@ -25,6 +27,8 @@ pub mod httputil;
 pub mod ioloop;
 pub mod iostream;
 pub mod locks;
+pub mod log;
 pub mod netutil;
+pub mod options;
 pub mod queues;
 pub mod tcpserver;
