@@ -428,3 +428,160 @@ impl Codec {
         self.recv.into_inner()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::http1::test_util::{check_incremental, drive};
+    use crate::httputil::HTTPHeaders;
+
+    fn respond(codec: &mut Codec) -> Vec<u8> {
+        let empty = HTTPHeaders::new();
+        let mut out = Vec::new();
+        codec
+            .write_response(&ResponseHead::new(200, &empty), b"ok", &mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn pipelined_requests_wait_for_start_next_cycle() {
+        let mut codec = Codec::default();
+        codec.receive_data(
+            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n\
+              POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc\
+              GET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        );
+        let mut uris = Vec::new();
+        loop {
+            match codec.next_event().unwrap() {
+                Event::Request(head) => uris.push(head.uri().to_owned()),
+                Event::Data(data) => assert_eq!(data, Bytes::from_static(b"abc")),
+                Event::EndOfMessage { .. } => {
+                    // Nothing more is parsed until the response is done.
+                    let expected = if codec.read_buf().is_empty() {
+                        Event::NeedData
+                    } else {
+                        Event::Paused
+                    };
+                    assert_eq!(codec.next_event(), Ok(expected));
+                    respond(&mut codec);
+                    if codec.start_next_cycle().is_err() {
+                        break;
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(uris, ["/1", "/2", "/3"]);
+        assert_eq!(codec.our_state(), State::MustClose);
+        assert_eq!(codec.next_event(), Ok(Event::NeedData));
+        codec.receive_eof();
+        assert_eq!(codec.next_event(), Ok(Event::ConnectionClosed));
+        assert_eq!(codec.their_state(), State::Closed);
+    }
+
+    #[test]
+    fn pipelining_survives_every_split() {
+        let input = b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n\
+              POST /2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+              GET /3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n\
+              PUT /4 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nxy";
+        let outcome = check_incremental(&Config::default(), input, false);
+        let uris: Vec<_> = outcome.messages.iter().map(|m| m.head.uri()).collect();
+        assert_eq!(uris, ["/1", "/2", "/3", "/4"]);
+        assert_eq!(outcome.messages[1].body, b"abc");
+        assert_eq!(outcome.messages[3].body, b"xy");
+        assert!(outcome.messages.iter().all(|m| m.complete));
+    }
+
+    #[test]
+    fn a_client_that_half_closes_after_its_request_still_gets_an_answer() {
+        let mut codec = Codec::default();
+        codec.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        codec.receive_data(b"");
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+        assert!(matches!(codec.next_event(), Ok(Event::EndOfMessage { .. })));
+        assert_eq!(codec.next_event(), Ok(Event::ConnectionClosed));
+        assert_eq!(codec.our_state(), State::SendResponse);
+        assert!(respond(&mut codec).starts_with(b"HTTP/1.1 200 OK\r\n"));
+        assert_eq!(codec.our_state(), State::MustClose);
+        assert_eq!(codec.next_event(), Ok(Event::ConnectionClosed));
+    }
+
+    #[test]
+    fn errors_are_sticky() {
+        let mut codec = Codec::default();
+        codec.receive_data(b"BAD\x00 / HTTP/1.1\r\n\r\n");
+        let error = codec.next_event().unwrap_err();
+        assert_eq!(error, ParseError::Method);
+        codec.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(codec.next_event(), Err(error));
+        assert_eq!(codec.their_state(), State::Error);
+        assert!(!codec.keep_alive());
+    }
+
+    #[test]
+    fn set_max_body_size_applies_to_the_current_request_only() {
+        let config = Config {
+            max_body_size: 2,
+            ..Config::default()
+        };
+        let mut codec = Codec::new(config);
+        let request = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
+        codec.receive_data(request);
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+        codec.set_max_body_size(5);
+        assert_eq!(
+            codec.next_event(),
+            Ok(Event::Data(Bytes::from_static(b"hello")))
+        );
+        assert!(matches!(codec.next_event(), Ok(Event::EndOfMessage { .. })));
+        respond(&mut codec);
+        codec.start_next_cycle().unwrap();
+        codec.receive_data(request);
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+        assert_eq!(codec.next_event(), Err(ParseError::BodyTooLarge));
+    }
+
+    #[test]
+    fn read_buf_appends_count_as_received() {
+        let mut codec = Codec::default();
+        codec.read_buf().extend_from_slice(b"GET / HTTP/1.1\r\nHo");
+        assert_eq!(codec.next_event(), Ok(Event::NeedData));
+        codec.read_buf().extend_from_slice(b"st: a\r\n\r\n");
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+    }
+
+    #[test]
+    fn data_after_eof_is_ignored() {
+        let (outcome, mut codec) = drive(&Config::default(), [&b""[..]], true);
+        assert!(outcome.closed);
+        codec.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(codec.next_event(), Ok(Event::ConnectionClosed));
+        assert!(codec.read_buf().is_empty());
+    }
+
+    #[test]
+    fn responding_before_the_request_is_an_error() {
+        let mut codec = Codec::default();
+        let empty = HTTPHeaders::new();
+        let mut out = Vec::new();
+        assert_eq!(
+            codec.write_response(&ResponseHead::new(200, &empty), b"", &mut out),
+            Err(LocalProtocolError::WrongState)
+        );
+        assert_eq!(
+            codec.write_continue(&mut out),
+            Err(LocalProtocolError::WrongState)
+        );
+        assert_eq!(
+            codec.start_next_cycle(),
+            Err(LocalProtocolError::NotReusable)
+        );
+        assert!(out.is_empty());
+        assert_eq!(codec.our_state(), State::Idle);
+    }
+}

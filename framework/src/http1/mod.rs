@@ -66,6 +66,8 @@ mod date;
 mod error;
 mod events;
 mod head;
+#[cfg(test)]
+mod proptests;
 mod readers;
 mod receive_buffer;
 mod state;

@@ -224,6 +224,11 @@ fn hex_value(b: u8) -> u8 {
 /// empty line.
 fn read_trailers(buf: &mut ReceiveBuffer, config: &Config) -> Result<Event, ParseError> {
     while let Some(newline) = buf.next_newline() {
+        // The size check comes first so that the error does not depend on
+        // how the bytes were split (a bare LF past the limit is never seen).
+        if newline >= config.max_header_size {
+            return Err(ParseError::TrailersTooLarge);
+        }
         let bytes = buf.as_bytes();
         crlf_line(bytes, newline)?;
         let empty_line = newline >= 3 && bytes.get(newline - 2) == Some(&b'\n');
@@ -233,11 +238,7 @@ fn read_trailers(buf: &mut ReceiveBuffer, config: &Config) -> Result<Event, Pars
             return Ok(Event::EndOfMessage { trailers: None });
         }
         if empty_line {
-            let end = newline + 1;
-            if end > config.max_header_size {
-                return Err(ParseError::TrailersTooLarge);
-            }
-            let section = buf.take(end);
+            let section = buf.take(newline + 1);
             return parse_trailers(&section, config.max_headers).map(|trailers| {
                 Event::EndOfMessage {
                     trailers: Some(trailers),
@@ -268,5 +269,257 @@ fn parse_trailers(section: &Bytes, max_fields: usize) -> Result<HTTPHeaders, Par
         Err(httparse::Error::TooManyHeaders) => Err(ParseError::TooManyHeaders),
         Err(httparse::Error::HeaderValue) => Err(ParseError::HeaderValue),
         Err(_) => Err(ParseError::HeaderName),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http1::test_util::{check_incremental, drive};
+
+    const CHUNKED_HEAD: &[u8] =
+        b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+    fn chunked(body: &[u8]) -> Vec<u8> {
+        [CHUNKED_HEAD, body].concat()
+    }
+
+    fn length(body: &[u8]) -> Vec<u8> {
+        let head = format!(
+            "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        [head.as_bytes(), body].concat()
+    }
+
+    #[test]
+    fn content_length_bodies() {
+        for body in [&b""[..], b"x", b"hello world", &[0u8; 300]] {
+            let outcome = check_incremental(&Config::default(), &length(body), false);
+            assert_eq!(outcome.single().body, body);
+        }
+    }
+
+    #[test]
+    fn chunked_bodies() {
+        type Trailers = &'static [(&'static str, &'static str)];
+        let cases: &[(&[u8], &[u8], Trailers)] = &[
+            (b"0\r\n\r\n", b"", &[]),
+            (b"5\r\nhello\r\n0\r\n\r\n", b"hello", &[]),
+            (
+                b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+                b"hello world",
+                &[],
+            ),
+            (b"A\r\n0123456789\r\n0\r\n\r\n", b"0123456789", &[]),
+            (b"a\r\n0123456789\r\n00\r\n\r\n", b"0123456789", &[]),
+            (b"000000000000005\r\nhello\r\n0\r\n\r\n", b"hello", &[]),
+            (b"5;name=value\r\nhello\r\n0;last\r\n\r\n", b"hello", &[]),
+            (b"5 ;a=\"q; \\\" x\"\r\nhello\r\n0\r\n\r\n", b"hello", &[]),
+            (b"5\t; a = b ; c\r\nhello\r\n0\r\n\r\n", b"hello", &[]),
+            (b"5\r\nhe\nlo\r\n0\r\n\r\n", b"he\nlo", &[]),
+            (
+                b"5\r\nhello\r\n0\r\nExpires: never\r\nX-Sum: abc\r\n\r\n",
+                b"hello",
+                &[("Expires", "never"), ("X-Sum", "abc")],
+            ),
+        ];
+        for &(body, expected, trailers) in cases {
+            let outcome = check_incremental(&Config::default(), &chunked(body), false);
+            let message = outcome.single();
+            assert_eq!(
+                message.body,
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+            let got: Vec<_> = message
+                .trailers
+                .iter()
+                .flat_map(|t| t.get_all().map(|(n, v)| (n.to_owned(), v.to_owned())))
+                .collect();
+            let want: Vec<_> = trailers
+                .iter()
+                .map(|&(n, v)| (n.to_owned(), v.to_owned()))
+                .collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn chunked_errors() {
+        use ParseError::*;
+        let cases: &[(&[u8], ParseError)] = &[
+            // Bare LF anywhere in the framing.
+            (b"5\nhello\r\n0\r\n\r\n", ChunkedBareLf),
+            (b"\n", ChunkedBareLf),
+            (b"5\r\nhello\n0\r\n\r\n", ChunkedBareLf),
+            (b"5\r\nhello\r\n0\n\r\n", ChunkedBareLf),
+            (b"5\r\nhello\r\n0\r\n\n", ChunkedBareLf),
+            (b"5\r\nhello\r\n0\r\nX: y\n\r\n", ChunkedBareLf),
+            (b"5\r\nhello\r\n0\r\nX: y\r\n\n", ChunkedBareLf),
+            (b"5;a=b\nhello\r\n0\r\n\r\n", ChunkedBareLf),
+            // Sizes.
+            (b"\r\nhello\r\n0\r\n\r\n", ChunkSize),
+            (b"g\r\n", ChunkSize),
+            (b"-5\r\n", ChunkSize),
+            (b"+5\r\n", ChunkSize),
+            (b"0x5\r\n", ChunkSize),
+            (b"5g\r\n", ChunkSize),
+            (b" 5\r\n", ChunkSize),
+            (b"0000000000000005\r\nhello\r\n0\r\n\r\n", ChunkSize),
+            (b"ffffffffffffffffff\r\n", ChunkSize),
+            // Extensions.
+            (b"5 \r\nhello\r\n0\r\n\r\n", ChunkExtension),
+            (b"5 x\r\n", ChunkExtension),
+            (b"5;a\rb\r\nhello\r\n0\r\n\r\n", ChunkExtension),
+            (b"5;a\x00\r\n", ChunkExtension),
+            (b"5;a\x7f\r\n", ChunkExtension),
+            // Data terminator.
+            (b"5\r\nhelloX\r\n0\r\n\r\n", ChunkTerminator),
+            (b"5\r\nhello\rX0\r\n\r\n", ChunkTerminator),
+            (b"3\r\nhello\r\n0\r\n\r\n", ChunkTerminator),
+            // Trailers.
+            (b"0\r\nX : y\r\n\r\n", HeaderName),
+            (b"0\r\nX: y\r\n z\r\n\r\n", HeaderName),
+            (b"0\r\nno colon\r\n\r\n", HeaderName),
+            (b"0\r\nX: a\x01\r\n\r\n", HeaderValue),
+            (b"0\r\nX: a\rb\r\n\r\n", HeaderValue),
+            // Sizes past the body limit, including ones that would overflow.
+            (b"fffffffffffffff\r\n", BodyTooLarge),
+            (b"6400001\r\n", BodyTooLarge),
+        ];
+        let mismatches: Vec<_> = cases
+            .iter()
+            .filter_map(|&(body, error)| {
+                let got = check_incremental(&Config::default(), &chunked(body), false).error;
+                (got != Some(error)).then(|| (String::from_utf8_lossy(body), got))
+            })
+            .collect();
+        assert!(mismatches.is_empty(), "{mismatches:#?}");
+    }
+
+    #[test]
+    fn chunk_sizes_add_up_against_the_body_limit() {
+        let config = Config {
+            max_body_size: 10,
+            ..Config::default()
+        };
+        let ok = chunked(b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n");
+        assert_eq!(
+            check_incremental(&config, &ok, false).single().body,
+            b"helloworld"
+        );
+        let over = chunked(b"5\r\nhello\r\n6\r\nworld!\r\n0\r\n\r\n");
+        let outcome = check_incremental(&config, &over, false);
+        assert_eq!(outcome.error, Some(ParseError::BodyTooLarge));
+        // The first chunk was delivered before the second one's size was seen.
+        assert_eq!(outcome.messages[0].body, b"hello");
+    }
+
+    #[test]
+    fn content_length_over_the_limit_is_refused_before_the_body() {
+        let config = Config {
+            max_body_size: 4,
+            ..Config::default()
+        };
+        let (outcome, _) = drive(
+            &config,
+            [&b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"[..]],
+            false,
+        );
+        assert_eq!(outcome.error, Some(ParseError::BodyTooLarge));
+        assert_eq!(outcome.messages.len(), 1);
+        assert_eq!(ParseError::BodyTooLarge.status_hint(), 413);
+        let exact = length(b"four");
+        assert_eq!(
+            check_incremental(&config, &exact, false).single().body,
+            b"four"
+        );
+    }
+
+    #[test]
+    fn chunk_line_limit() {
+        let config = Config {
+            max_chunk_line: 10,
+            ..Config::default()
+        };
+        // "5;abcdef\r\n" is exactly 10 bytes.
+        let ok = chunked(b"5;abcdef\r\nhello\r\n0\r\n\r\n");
+        assert_eq!(
+            check_incremental(&config, &ok, false).single().body,
+            b"hello"
+        );
+        let long = chunked(b"5;abcdefg\r\nhello\r\n0\r\n\r\n");
+        assert_eq!(
+            check_incremental(&config, &long, false).error,
+            Some(ParseError::ChunkLineTooLong)
+        );
+        // Refused before the line ends.
+        let (outcome, _) = drive(&config, [&chunked(b"5;abcdefghij")[..]], false);
+        assert_eq!(outcome.error, Some(ParseError::ChunkLineTooLong));
+    }
+
+    #[test]
+    fn trailer_limits() {
+        // Trailer values longer than the head, so that only the trailers
+        // can hit a limit set to their size.
+        let padding = "v".repeat(CHUNKED_HEAD.len());
+        let body = format!("0\r\nX-A: {padding}\r\nX-B: 2\r\n\r\n");
+        let body = body.as_bytes();
+        let section = body.len() - 3;
+        let exact = Config {
+            max_header_size: section,
+            max_headers: 2,
+            ..Config::default()
+        };
+        assert!(check_incremental(&exact, &chunked(body), false)
+            .single()
+            .trailers
+            .is_some());
+        let small = Config {
+            max_header_size: section - 1,
+            ..exact.clone()
+        };
+        assert_eq!(
+            check_incremental(&small, &chunked(body), false).error,
+            Some(ParseError::TrailersTooLarge)
+        );
+        let few = Config {
+            max_headers: 1,
+            ..exact
+        };
+        assert_eq!(
+            check_incremental(&few, &chunked(body), false).error,
+            Some(ParseError::TooManyHeaders)
+        );
+    }
+
+    #[test]
+    fn eof_inside_a_body_is_an_error() {
+        for input in [length(b"hello"), chunked(b"5\r\nhello\r\n0\r\n\r\n")] {
+            for cut in 1..=5 {
+                let truncated = &input[..input.len() - cut];
+                let (outcome, _) = drive(&Config::default(), [truncated], true);
+                assert_eq!(outcome.error, Some(ParseError::IncompleteBody), "cut {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn chunk_size_line_grammar() {
+        assert_eq!(parse_chunk_size_line(b"0"), Ok(0));
+        assert_eq!(
+            parse_chunk_size_line(b"fFfFfFfFfFfFfFf"),
+            Ok(0x0fff_ffff_ffff_ffff)
+        );
+        assert_eq!(parse_chunk_size_line(b"1;x"), Ok(1));
+        assert_eq!(parse_chunk_size_line(b"1 \t;x"), Ok(1));
+        assert_eq!(parse_chunk_size_line(b"1;\xff"), Ok(1));
+        assert_eq!(parse_chunk_size_line(b""), Err(ParseError::ChunkSize));
+        assert_eq!(
+            parse_chunk_size_line(b"1\t"),
+            Err(ParseError::ChunkExtension)
+        );
     }
 }

@@ -353,3 +353,537 @@ fn put_hex(n: usize, out: &mut impl BufMut) {
     }
     out.put_slice(buf.get(start..).unwrap_or_default());
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::http1::{Codec, Event, State};
+
+    /// A codec that has read `request` up to its `EndOfMessage`.
+    fn after(request: &[u8]) -> Codec {
+        let mut codec = Codec::default();
+        codec.receive_data(request);
+        loop {
+            match codec.next_event() {
+                Ok(Event::EndOfMessage { .. }) => return codec,
+                Ok(Event::Request(_) | Event::Data(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    fn headers(fields: &[(&'static str, &'static str)]) -> HTTPHeaders {
+        fields.iter().copied().collect()
+    }
+
+    const GET11: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    const GET10: &[u8] = b"GET / HTTP/1.0\r\n\r\n";
+    const GET10_KA: &[u8] = b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+    const HEAD11: &[u8] = b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n";
+    const CLOSE11: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+
+    /// How a case writes its response.
+    enum Write {
+        /// `write_response(head, body)`.
+        Whole(&'static [u8]),
+        /// `write_headers(head, first)`, then `write` each piece, then `finish`.
+        Streamed(Option<&'static [u8]>, &'static [&'static [u8]]),
+    }
+
+    struct Case {
+        request: &'static [u8],
+        status: u16,
+        fields: &'static [(&'static str, &'static str)],
+        write: Write,
+        wire: &'static [u8],
+        keep_alive: bool,
+    }
+
+    #[test]
+    fn framing_follows_tornado() {
+        let cases = [
+            Case {
+                request: GET11,
+                status: 200,
+                fields: &[("Content-Type", "text/plain")],
+                write: Write::Whole(b"hi"),
+                wire: b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi",
+                keep_alive: true,
+            },
+            Case {
+                request: GET11,
+                status: 200,
+                fields: &[],
+                write: Write::Streamed(Some(b"hello"), &[b"", b" world"]),
+                wire: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+                keep_alive: true,
+            },
+            Case {
+                request: GET11,
+                status: 200,
+                fields: &[("Content-Length", "5")],
+                write: Write::Streamed(None, &[b"hel", b"lo"]),
+                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+                keep_alive: true,
+            },
+            Case {
+                request: GET11,
+                status: 200,
+                fields: &[("Transfer-Encoding", "gzip"), ("Content-Length", "2")],
+                write: Write::Whole(b"hi"),
+                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+                keep_alive: true,
+            },
+            Case {
+                request: CLOSE11,
+                status: 200,
+                fields: &[("Connection", "keep-alive")],
+                write: Write::Whole(b"hi"),
+                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+                keep_alive: false,
+            },
+            Case {
+                request: GET11,
+                status: 200,
+                fields: &[("Connection", "close")],
+                write: Write::Whole(b""),
+                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                keep_alive: false,
+            },
+            Case {
+                request: GET10,
+                status: 200,
+                fields: &[],
+                write: Write::Streamed(Some(b"raw"), &[b" bytes"]),
+                wire: b"HTTP/1.1 200 OK\r\n\r\nraw bytes",
+                keep_alive: false,
+            },
+            Case {
+                request: GET10,
+                status: 200,
+                fields: &[],
+                write: Write::Whole(b"hi"),
+                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+                keep_alive: false,
+            },
+            Case {
+                request: GET10_KA,
+                status: 200,
+                fields: &[("Connection", "other")],
+                write: Write::Whole(b"hi"),
+                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: Keep-Alive\r\n\r\nhi",
+                keep_alive: true,
+            },
+            Case {
+                // Close-delimited: the close ends the body, so no keep-alive claim.
+                request: GET10_KA,
+                status: 200,
+                fields: &[],
+                write: Write::Streamed(Some(b"raw"), &[]),
+                wire: b"HTTP/1.1 200 OK\r\n\r\nraw",
+                keep_alive: false,
+            },
+            Case {
+                request: HEAD11,
+                status: 200,
+                fields: &[],
+                write: Write::Whole(b"not sent"),
+                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n",
+                keep_alive: true,
+            },
+            Case {
+                request: HEAD11,
+                status: 200,
+                fields: &[("Content-Length", "100")],
+                write: Write::Streamed(Some(b"dropped"), &[b"too"]),
+                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
+                keep_alive: true,
+            },
+            Case {
+                request: HEAD11,
+                status: 200,
+                fields: &[],
+                write: Write::Streamed(None, &[]),
+                wire: b"HTTP/1.1 200 OK\r\n\r\n",
+                keep_alive: true,
+            },
+            Case {
+                request: GET11,
+                status: 204,
+                fields: &[],
+                write: Write::Whole(b""),
+                wire: b"HTTP/1.1 204 No Content\r\n\r\n",
+                keep_alive: true,
+            },
+            Case {
+                request: GET11,
+                status: 304,
+                fields: &[("ETag", "\"x\"")],
+                write: Write::Streamed(None, &[]),
+                wire: b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n",
+                keep_alive: true,
+            },
+            Case {
+                request: GET11,
+                status: 299,
+                fields: &[],
+                write: Write::Whole(b""),
+                wire: b"HTTP/1.1 299 Unknown\r\nContent-Length: 0\r\n\r\n",
+                keep_alive: true,
+            },
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            let mut codec = after(case.request);
+            let fields = headers(case.fields);
+            let head = ResponseHead::new(case.status, &fields);
+            let mut out = Vec::new();
+            match case.write {
+                Write::Whole(body) => codec.write_response(&head, body, &mut out).unwrap(),
+                Write::Streamed(first, rest) => {
+                    codec.write_headers(&head, first, &mut out).unwrap();
+                    for piece in rest {
+                        codec.write(piece, &mut out).unwrap();
+                    }
+                    codec.finish(&mut out).unwrap();
+                }
+            }
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(case.wire),
+                "case {i}"
+            );
+            assert_eq!(codec.keep_alive(), case.keep_alive, "case {i}");
+            let expected = if case.keep_alive {
+                State::Done
+            } else {
+                State::MustClose
+            };
+            assert_eq!(codec.our_state(), expected, "case {i}");
+            assert_eq!(
+                codec.start_next_cycle().is_ok(),
+                case.keep_alive,
+                "case {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn custom_reason_and_date() {
+        let mut codec = after(GET11);
+        let fields = HTTPHeaders::new();
+        let date = DateCache::new(UNIX_EPOCH + Duration::from_secs(1_359_312_200));
+        let head = ResponseHead {
+            status: 404,
+            reason: "Nope",
+            headers: &fields,
+            date: Some(&date),
+        };
+        let mut out = Vec::new();
+        codec.write_response(&head, b"", &mut out).unwrap();
+        assert_eq!(
+            out,
+            b"HTTP/1.1 404 Nope\r\nDate: Sun, 27 Jan 2013 18:43:20 GMT\r\nContent-Length: 0\r\n\r\n"
+        );
+
+        // A Date set by the caller wins.
+        let mut codec = after(GET11);
+        let fields = headers(&[("date", "yesterday")]);
+        let head = ResponseHead {
+            date: Some(&date),
+            ..ResponseHead::new(200, &fields)
+        };
+        let mut out = Vec::new();
+        codec.write_response(&head, b"", &mut out).unwrap();
+        assert_eq!(
+            out,
+            b"HTTP/1.1 200 OK\r\ndate: yesterday\r\nContent-Length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn invalid_heads_write_nothing_and_leave_the_state() {
+        let cases: &[(u16, &str, HTTPHeaders, LocalProtocolError)] = &[
+            (
+                99,
+                "",
+                HTTPHeaders::new(),
+                LocalProtocolError::InvalidStatus,
+            ),
+            (
+                1000,
+                "",
+                HTTPHeaders::new(),
+                LocalProtocolError::InvalidStatus,
+            ),
+            (
+                200,
+                "O\r\nK",
+                HTTPHeaders::new(),
+                LocalProtocolError::InvalidReason,
+            ),
+            (
+                200,
+                "",
+                headers(&[("Bad Name", "v")]),
+                LocalProtocolError::InvalidHeaderName,
+            ),
+            (
+                200,
+                "",
+                headers(&[("", "v")]),
+                LocalProtocolError::InvalidHeaderName,
+            ),
+            (
+                200,
+                "",
+                headers(&[("X", "a\r\nSet-Cookie: evil")]),
+                LocalProtocolError::InvalidHeaderValue,
+            ),
+            (
+                200,
+                "",
+                headers(&[("X", "a\nb")]),
+                LocalProtocolError::InvalidHeaderValue,
+            ),
+            (
+                200,
+                "",
+                headers(&[("X", "a\0b")]),
+                LocalProtocolError::InvalidHeaderValue,
+            ),
+            (
+                200,
+                "",
+                headers(&[("Content-Length", "x")]),
+                LocalProtocolError::InvalidContentLength,
+            ),
+            (
+                200,
+                "",
+                headers(&[("Content-Length", "1"), ("Content-Length", "2")]),
+                LocalProtocolError::InvalidContentLength,
+            ),
+        ];
+        for (status, reason, fields, error) in cases {
+            let mut codec = after(GET11);
+            let head = ResponseHead {
+                reason,
+                ..ResponseHead::new(*status, fields)
+            };
+            let mut out = Vec::new();
+            assert_eq!(codec.write_headers(&head, None, &mut out), Err(*error));
+            assert!(out.is_empty());
+            assert_eq!(codec.our_state(), State::SendResponse);
+            // A 500 can still be sent instead.
+            let empty = HTTPHeaders::new();
+            codec
+                .write_response(&ResponseHead::new(500, &empty), b"", &mut out)
+                .unwrap();
+            assert!(out.starts_with(b"HTTP/1.1 500 Internal Server Error\r\n"));
+        }
+    }
+
+    #[test]
+    fn body_misuse() {
+        let fields = headers(&[("Content-Length", "3")]);
+        let head = ResponseHead::new(200, &fields);
+        let mut out = Vec::new();
+
+        let mut codec = after(GET11);
+        codec.write_headers(&head, Some(b"ab"), &mut out).unwrap();
+        assert_eq!(
+            codec.write(b"cd", &mut out),
+            Err(LocalProtocolError::TooMuchData)
+        );
+        assert_eq!(codec.our_state(), State::Error);
+        assert_eq!(codec.finish(&mut out), Err(LocalProtocolError::WrongState));
+
+        let mut codec = after(GET11);
+        codec.write_headers(&head, Some(b"ab"), &mut out).unwrap();
+        assert_eq!(
+            codec.finish(&mut out),
+            Err(LocalProtocolError::TooLittleData)
+        );
+        assert_eq!(codec.our_state(), State::Error);
+
+        // A first chunk that does not fit is refused before anything is written.
+        let mut codec = after(GET11);
+        out.clear();
+        assert_eq!(
+            codec.write_headers(&head, Some(b"abcd"), &mut out),
+            Err(LocalProtocolError::TooMuchData)
+        );
+        assert!(out.is_empty());
+        assert_eq!(codec.our_state(), State::SendResponse);
+
+        let mut codec = after(GET11);
+        assert_eq!(
+            codec.write(b"x", &mut out),
+            Err(LocalProtocolError::WrongState)
+        );
+        assert_eq!(codec.finish(&mut out), Err(LocalProtocolError::WrongState));
+        let empty = HTTPHeaders::new();
+        codec
+            .write_response(&ResponseHead::new(204, &empty), b"", &mut out)
+            .unwrap();
+        assert_eq!(
+            codec.write(b"", &mut out),
+            Err(LocalProtocolError::WrongState)
+        );
+        assert_eq!(
+            codec.write_headers(&ResponseHead::new(200, &empty), None, &mut out),
+            Err(LocalProtocolError::WrongState)
+        );
+
+        let mut codec = after(GET11);
+        codec
+            .write_headers(&ResponseHead::new(204, &empty), None, &mut out)
+            .unwrap();
+        assert_eq!(
+            codec.write(b"x", &mut out),
+            Err(LocalProtocolError::TooMuchData)
+        );
+    }
+
+    #[test]
+    fn informational_responses() {
+        let mut codec = Codec::default();
+        codec.receive_data(
+            b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+        );
+        let Ok(Event::Request(head)) = codec.next_event() else {
+            panic!()
+        };
+        assert!(head.expect_continue());
+        assert!(matches!(codec.next_event(), Ok(Event::NeedData)));
+        let mut out = Vec::new();
+        codec.write_continue(&mut out).unwrap();
+        assert_eq!(out, b"HTTP/1.1 100 (Continue)\r\n\r\n");
+        let hints = headers(&[("Link", "</style.css>; rel=preload")]);
+        codec
+            .write_headers(&ResponseHead::new(103, &hints), None, &mut out)
+            .unwrap();
+        assert!(
+            out.ends_with(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+        );
+        assert_eq!(codec.our_state(), State::SendResponse);
+        assert_eq!(
+            codec.write_headers(&ResponseHead::new(103, &hints), Some(b"x"), &mut out),
+            Err(LocalProtocolError::TooMuchData)
+        );
+        codec.receive_data(b"ok");
+        assert!(matches!(codec.next_event(), Ok(Event::Data(_))));
+        assert!(matches!(codec.next_event(), Ok(Event::EndOfMessage { .. })));
+        out.clear();
+        codec
+            .write_response(&ResponseHead::new(200, &hints), b"", &mut out)
+            .unwrap();
+        assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        assert_eq!(
+            codec.write_continue(&mut out),
+            Err(LocalProtocolError::WrongState)
+        );
+    }
+
+    #[test]
+    fn rejecting_an_unread_body_closes_the_connection() {
+        let mut codec = Codec::default();
+        codec.receive_data(
+            b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 99\r\n\r\n",
+        );
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+        let empty = HTTPHeaders::new();
+        let mut out = Vec::new();
+        codec
+            .write_response(&ResponseHead::new(413, &empty), b"", &mut out)
+            .unwrap();
+        assert_eq!(
+            out,
+            b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        assert_eq!(codec.our_state(), State::MustClose);
+
+        // Streaming responses learn it only at finish (as in Tornado).
+        let mut codec = Codec::default();
+        codec.receive_data(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99\r\n\r\n");
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+        codec
+            .write_headers(&ResponseHead::new(200, &empty), None, &mut out)
+            .unwrap();
+        codec.finish(&mut out).unwrap();
+        assert_eq!(codec.our_state(), State::MustClose);
+    }
+
+    #[test]
+    fn switching_protocols_hands_over_the_buffer() {
+        let mut codec = Codec::default();
+        codec.receive_data(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello");
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+        assert!(matches!(codec.next_event(), Ok(Event::EndOfMessage { .. })));
+        let fields = headers(&[("Upgrade", "websocket"), ("Connection", "Upgrade")]);
+        let mut out = Vec::new();
+        codec
+            .write_headers(&ResponseHead::new(101, &fields), None, &mut out)
+            .unwrap();
+        assert_eq!(
+            out,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+        );
+        assert_eq!(codec.our_state(), State::SwitchedProtocol);
+        assert!(matches!(codec.next_event(), Ok(Event::Paused)));
+        assert_eq!(
+            codec.start_next_cycle(),
+            Err(LocalProtocolError::NotReusable)
+        );
+        assert_eq!(&codec.into_read_buf()[..], b"\x81\x05hello");
+    }
+
+    #[test]
+    fn error_responses_after_a_parse_error() {
+        let mut codec = Codec::default();
+        codec.receive_data(b"GET / HTTP/2.0\r\n\r\n");
+        let error = codec.next_event().unwrap_err();
+        assert_eq!(error.status_hint(), 505);
+        let empty = HTTPHeaders::new();
+        let mut out = Vec::new();
+        codec
+            .write_response(
+                &ResponseHead::new(error.status_hint(), &empty),
+                b"",
+                &mut out,
+            )
+            .unwrap();
+        assert_eq!(
+            out,
+            b"HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        assert_eq!(codec.our_state(), State::MustClose);
+    }
+
+    #[test]
+    fn bytes_mut_output_and_hex_sizes() {
+        let mut codec = after(GET11);
+        let mut out = bytes::BytesMut::new();
+        let empty = HTTPHeaders::new();
+        codec
+            .write_headers(&ResponseHead::new(200, &empty), None, &mut out)
+            .unwrap();
+        codec.write(&[b'x'; 0x1234], &mut out).unwrap();
+        assert!(out.ends_with(&[b"1234\r\n".as_slice(), &[b'x'; 0x1234], b"\r\n"].concat()));
+        for (n, hex) in [
+            (0, "0"),
+            (9, "9"),
+            (10, "a"),
+            (255, "ff"),
+            (4096, "1000"),
+            (usize::MAX, "ffffffffffffffff"),
+        ] {
+            let mut buf = Vec::new();
+            put_hex(n, &mut buf);
+            assert_eq!(buf, hex.as_bytes());
+        }
+    }
+}
