@@ -18,14 +18,19 @@ use crate::ioloop::{IOLoop, TimeoutHandle};
 ///
 /// # Tornado
 /// `await tornado.gen.sleep(seconds)`.
+/// A duration too large for an `Instant` (such as `Duration::MAX`) sleeps forever.
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(Instant::now() + duration)
+    Sleep {
+        deadline: Instant::now().checked_add(duration),
+        timer: None,
+        state: Rc::new(SleepState::default()),
+    }
 }
 
 /// Waits until `deadline`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        deadline,
+        deadline: Some(deadline),
         timer: None,
         state: Rc::new(SleepState::default()),
     }
@@ -39,7 +44,8 @@ struct SleepState {
 
 /// The future returned by [`sleep`]; dropping it cancels its timer.
 pub struct Sleep {
-    deadline: Instant,
+    /// `None`: too far away to represent; the sleep never ends.
+    deadline: Option<Instant>,
     timer: Option<(IOLoop, TimeoutHandle)>,
     state: Rc<SleepState>,
 }
@@ -52,10 +58,13 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         *self.state.waker.borrow_mut() = Some(cx.waker().clone());
+        let Some(deadline) = self.deadline else {
+            return Poll::Pending;
+        };
         if self.timer.is_none() {
             let ioloop = IOLoop::current();
             let state = self.state.clone();
-            let handle = ioloop.call_at(self.deadline, move || {
+            let handle = ioloop.call_at(deadline, move || {
                 state.fired.set(true);
                 let waker = state.waker.borrow_mut().take();
                 if let Some(waker) = waker {

@@ -1,0 +1,592 @@
+//! Buffered, non-blocking reads and writes over a TCP socket.
+//!
+//! # Tornado
+//! `tornado.iostream.IOStream`. The read methods keep their names and
+//! limits. One deliberate difference: [`IOStream::write`] only buffers, as
+//! `RequestHandler.write` does, and [`IOStream::flush`] sends. Tornado's
+//! `await stream.write(data)` is `stream.write(data)?; stream.flush().await?`.
+//!
+//! # Contract
+//! A stream is shared (`Clone` gives another handle to the same socket), so
+//! one task may read while another writes. At most one read may be pending at
+//! a time (a second gets an error, as Tornado's "Already reading" does), and
+//! likewise one flush.
+
+mod error;
+mod write_buffer;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use mio::net::TcpStream;
+
+use crate::ioloop::reactor::{Direction, Registration};
+use crate::ioloop::IOLoop;
+
+use error::CloseCause;
+pub use error::{StreamClosedError, StreamError};
+use write_buffer::WriteBuffer;
+
+/// Tornado's default `max_buffer_size`: 100 MiB.
+pub const DEFAULT_MAX_BUFFER_SIZE: usize = 104_857_600;
+
+/// Tornado's default `read_chunk_size`: 64 KiB per read call at most.
+pub const DEFAULT_READ_CHUNK_SIZE: usize = 65_536;
+
+/// A result of a stream operation.
+pub type StreamResult<T> = Result<T, StreamError>;
+
+/// A non-blocking TCP stream registered with the current [`IOLoop`].
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use tornado::ioloop::IOLoop;
+/// use tornado::iostream::IOStream;
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = listener.local_addr().unwrap();
+/// let peer = std::thread::spawn(move || {
+///     let (mut sock, _) = listener.accept().unwrap();
+///     sock.write_all(b"hello\r\nworld").unwrap();
+///     let mut reply = [0; 4];
+///     sock.read_exact(&mut reply).unwrap();
+///     reply
+/// });
+/// IOLoop::current()
+///     .run_sync(async move {
+///         let stream = IOStream::connect(addr).await?;
+///         assert_eq!(&stream.read_until(b"\r\n", None).await?[..], b"hello\r\n");
+///         assert_eq!(&stream.read_bytes(5, false).await?[..], b"world");
+///         stream.write(&b"pong"[..])?;
+///         stream.flush().await?;
+///         Ok::<(), std::io::Error>(())
+///     })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(&peer.join().unwrap(), b"pong");
+/// ```
+#[derive(Clone)]
+pub struct IOStream {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    /// `None` once closed: taking it out closes the descriptor at once.
+    socket: RefCell<Option<TcpStream>>,
+    registration: Registration,
+    read_buffer: RefCell<BytesMut>,
+    /// How far `read_until` has already searched the read buffer without
+    /// finding its delimiter, so trickling input is scanned once, not again
+    /// from the start on every read.
+    scanned: Cell<usize>,
+    write_buffer: RefCell<WriteBuffer>,
+    max_buffer_size: usize,
+    max_write_buffer_size: Option<usize>,
+    read_chunk_size: usize,
+    reading: Cell<bool>,
+    flushing: Cell<bool>,
+    /// Set once the stream is closed, with why.
+    closed: RefCell<Option<CloseCause>>,
+    close_callback: RefCell<Option<Box<dyn FnOnce()>>>,
+    /// True once the peer has sent EOF: reads return what is buffered, then Closed.
+    eof: Cell<bool>,
+}
+
+/// Limits for a new stream.
+///
+/// # Tornado
+/// The `IOStream(socket, max_buffer_size=None, read_chunk_size=None,
+/// max_write_buffer_size=None)` keyword arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamOptions {
+    /// The most bytes the read buffer may hold; past it a read fails and the
+    /// stream is closed. Default 100 MiB.
+    pub max_buffer_size: usize,
+    /// The most bytes read from the socket in one call. Default 64 KiB.
+    pub read_chunk_size: usize,
+    /// The most bytes [`IOStream::write`] may buffer; `None` for no limit
+    /// (the default, as in Tornado).
+    pub max_write_buffer_size: Option<usize>,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            max_buffer_size: DEFAULT_MAX_BUFFER_SIZE,
+            read_chunk_size: DEFAULT_READ_CHUNK_SIZE,
+            max_write_buffer_size: None,
+        }
+    }
+}
+
+/// Marks a read or flush as in progress; clears the mark however it ends.
+struct Busy<'a>(&'a Cell<bool>);
+
+impl<'a> Busy<'a> {
+    fn claim(flag: &'a Cell<bool>, what: &'static str) -> StreamResult<Busy<'a>> {
+        if flag.replace(true) {
+            return Err(StreamError::UnsatisfiableRead(what));
+        }
+        Ok(Busy(flag))
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+impl IOStream {
+    /// Wraps a connected socket with default limits.
+    pub fn new(socket: TcpStream) -> io::Result<IOStream> {
+        IOStream::with_options(socket, StreamOptions::default())
+    }
+
+    /// Wraps a connected socket with the given limits.
+    pub fn with_options(mut socket: TcpStream, options: StreamOptions) -> io::Result<IOStream> {
+        let registration = Registration::new(&mut socket)?;
+        Ok(IOStream {
+            inner: Rc::new(Inner {
+                socket: RefCell::new(Some(socket)),
+                registration,
+                read_buffer: RefCell::new(BytesMut::new()),
+                scanned: Cell::new(0),
+                write_buffer: RefCell::new(WriteBuffer::default()),
+                max_buffer_size: options.max_buffer_size,
+                max_write_buffer_size: options.max_write_buffer_size,
+                read_chunk_size: options.read_chunk_size.max(1),
+                reading: Cell::new(false),
+                flushing: Cell::new(false),
+                closed: RefCell::new(None),
+                close_callback: RefCell::new(None),
+                eof: Cell::new(false),
+            }),
+        })
+    }
+
+    /// Connects to `addr` and waits until the connection is established.
+    ///
+    /// # Tornado
+    /// `IOStream.connect(address)`; also what `TCPClient.connect` gives.
+    pub async fn connect(addr: SocketAddr) -> io::Result<IOStream> {
+        let stream = IOStream::new(TcpStream::connect(addr)?)?;
+        // A non-blocking connect completes when the socket becomes writable;
+        // then SO_ERROR (take_error) tells whether it succeeded.
+        poll_fn(|cx| stream.inner.registration.poll_ready(cx, Direction::Write)).await;
+        let outcome = stream.with_socket(|socket| match socket.take_error()? {
+            Some(err) => Err(err),
+            None => socket.peer_addr().map(drop),
+        });
+        match outcome {
+            Ok(()) => Ok(stream),
+            Err(err) => {
+                stream.close_with(CloseCause::from_error(&err));
+                Err(err)
+            }
+        }
+    }
+
+    fn with_socket<R>(&self, op: impl FnOnce(&TcpStream) -> io::Result<R>) -> io::Result<R> {
+        match &*self.inner.socket.borrow() {
+            Some(socket) => op(socket),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "stream is closed",
+            )),
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.with_socket(TcpStream::peer_addr)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.with_socket(TcpStream::local_addr)
+    }
+
+    /// Sets `TCP_NODELAY` (no Nagle delay for small writes).
+    ///
+    /// # Tornado
+    /// `IOStream.set_nodelay(value)`.
+    pub fn set_nodelay(&self, value: bool) -> io::Result<()> {
+        self.with_socket(|socket| socket.set_nodelay(value))
+    }
+
+    /// Reads until `delimiter` and returns the bytes up to and including it.
+    ///
+    /// With `max_bytes`, if the delimiter is not within the first `max_bytes`
+    /// bytes, the stream is closed and [`StreamError::UnsatisfiableRead`] returned.
+    ///
+    /// # Tornado
+    /// `IOStream.read_until(delimiter, max_bytes=None)`.
+    pub async fn read_until(
+        &self,
+        delimiter: &[u8],
+        max_bytes: Option<usize>,
+    ) -> StreamResult<Bytes> {
+        if delimiter.is_empty() {
+            return Err(StreamError::UnsatisfiableRead("empty delimiter"));
+        }
+        let _busy = Busy::claim(&self.inner.reading, "already reading")?;
+        let limit = max_bytes.unwrap_or(usize::MAX);
+        poll_fn(|cx| loop {
+            if let Some(end) = self.find_delimiter(delimiter) {
+                if end > limit {
+                    return Poll::Ready(
+                        Err(self.fail_read("delimiter not found within max_bytes")),
+                    );
+                }
+                self.inner.scanned.set(0);
+                return Poll::Ready(Ok(self
+                    .inner
+                    .read_buffer
+                    .borrow_mut()
+                    .split_to(end)
+                    .freeze()));
+            }
+            if self.inner.read_buffer.borrow().len() >= limit {
+                return Poll::Ready(Err(self.fail_read("delimiter not found within max_bytes")));
+            }
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Searches the read buffer for `delimiter`, resuming where the last
+    /// search stopped; returns the offset just past it.
+    fn find_delimiter(&self, delimiter: &[u8]) -> Option<usize> {
+        let buffer = self.inner.read_buffer.borrow();
+        // Back up by the delimiter's length less one: it may straddle the
+        // boundary between what was searched and what arrived since.
+        let start = self.inner.scanned.get().saturating_sub(delimiter.len() - 1);
+        let found = buffer
+            .get(start..)?
+            .windows(delimiter.len())
+            .position(|window| window == delimiter);
+        match found {
+            Some(at) => Some(start + at + delimiter.len()),
+            None => {
+                self.inner.scanned.set(buffer.len());
+                None
+            }
+        }
+    }
+
+    /// Reads exactly `n` bytes, or with `partial`, between 1 and `n` bytes as
+    /// soon as any are available.
+    ///
+    /// # Tornado
+    /// `IOStream.read_bytes(num_bytes, partial=False)`.
+    pub async fn read_bytes(&self, n: usize, partial: bool) -> StreamResult<Bytes> {
+        let _busy = Busy::claim(&self.inner.reading, "already reading")?;
+        if n == 0 {
+            return Ok(Bytes::new());
+        }
+        if !partial && n > self.inner.max_buffer_size {
+            return Err(self.fail_read_full());
+        }
+        poll_fn(|cx| loop {
+            let buffered = self.inner.read_buffer.borrow().len();
+            if buffered >= n || (partial && buffered > 0) {
+                self.inner.scanned.set(0);
+                let take = n.min(buffered);
+                return Poll::Ready(Ok(self
+                    .inner
+                    .read_buffer
+                    .borrow_mut()
+                    .split_to(take)
+                    .freeze()));
+            }
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Reads into `buf`: fills it completely, or with `partial`, returns as
+    /// soon as at least one byte was copied. Returns the count copied.
+    ///
+    /// # Tornado
+    /// `IOStream.read_into(buf, partial=False)`.
+    pub async fn read_into(&self, buf: &mut [u8], partial: bool) -> StreamResult<usize> {
+        let _busy = Busy::claim(&self.inner.reading, "already reading")?;
+        let mut filled = 0;
+        poll_fn(|cx| loop {
+            {
+                let mut buffer = self.inner.read_buffer.borrow_mut();
+                let take = buffer.len().min(buf.len() - filled);
+                buffer.copy_to_slice(&mut buf[filled..filled + take]);
+                filled += take;
+                self.inner.scanned.set(0);
+            }
+            if filled == buf.len() || (partial && filled > 0) {
+                return Poll::Ready(Ok(filled));
+            }
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Reads until the peer closes; returns everything read.
+    ///
+    /// Fails with [`StreamError::BufferFull`] (and closes) if that is more than
+    /// `max_buffer_size`.
+    ///
+    /// # Tornado
+    /// `IOStream.read_until_close()`.
+    pub async fn read_until_close(&self) -> StreamResult<Bytes> {
+        let _busy = Busy::claim(&self.inner.reading, "already reading")?;
+        poll_fn(|cx| loop {
+            if self.inner.eof.get() || self.closed() {
+                self.inner.scanned.set(0);
+                let rest = self.inner.read_buffer.borrow_mut().split().freeze();
+                return Poll::Ready(Ok(rest));
+            }
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(())) => {}
+                // EOF surfaces as Closed from poll_fill; the loop top returns the data.
+                Poll::Ready(Err(StreamError::Closed(_))) if self.inner.eof.get() => {}
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Reads once from the socket into the read buffer. `Ready(Ok)` means
+    /// bytes arrived; errors close the stream.
+    fn poll_fill(&self, cx: &mut Context<'_>) -> Poll<StreamResult<()>> {
+        if let Some(cause) = &*self.inner.closed.borrow() {
+            return Poll::Ready(Err(cause.to_error()));
+        }
+        if self.inner.eof.get() {
+            return Poll::Ready(Err(CloseCause::clean().to_error()));
+        }
+        let room = self
+            .inner
+            .max_buffer_size
+            .saturating_sub(self.inner.read_buffer.borrow().len());
+        if room == 0 {
+            return Poll::Ready(Err(self.fail_read_full()));
+        }
+        let want = room.min(self.inner.read_chunk_size);
+        let result = self.inner.registration.poll_io(cx, Direction::Read, || {
+            let mut buffer = self.inner.read_buffer.borrow_mut();
+            let start = buffer.len();
+            // Zero-filling the spare room keeps this free of `unsafe`; it is a
+            // memset next to a syscall.
+            buffer.resize(start + want, 0);
+            let outcome = self.with_socket(|mut socket| socket.read(&mut buffer[start..]));
+            buffer.truncate(start + *outcome.as_ref().unwrap_or(&0));
+            outcome
+        });
+        match result {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0)) => {
+                self.inner.eof.set(true);
+                self.close_with(CloseCause::clean());
+                Poll::Ready(Err(CloseCause::clean().to_error()))
+            }
+            Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(err)) => {
+                let cause = CloseCause::from_error(&err);
+                self.close_with(cause.clone());
+                Poll::Ready(Err(cause.to_error()))
+            }
+        }
+    }
+
+    fn fail_read(&self, why: &'static str) -> StreamError {
+        self.close_with(CloseCause::clean());
+        StreamError::UnsatisfiableRead(why)
+    }
+
+    fn fail_read_full(&self) -> StreamError {
+        self.close_with(CloseCause::clean());
+        StreamError::BufferFull
+    }
+
+    /// Number of bytes read from the socket but not yet consumed.
+    pub fn read_buffer_size(&self) -> usize {
+        self.inner.read_buffer.borrow().len()
+    }
+
+    /// Buffers `data` for the next [`flush`](IOStream::flush); sends nothing.
+    ///
+    /// # Errors
+    /// [`StreamError::Closed`] if the stream is closed;
+    /// [`StreamError::BufferFull`] if `max_write_buffer_size` would be exceeded.
+    ///
+    /// # Tornado
+    /// `IOStream.write(data)`, except that sending waits for `flush` (see the
+    /// module docs).
+    pub fn write(&self, data: impl Into<Bytes>) -> StreamResult<()> {
+        let data = data.into();
+        self.check_writable(data.len())?;
+        self.inner.write_buffer.borrow_mut().push(data);
+        Ok(())
+    }
+
+    /// Buffers a copy of `data` (small writes are coalesced without allocating).
+    pub fn write_slice(&self, data: &[u8]) -> StreamResult<()> {
+        self.check_writable(data.len())?;
+        self.inner.write_buffer.borrow_mut().push_slice(data);
+        Ok(())
+    }
+
+    fn check_writable(&self, adding: usize) -> StreamResult<()> {
+        if let Some(cause) = &*self.inner.closed.borrow() {
+            return Err(cause.to_error());
+        }
+        if let Some(limit) = self.inner.max_write_buffer_size {
+            if self
+                .inner
+                .write_buffer
+                .borrow()
+                .len()
+                .saturating_add(adding)
+                > limit
+            {
+                return Err(StreamError::BufferFull);
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of bytes buffered by [`write`](IOStream::write) and not yet
+    /// taken by the kernel.
+    pub fn write_buffer_size(&self) -> usize {
+        self.inner.write_buffer.borrow().len()
+    }
+
+    /// Sends everything buffered; resolves once the kernel holds every byte.
+    ///
+    /// While the peer reads slowly (the socket's send buffer is full) this
+    /// waits: that is the backpressure a producer needs. If the connection
+    /// fails or the stream is closed, the buffered bytes are dropped and this
+    /// returns [`StreamError::Closed`] with the cause.
+    pub async fn flush(&self) -> StreamResult<()> {
+        let _busy = Busy::claim(&self.inner.flushing, "already flushing")?;
+        poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<StreamResult<()>> {
+        loop {
+            if let Some(cause) = &*self.inner.closed.borrow() {
+                return Poll::Ready(Err(cause.to_error()));
+            }
+            if self.inner.write_buffer.borrow().is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            let result = self.inner.registration.poll_io(cx, Direction::Write, || {
+                self.with_socket(|socket| self.inner.write_buffer.borrow_mut().write_to(socket))
+            });
+            match result {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    let err = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
+                    self.close_with(CloseCause::from_error(&err));
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(err)) => self.close_with(CloseCause::from_error(&err)),
+            }
+        }
+    }
+
+    /// True once the stream is closed (locally, by the peer, or by an error).
+    ///
+    /// # Tornado
+    /// `IOStream.closed()`.
+    pub fn closed(&self) -> bool {
+        self.inner.closed.borrow().is_some()
+    }
+
+    /// Why the stream closed: `None` while open or after a clean close.
+    ///
+    /// # Tornado
+    /// `IOStream.error`.
+    pub fn error(&self) -> Option<io::Error> {
+        match self
+            .inner
+            .closed
+            .borrow()
+            .as_ref()
+            .map(CloseCause::to_error)
+        {
+            Some(StreamError::Closed(closed)) => closed.real_error,
+            _ => None,
+        }
+    }
+
+    /// Closes the stream: the socket is closed at once, buffered writes are
+    /// dropped, pending reads and flushes fail with [`StreamError::Closed`],
+    /// and the close callback runs on the next loop iteration.
+    ///
+    /// # Tornado
+    /// `IOStream.close()`.
+    pub fn close(&self) {
+        self.close_with(CloseCause::clean());
+    }
+
+    fn close_with(&self, cause: CloseCause) {
+        if self.closed() {
+            return;
+        }
+        *self.inner.closed.borrow_mut() = Some(cause);
+        let socket = self.inner.socket.borrow_mut().take();
+        if let Some(mut socket) = socket {
+            // Errors here mean the socket is already gone; closing is all that is left.
+            let _ = self.inner.registration.deregister(&mut socket);
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        self.inner.write_buffer.borrow_mut().clear();
+        self.inner.registration.wake_all();
+        let callback = self.inner.close_callback.borrow_mut().take();
+        if let Some(callback) = callback {
+            IOLoop::current().add_callback(callback);
+        }
+    }
+
+    /// Calls `callback` once when the stream closes, for whatever reason.
+    ///
+    /// # Tornado
+    /// `IOStream.set_close_callback(callback)`.
+    pub fn set_close_callback(&self, callback: impl FnOnce() + 'static) {
+        if self.closed() {
+            IOLoop::current().add_callback(callback);
+        } else {
+            *self.inner.close_callback.borrow_mut() = Some(Box::new(callback));
+        }
+    }
+}
+
+impl fmt::Debug for IOStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IOStream")
+            .field("peer", &self.peer_addr().ok())
+            .field("closed", &self.closed())
+            .field("read_buffer", &self.read_buffer_size())
+            .field("write_buffer", &self.write_buffer_size())
+            .finish()
+    }
+}

@@ -1,0 +1,169 @@
+//! IOStream reads over real sockets: delimiters split across tiny writes,
+//! exact and partial byte counts, limits, and a peer that leaves mid-read.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use tornado::ioloop::IOLoop;
+use tornado::iostream::{IOStream, StreamError, StreamOptions};
+
+/// Runs `peer` on a thread against a fresh listener and `body` on an IOLoop
+/// with an IOStream connected to it.
+fn with_peer<T: 'static>(
+    peer: impl FnOnce(TcpStream) + Send + 'static,
+    body: impl FnOnce(IOStream) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>,
+) -> T {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || peer(listener.accept().unwrap().0));
+    let ioloop = IOLoop::new().unwrap();
+    let stream = ioloop.run_sync(IOStream::connect(addr)).unwrap().unwrap();
+    let out = ioloop
+        .run_sync_with_timeout(body(stream), Duration::from_secs(20))
+        .unwrap();
+    peer.join().unwrap();
+    out
+}
+
+#[test]
+fn read_until_finds_a_delimiter_split_over_one_byte_writes() {
+    let message = b"first line\r\nsecond\r\n";
+    let lines = with_peer(
+        move |mut sock| {
+            sock.set_nodelay(true).unwrap();
+            for byte in message {
+                sock.write_all(&[*byte]).unwrap();
+                thread::sleep(Duration::from_millis(1));
+            }
+        },
+        |stream| {
+            Box::pin(async move {
+                let a = stream.read_until(b"\r\n", None).await.unwrap();
+                let b = stream.read_until(b"\r\n", None).await.unwrap();
+                (a, b)
+            })
+        },
+    );
+    assert_eq!(&lines.0[..], b"first line\r\n");
+    assert_eq!(&lines.1[..], b"second\r\n");
+}
+
+#[test]
+fn read_bytes_exact_and_partial() {
+    let (exact, partial, rest) = with_peer(
+        |mut sock| {
+            sock.write_all(b"0123456789").unwrap();
+            thread::sleep(Duration::from_millis(50));
+            sock.write_all(b"abc").unwrap();
+        },
+        |stream| {
+            Box::pin(async move {
+                let exact = stream.read_bytes(4, false).await.unwrap();
+                let partial = stream.read_bytes(100, true).await.unwrap();
+                let rest = stream.read_until_close().await.unwrap();
+                (exact, partial, rest)
+            })
+        },
+    );
+    assert_eq!(&exact[..], b"0123");
+    assert_eq!(&partial[..], b"456789");
+    assert_eq!(&rest[..], b"abc");
+}
+
+#[test]
+fn read_into_fills_the_buffer() {
+    let got = with_peer(
+        |mut sock| sock.write_all(b"hello world").unwrap(),
+        |stream| {
+            Box::pin(async move {
+                let mut buf = [0u8; 11];
+                let n = stream.read_into(&mut buf, false).await.unwrap();
+                (n, buf)
+            })
+        },
+    );
+    assert_eq!(got.0, 11);
+    assert_eq!(&got.1, b"hello world");
+}
+
+#[test]
+fn peer_closing_mid_read_gives_stream_closed() {
+    let err = with_peer(
+        |mut sock| sock.write_all(b"no newline then EOF").unwrap(),
+        |stream| Box::pin(async move { stream.read_until(b"\n", None).await.unwrap_err() }),
+    );
+    assert!(err.is_closed(), "{err:?}");
+}
+
+#[test]
+fn max_bytes_without_delimiter_is_unsatisfiable_and_closes() {
+    let (err, closed) = with_peer(
+        |mut sock| {
+            let _ = sock.write_all(&[b'x'; 4096]);
+        },
+        |stream| {
+            Box::pin(async move {
+                let err = stream.read_until(b"\n", Some(100)).await.unwrap_err();
+                (err, stream.closed())
+            })
+        },
+    );
+    assert!(matches!(err, StreamError::UnsatisfiableRead(_)), "{err:?}");
+    assert!(closed);
+}
+
+#[test]
+fn read_buffer_never_grows_past_max_buffer_size() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        // Far more than the limit; the write fails once the reader closes.
+        let chunk = vec![b'y'; 64 * 1024];
+        for _ in 0..64 {
+            if sock.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let ioloop = IOLoop::new().unwrap();
+    let (err, size) = ioloop
+        .run_sync(async move {
+            let sock = mio::net::TcpStream::connect(addr).unwrap();
+            let options = StreamOptions {
+                max_buffer_size: 10_000,
+                ..StreamOptions::default()
+            };
+            let stream = IOStream::with_options(sock, options).unwrap();
+            let err = stream.read_until(b"\n", None).await.unwrap_err();
+            (err, stream.read_buffer_size())
+        })
+        .unwrap();
+    assert!(matches!(err, StreamError::BufferFull), "{err:?}");
+    assert!(size <= 10_000, "buffered {size}");
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_second_concurrent_read_is_refused() {
+    let refused = with_peer(
+        |mut sock| {
+            thread::sleep(Duration::from_millis(30));
+            sock.write_all(b"x\n").unwrap();
+        },
+        |stream| {
+            Box::pin(async move {
+                let ioloop = IOLoop::current();
+                let reader = stream.clone();
+                let first = ioloop.spawn(async move { reader.read_until(b"\n", None).await });
+                tornado::gen::sleep(Duration::from_millis(5)).await;
+                let second = stream.read_bytes(1, false).await;
+                (second.is_err(), first.await.unwrap().unwrap())
+            })
+        },
+    );
+    assert!(refused.0);
+    assert_eq!(&refused.1[..], b"x\n");
+}
