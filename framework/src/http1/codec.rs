@@ -110,11 +110,12 @@ impl Codec {
 
     /// Adds bytes received from the peer. An empty slice means EOF, as in h11.
     ///
-    /// Bytes received after EOF are ignored.
+    /// Bytes received after EOF, or after a [`ParseError`], are dropped: they
+    /// can never be parsed, and keeping them would let a peer grow the buffer.
     pub fn receive_data(&mut self, data: &[u8]) {
         if data.is_empty() {
             self.receive_eof();
-        } else if !self.recv.is_eof() {
+        } else if !self.recv.is_eof() && self.error.is_none() {
             self.recv.extend(data);
         }
     }
@@ -292,6 +293,7 @@ impl Codec {
         out: &mut impl BufMut,
     ) -> Result<(), LocalProtocolError> {
         self.send_head(head, chunk.unwrap_or_default(), None, out)
+            .map(drop)
     }
 
     /// Writes a complete response: head, `body`, and the end of the message.
@@ -300,15 +302,18 @@ impl Codec {
     /// forbids a body), as Tornado's `RequestHandler.finish` does when nothing
     /// was flushed. For a HEAD request the length is announced and the body is
     /// not sent. If the request body has not been read to the end, the
-    /// response says `Connection: close` and the connection must close.
+    /// response says `Connection: close` and the connection must close. For a
+    /// 1xx status only the head is written, as with `write_headers`.
     pub fn write_response(
         &mut self,
         head: &ResponseHead<'_>,
         body: &[u8],
         out: &mut impl BufMut,
     ) -> Result<(), LocalProtocolError> {
-        self.send_head(head, body, Some(body.len()), out)?;
-        self.finish(out)
+        match self.send_head(head, body, Some(body.len()), out)? {
+            HeadKind::Final => self.finish(out),
+            HeadKind::Informational | HeadKind::SwitchProtocols => Ok(()),
+        }
     }
 
     fn send_head(
@@ -317,7 +322,7 @@ impl Codec {
         chunk: &[u8],
         whole_body: Option<usize>,
         out: &mut impl BufMut,
-    ) -> Result<(), LocalProtocolError> {
+    ) -> Result<HeadKind, LocalProtocolError> {
         let request = self.request.unwrap_or(RequestInfo {
             is_head: false,
             version: Version::Http11,
@@ -345,7 +350,7 @@ impl Codec {
             encoder.encode(chunk, out)?;
             self.encoder = Some(encoder);
         }
-        Ok(())
+        Ok(plan.kind)
     }
 
     /// Writes a piece of the response body, framed for the response.
@@ -519,6 +524,10 @@ mod tests {
         assert_eq!(error, ParseError::Method);
         codec.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         assert_eq!(codec.next_event(), Err(error));
+        assert!(
+            codec.read_buf().is_empty(),
+            "bytes after the error are dropped"
+        );
         assert_eq!(codec.their_state(), State::Error);
         assert!(!codec.keep_alive());
     }

@@ -114,6 +114,13 @@ impl RequestHead {
         &self.headers
     }
 
+    /// The header fields, to change before the head is passed on (as the
+    /// gzip-decompressing delegate does with `Content-Encoding`). The derived
+    /// facts ([`framing`](Self::framing), ...) are unaffected.
+    pub fn headers_mut(&mut self) -> &mut HTTPHeaders {
+        &mut self.headers
+    }
+
     /// Takes the header fields out of the head, leaving it with none.
     ///
     /// The derived facts ([`framing`](Self::framing),

@@ -25,7 +25,7 @@ use super::config::Config;
 use super::error::ParseError;
 use super::events::{Framing, RequestHead, Version};
 use super::receive_buffer::ReceiveBuffer;
-use crate::httputil::HTTPHeaders;
+use crate::httputil::{is_tchar, HTTPHeaders};
 
 /// Up to this many header slots live on the stack during a parse.
 const STACK_HEADERS: usize = 128;
@@ -321,13 +321,6 @@ fn classify_error(error: httparse::Error, head: &[u8]) -> ParseError {
         httparse::Error::TooManyHeaders => ParseError::TooManyHeaders,
         httparse::Error::NewLine | httparse::Error::Status => ParseError::NewLine,
     }
-}
-
-/// `tchar` from RFC 9110 §5.6.2.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
-        | b'`' | b'|' | b'~' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z')
 }
 
 /// The sub-slice `part` of `parent` as a `Bytes` sharing `parent`'s memory.

@@ -29,8 +29,7 @@ use bytes::BufMut;
 use super::date::DateCache;
 use super::error::LocalProtocolError;
 use super::events::Version;
-use super::head::is_tchar;
-use crate::httputil::{reason_phrase, HTTPHeaders};
+use crate::httputil::{is_tchar, reason_phrase, HTTPHeaders};
 
 /// The response start line and header block to send.
 ///
@@ -774,6 +773,12 @@ mod tests {
             codec.write_headers(&ResponseHead::new(103, &hints), Some(b"x"), &mut out),
             Err(LocalProtocolError::TooMuchData)
         );
+        // write_response with a 1xx status writes just the head.
+        out.clear();
+        codec
+            .write_response(&ResponseHead::new(102, &HTTPHeaders::new()), b"", &mut out)
+            .unwrap();
+        assert_eq!(out, b"HTTP/1.1 102 Processing\r\n\r\n");
         codec.receive_data(b"ok");
         assert!(matches!(codec.next_event(), Ok(Event::Data(_))));
         assert!(matches!(codec.next_event(), Ok(Event::EndOfMessage { .. })));

@@ -250,6 +250,14 @@ impl<N: Into<Bytes>, V: Into<Bytes>> Extend<(N, V)> for HTTPHeaders {
     }
 }
 
+/// Whether `b` is a `tchar` (RFC 9110 §5.6.2), the bytes of a token such as a
+/// field name or a method.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+        | b'`' | b'|' | b'~' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,13 +3,23 @@
 //! # Tornado
 //!
 //! `tornado.httputil`: [`HTTPHeaders`], [`format_timestamp`], `responses`
-//! (here [`reason_phrase`]). Nothing in this module does I/O or reads the clock;
-//! functions that need the time take it as a [`std::time::SystemTime`].
+//! (here [`reason_phrase`]), [`parse_body_arguments`] and
+//! [`parse_multipart_form_data`] with [`HTTPFile`]; and from `tornado.escape`,
+//! [`url_unescape`] and [`parse_qs_bytes`].
+//!
+//! Nothing in this module does I/O or reads the clock; functions that need
+//! the time take it as a [`std::time::SystemTime`].
 
 mod date;
+mod form;
 mod headers;
 mod responses;
 
 pub use date::{format_timestamp, parse_http_date, write_http_date, HTTP_DATE_LEN};
+pub use form::{
+    parse_body_arguments, parse_multipart_form_data, parse_qs_bytes, url_unescape, Arguments,
+    Files, HTTPFile, HTTPInputError, ParseMultipartConfig,
+};
+pub(crate) use headers::is_tchar;
 pub use headers::HTTPHeaders;
 pub use responses::reason_phrase;

@@ -1,0 +1,684 @@
+//! Query strings and form bodies: `application/x-www-form-urlencoded` and
+//! `multipart/form-data`, parsed into arguments and files as Tornado does.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use bytes::Bytes;
+
+use super::headers::is_tchar;
+use super::HTTPHeaders;
+
+/// Argument name → values, in the order they appeared.
+///
+/// # Tornado
+///
+/// `dict[str, list[bytes]]` (`request.arguments`, `request.body_arguments`).
+/// Names are decoded as UTF-8 (invalid sequences replaced); Tornado decodes
+/// them as Latin-1.
+pub type Arguments = HashMap<String, Vec<Vec<u8>>>;
+
+/// Field name → uploaded files, in the order they appeared.
+pub type Files = HashMap<String, Vec<HTTPFile>>;
+
+/// A file uploaded through a `multipart/form-data` form.
+///
+/// # Tornado
+///
+/// `httputil.HTTPFile(filename, body, content_type)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HTTPFile {
+    /// The file name the client gave.
+    pub filename: String,
+    /// The file's bytes: a slice of the request body, not a copy.
+    pub body: Bytes,
+    /// The part's `Content-Type`, or `application/unknown`.
+    pub content_type: String,
+}
+
+/// A request body that cannot be parsed as the form its `Content-Type` says.
+/// Answer with 400.
+///
+/// # Tornado
+///
+/// `httputil.HTTPInputError` raised by `parse_body_arguments`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HTTPInputError {
+    message: &'static str,
+}
+
+impl HTTPInputError {
+    const fn new(message: &'static str) -> HTTPInputError {
+        HTTPInputError { message }
+    }
+
+    /// Always 400.
+    pub fn status_hint(&self) -> u16 {
+        400
+    }
+
+    /// What was wrong, for logs.
+    pub fn message(&self) -> &'static str {
+        self.message
+    }
+}
+
+impl fmt::Display for HTTPInputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+impl std::error::Error for HTTPInputError {}
+
+/// Limits on `multipart/form-data` parsing.
+///
+/// # Tornado
+///
+/// `httputil.ParseMultipartConfig(enabled=True, max_parts=100,
+/// max_part_header_size=10240)`, with the same defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseMultipartConfig {
+    /// Set to false to refuse `multipart/form-data` bodies altogether.
+    pub enabled: bool,
+    /// Most parts in one body.
+    pub max_parts: usize,
+    /// Largest header block of one part, in bytes.
+    pub max_part_header_size: usize,
+}
+
+impl Default for ParseMultipartConfig {
+    fn default() -> ParseMultipartConfig {
+        ParseMultipartConfig {
+            enabled: true,
+            max_parts: 100,
+            max_part_header_size: 10 * 1024,
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (and `+` as space when `plus`), returning bytes.
+///
+/// A `%` not followed by two hex digits is kept as is. Borrows when there is
+/// nothing to decode.
+///
+/// # Tornado
+///
+/// `escape.url_unescape(value, encoding=None, plus=True)`. Use `plus = false`
+/// for URL paths, where `+` is literal.
+///
+/// ```
+/// use tornado::httputil::url_unescape;
+///
+/// assert_eq!(url_unescape(b"a+b%21%zz", true).as_ref(), b"a b!%zz");
+/// assert_eq!(url_unescape(b"/a+b", false).as_ref(), b"/a+b");
+/// ```
+pub fn url_unescape(value: &[u8], plus: bool) -> Cow<'_, [u8]> {
+    if !value.iter().any(|&b| b == b'%' || (plus && b == b'+')) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while let Some(&b) = value.get(i) {
+        let escaped = match (b, value.get(i + 1), value.get(i + 2)) {
+            (b'%', Some(&hi), Some(&lo)) => hex_digit(hi).zip(hex_digit(lo)),
+            _ => None,
+        };
+        match escaped {
+            Some((hi, lo)) => {
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            None => {
+                out.push(if plus && b == b'+' { b' ' } else { b });
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    char::from(b).to_digit(16).map(|d| d as u8)
+}
+
+/// Parses a query string (`a=1&b=2&a=3`) into arguments.
+///
+/// Fields are separated by `&`; names and values are unescaped with
+/// [`url_unescape`] (`+` is a space). A field without `=`, or with an empty
+/// value, is kept (with an empty value) only if `keep_blank_values`.
+///
+/// # Tornado
+///
+/// `escape.parse_qs_bytes(qs, keep_blank_values=False)`, i.e. Python's
+/// `urllib.parse.parse_qs`.
+///
+/// ```
+/// use tornado::httputil::parse_qs_bytes;
+///
+/// let args = parse_qs_bytes(b"q=tornado+web&lang=en&q=rust&empty=", false);
+/// assert_eq!(args["q"], [b"tornado web".to_vec(), b"rust".to_vec()]);
+/// assert!(!args.contains_key("empty"));
+/// ```
+pub fn parse_qs_bytes(qs: &[u8], keep_blank_values: bool) -> Arguments {
+    let mut arguments = Arguments::new();
+    for field in qs.split(|&b| b == b'&').filter(|f| !f.is_empty()) {
+        let (name, value) = match field.iter().position(|&b| b == b'=') {
+            Some(eq) => (
+                field.get(..eq).unwrap_or_default(),
+                field.get(eq + 1..).unwrap_or_default(),
+            ),
+            None if keep_blank_values => (field, &b""[..]),
+            None => continue,
+        };
+        if value.is_empty() && !keep_blank_values {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&url_unescape(name, true)).into_owned();
+        arguments
+            .entry(name)
+            .or_default()
+            .push(url_unescape(value, true).into_owned());
+    }
+    arguments
+}
+
+/// Parses a form body into `arguments` and `files`, according to
+/// `content_type`; other content types are left alone.
+///
+/// # Tornado
+///
+/// `httputil.parse_body_arguments(content_type, body, arguments, files,
+/// headers=None, *, config=None)`.
+///
+/// ```
+/// use bytes::Bytes;
+/// use tornado::httputil::{parse_body_arguments, Arguments, Files, ParseMultipartConfig};
+///
+/// let (mut args, mut files) = (Arguments::new(), Files::new());
+/// let body = Bytes::from_static(b"name=Ada&lang=");
+/// let config = ParseMultipartConfig::default();
+/// parse_body_arguments("application/x-www-form-urlencoded", &body, &mut args, &mut files, None, &config)
+///     .unwrap();
+/// assert_eq!(args["name"], [b"Ada".to_vec()]);
+/// assert_eq!(args["lang"], [b"".to_vec()]);
+/// ```
+pub fn parse_body_arguments(
+    content_type: &str,
+    body: &Bytes,
+    arguments: &mut Arguments,
+    files: &mut Files,
+    headers: Option<&HTTPHeaders>,
+    config: &ParseMultipartConfig,
+) -> Result<(), HTTPInputError> {
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let is_multipart = content_type.starts_with("multipart/form-data");
+    if (is_form || is_multipart) && headers.is_some_and(|h| h.contains("Content-Encoding")) {
+        return Err(HTTPInputError::new("unsupported Content-Encoding"));
+    }
+    if is_form {
+        for (name, values) in parse_qs_bytes(body, true) {
+            arguments.entry(name).or_default().extend(values);
+        }
+    } else if is_multipart {
+        let mut fields = content_type.split(';');
+        if fields.next().map(str::trim) != Some("multipart/form-data") {
+            return Err(HTTPInputError::new(
+                "invalid multipart/form-data content type",
+            ));
+        }
+        let boundary = fields
+            .filter_map(|field| field.trim().split_once('='))
+            .find(|(key, value)| *key == "boundary" && !value.is_empty())
+            .map(|(_, value)| value)
+            .ok_or(HTTPInputError::new("multipart boundary not found"))?;
+        parse_multipart_form_data(boundary.as_bytes(), body, arguments, files, config)?;
+    }
+    Ok(())
+}
+
+/// Parses a `multipart/form-data` body.
+///
+/// Fields without a filename go to `arguments`; fields with one go to
+/// `files`, whose bodies are slices of `data` (no copy).
+///
+/// # Tornado
+///
+/// `httputil.parse_multipart_form_data(boundary, data, arguments, files, *,
+/// config=None)`, including RFC 2231/5987 `filename*=` names.
+pub fn parse_multipart_form_data(
+    boundary: &[u8],
+    data: &Bytes,
+    arguments: &mut Arguments,
+    files: &mut Files,
+    config: &ParseMultipartConfig,
+) -> Result<(), HTTPInputError> {
+    if !config.enabled {
+        return Err(HTTPInputError::new(
+            "multipart/form-data parsing is disabled",
+        ));
+    }
+    // The boundary may be quoted in the Content-Type (RFC 2046 allows it).
+    let boundary = boundary
+        .strip_prefix(b"\"")
+        .and_then(|b| b.strip_suffix(b"\""))
+        .unwrap_or(boundary);
+    let final_boundary = [b"--", boundary, b"--"].concat();
+    let end = memchr::memmem::rfind(data, &final_boundary)
+        .ok_or(HTTPInputError::new("no final multipart boundary found"))?;
+    let delimiter = [b"--", boundary, b"\r\n"].concat();
+    let mut start = 0;
+    let mut parts = Vec::new();
+    for found in memchr::memmem::find_iter(data.get(..end).unwrap_or_default(), &delimiter) {
+        parts.push(start..found);
+        start = found + delimiter.len();
+    }
+    parts.push(start..end);
+    if parts.len() > config.max_parts {
+        return Err(HTTPInputError::new(
+            "multipart/form-data has too many parts",
+        ));
+    }
+    for range in parts.into_iter().filter(|r| !r.is_empty()) {
+        let part = data.slice(range);
+        parse_part(&part, arguments, files, config)?;
+    }
+    Ok(())
+}
+
+fn parse_part(
+    part: &Bytes,
+    arguments: &mut Arguments,
+    files: &mut Files,
+    config: &ParseMultipartConfig,
+) -> Result<(), HTTPInputError> {
+    let eoh = memchr::memmem::find(part, b"\r\n\r\n").ok_or(HTTPInputError::new(
+        "multipart/form-data part missing headers",
+    ))?;
+    if eoh > config.max_part_header_size {
+        return Err(HTTPInputError::new(
+            "multipart/form-data part header too large",
+        ));
+    }
+    let block = std::str::from_utf8(part.get(..eoh).unwrap_or_default())
+        .map_err(|_| HTTPInputError::new("multipart/form-data part headers are not UTF-8"))?;
+    let headers = parse_part_headers(block)?;
+    let (disposition, params) = parse_header(headers.get("Content-Disposition").unwrap_or(""));
+    if disposition != "form-data" || !part.ends_with(b"\r\n") {
+        return Err(HTTPInputError::new("invalid multipart/form-data"));
+    }
+    // The value sits between the blank line and the CRLF before the next
+    // delimiter; as in Python's slicing, an overlap means an empty value.
+    let body_start = (eoh + 4).min(part.len());
+    let body_end = part.len().saturating_sub(2).max(body_start);
+    let value = part.slice(body_start..body_end);
+    let name = params
+        .get("name")
+        .filter(|n| !n.is_empty())
+        .ok_or(HTTPInputError::new("multipart/form-data part missing name"))?;
+    match params.get("filename").filter(|f| !f.is_empty()) {
+        Some(filename) => files.entry(name.clone()).or_default().push(HTTPFile {
+            filename: filename.clone(),
+            body: value,
+            content_type: headers
+                .get("Content-Type")
+                .unwrap_or("application/unknown")
+                .to_owned(),
+        }),
+        None => arguments
+            .entry(name.clone())
+            .or_default()
+            .push(value.to_vec()),
+    }
+    Ok(())
+}
+
+/// Parses a part's header lines (`Name: value`, with obsolete line folding
+/// joined by a space, as Tornado's `HTTPHeaders.parse` does).
+fn parse_part_headers(block: &str) -> Result<HTTPHeaders, HTTPInputError> {
+    let mut lines: Vec<(String, String)> = Vec::new();
+    for line in block.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            let (_, value) = lines.last_mut().ok_or(HTTPInputError::new(
+                "first header line cannot start with whitespace",
+            ))?;
+            value.push(' ');
+            value.push_str(line.trim_matches([' ', '\t']));
+            continue;
+        }
+        let (name, value) = line
+            .split_once(':')
+            .ok_or(HTTPInputError::new("no colon in header line"))?;
+        if name.is_empty() || !name.bytes().all(is_tchar) {
+            return Err(HTTPInputError::new("invalid header name"));
+        }
+        lines.push((name.to_owned(), value.trim_matches([' ', '\t']).to_owned()));
+    }
+    if lines
+        .iter()
+        .any(|(_, v)| v.chars().any(|c| c.is_control() && c != '\t'))
+    {
+        return Err(HTTPInputError::new("invalid header value"));
+    }
+    Ok(lines.into_iter().collect())
+}
+
+/// Splits a `Content-Disposition`-like value into its first element and its
+/// parameters (names lowercased; quoted values unquoted; RFC 2231 `name*=`
+/// values decoded).
+fn parse_header(line: &str) -> (String, HashMap<String, String>) {
+    let mut pieces = split_params(line).into_iter();
+    let key = pieces.next().unwrap_or_default().trim().to_owned();
+    let mut params = HashMap::new();
+    for piece in pieces {
+        let Some((name, value)) = piece.split_once('=') else {
+            continue;
+        };
+        let name = name.trim().to_ascii_lowercase();
+        let value = value.trim();
+        match name.strip_suffix('*') {
+            Some(base) => {
+                if let Some(decoded) = decode_rfc2231(value) {
+                    params.insert(base.to_owned(), decoded);
+                }
+            }
+            None => {
+                params.insert(name, unquote(value));
+            }
+        }
+    }
+    (key, params)
+}
+
+/// Splits on `;` outside double quotes.
+fn split_params(line: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                pieces.push(line.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(line.get(start..).unwrap_or_default());
+    pieces
+}
+
+/// Removes surrounding quotes and backslash escapes from a quoted-string.
+fn unquote(value: &str) -> String {
+    let Some(inner) = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .filter(|_| value.len() >= 2)
+    else {
+        return value.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Decodes `charset'language'percent-encoded` (RFC 2231 §4), for the UTF-8,
+/// US-ASCII and ISO-8859-1 charsets.
+fn decode_rfc2231(value: &str) -> Option<String> {
+    let value = unquote(value);
+    let mut parts = value.splitn(3, '\'');
+    let (charset, _language, encoded) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes = url_unescape(encoded.as_bytes(), false);
+    match charset.to_ascii_lowercase().as_str() {
+        "utf-8" | "us-ascii" | "" => String::from_utf8(bytes.into_owned()).ok(),
+        "iso-8859-1" | "latin-1" | "latin1" => Some(bytes.iter().map(|&b| char::from(b)).collect()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(args: &Arguments, name: &str) -> Vec<String> {
+        args.get(name)
+            .map(|vs| {
+                vs.iter()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn unescaping() {
+        let cases: &[(&[u8], bool, &[u8])] = &[
+            (b"", true, b""),
+            (b"plain", true, b"plain"),
+            (b"a+b", true, b"a b"),
+            (b"a+b", false, b"a+b"),
+            (b"%41%42%4a%4A", true, b"ABJJ"),
+            (b"%e2%98%83", true, "\u{2603}".as_bytes()),
+            (b"%", true, b"%"),
+            (b"%4", true, b"%4"),
+            (b"%zz%4g", true, b"%zz%4g"),
+            (b"100%", true, b"100%"),
+            (b"%2B+", true, b"+ "),
+            (b"%00", true, b"\0"),
+        ];
+        for &(input, plus, expected) in cases {
+            assert_eq!(url_unescape(input, plus).as_ref(), expected, "{input:?}");
+        }
+        assert!(matches!(url_unescape(b"abc", true), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn query_strings_match_python_parse_qs() {
+        // Expected values from urllib.parse.parse_qs.
+        let args = parse_qs_bytes(b"a=1&b=&c&a=2&&d=x%20y+z&=v&e=f=g", false);
+        assert_eq!(values(&args, "a"), ["1", "2"]);
+        assert!(!args.contains_key("b"));
+        assert!(!args.contains_key("c"));
+        assert_eq!(values(&args, "d"), ["x y z"]);
+        assert_eq!(values(&args, ""), ["v"]);
+        assert_eq!(values(&args, "e"), ["f=g"]);
+
+        let blank = parse_qs_bytes(b"a=1&b=&c&a=2", true);
+        assert_eq!(values(&blank, "b"), [""]);
+        assert_eq!(values(&blank, "c"), [""]);
+        assert_eq!(values(&blank, "a"), ["1", "2"]);
+
+        let names = parse_qs_bytes(b"caf%C3%A9=1&n%FF=2", false);
+        assert_eq!(values(&names, "caf\u{e9}"), ["1"]);
+        assert_eq!(values(&names, "n\u{fffd}"), ["2"]);
+    }
+
+    const BOUNDARY: &str = "1234";
+
+    fn multipart(body: &[u8]) -> Result<(Arguments, Files), HTTPInputError> {
+        let (mut args, mut files) = (Arguments::new(), Files::new());
+        parse_body_arguments(
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+            &Bytes::copy_from_slice(body),
+            &mut args,
+            &mut files,
+            None,
+            &ParseMultipartConfig::default(),
+        )?;
+        Ok((args, files))
+    }
+
+    #[test]
+    fn multipart_fields_and_files() {
+        let body = b"--1234\r\n\
+Content-Disposition: form-data; name=\"title\"\r\n\
+\r\n\
+hello\r\n\
+--1234\r\n\
+Content-Disposition: form-data; name=\"upload\"; filename=\"a;b\\\"c.txt\"\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+file\r\ncontents\r\n\
+--1234\r\n\
+Content-Disposition: form-data; name=\"raw\"; filename=\"x.bin\"\r\n\
+\r\n\
+\r\n\
+--1234\r\n\
+Content-Disposition: form-data; name=\"uni\"; filename*=utf-8''T%C3%A4st.txt\r\n\
+\r\n\
+u\r\n\
+--1234--\r\n";
+        let (args, files) = multipart(body).unwrap();
+        assert_eq!(values(&args, "title"), ["hello"]);
+        let upload = &files["upload"][0];
+        assert_eq!(upload.filename, "a;b\"c.txt");
+        assert_eq!(upload.body, Bytes::from_static(b"file\r\ncontents"));
+        assert_eq!(upload.content_type, "text/plain");
+        let raw = &files["raw"][0];
+        assert_eq!(
+            (raw.body.len(), raw.content_type.as_str()),
+            (0, "application/unknown")
+        );
+        assert_eq!(files["uni"][0].filename, "T\u{e4}st.txt");
+    }
+
+    #[test]
+    fn multipart_quoted_boundary_and_folded_headers() {
+        let (mut args, mut files) = (Arguments::new(), Files::new());
+        let body = Bytes::from_static(
+            b"--ab\r\nContent-Disposition: form-data;\r\n name=\"f\"\r\n\r\nv\r\n--ab--",
+        );
+        parse_multipart_form_data(
+            b"\"ab\"",
+            &body,
+            &mut args,
+            &mut files,
+            &ParseMultipartConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(values(&args, "f"), ["v"]);
+    }
+
+    #[test]
+    fn multipart_errors() {
+        let cases: &[&[u8]] = &[
+            b"--1234\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n",
+            b"--1234\r\nContent-Disposition: form-data; name=\"a\"\r\nv\r\n--1234--",
+            b"--1234\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nv\r\n--1234--",
+            b"--1234\r\nContent-Disposition: form-data\r\n\r\nv\r\n--1234--",
+            b"--1234\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nv\r\n--1234--",
+            b"--1234\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv--1234--",
+            b"--1234\r\n Content-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--1234--",
+            b"--1234\r\nContent-Disposition form-data\r\n\r\nv\r\n--1234--",
+            b"--1234\r\nBad Name: x\r\n\r\nv\r\n--1234--",
+            b"--1234\r\nX: \xff\r\n\r\nv\r\n--1234--",
+            b"--1234\r\nX: a\x01\r\n\r\nv\r\n--1234--",
+        ];
+        for body in cases {
+            assert!(
+                multipart(body).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn multipart_limits_and_content_types() {
+        let one = b"--1234\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n";
+        let mut body = one.repeat(3);
+        body.extend_from_slice(b"--1234--");
+        let (mut args, mut files) = (Arguments::new(), Files::new());
+        let data = Bytes::from(body);
+        let config = ParseMultipartConfig {
+            max_parts: 3,
+            ..ParseMultipartConfig::default()
+        };
+        // The empty piece before the first delimiter counts as a part, as in Tornado.
+        let error = parse_multipart_form_data(b"1234", &data, &mut args, &mut files, &config);
+        assert_eq!(
+            error.map_err(|e| e.message()),
+            Err("multipart/form-data has too many parts")
+        );
+        let config = ParseMultipartConfig {
+            max_parts: 4,
+            max_part_header_size: 10,
+            ..ParseMultipartConfig::default()
+        };
+        let error = parse_multipart_form_data(b"1234", &data, &mut args, &mut files, &config);
+        assert_eq!(
+            error.map_err(|e| e.message()),
+            Err("multipart/form-data part header too large")
+        );
+        let disabled = ParseMultipartConfig {
+            enabled: false,
+            ..ParseMultipartConfig::default()
+        };
+        assert!(
+            parse_multipart_form_data(b"1234", &data, &mut args, &mut files, &disabled).is_err()
+        );
+
+        let default = ParseMultipartConfig::default();
+        for content_type in [
+            "multipart/form-dataxyz; boundary=1234",
+            "multipart/form-data; charset=x",
+        ] {
+            let result =
+                parse_body_arguments(content_type, &data, &mut args, &mut files, None, &default);
+            assert_eq!(
+                result.map_err(|e| e.status_hint()),
+                Err(400),
+                "{content_type}"
+            );
+        }
+        let mut encoded = HTTPHeaders::new();
+        encoded.add("Content-Encoding", "gzip");
+        let form = Bytes::from_static(b"a=1");
+        let result = parse_body_arguments(
+            "application/x-www-form-urlencoded",
+            &form,
+            &mut args,
+            &mut files,
+            Some(&encoded),
+            &default,
+        );
+        assert!(result.is_err());
+        // Unknown content types are ignored.
+        parse_body_arguments(
+            "text/plain",
+            &form,
+            &mut args,
+            &mut files,
+            Some(&encoded),
+            &default,
+        )
+        .unwrap();
+        assert!(args.is_empty() && files.is_empty());
+    }
+
+    #[test]
+    fn header_parameters() {
+        let (key, params) =
+            parse_header("form-data; foo=\"b\\\\a\\\"r\"; file*=utf-8''T%C3%A4st; Name=x");
+        assert_eq!(key, "form-data");
+        assert_eq!(params["foo"], "b\\a\"r");
+        assert_eq!(params["file"], "T\u{e4}st");
+        assert_eq!(params["name"], "x");
+        let (_, params) = parse_header("a; f*=iso-8859-1'en'%E9; g*=koi8-r''x; h*=bad");
+        assert_eq!(params["f"], "\u{e9}");
+        assert!(!params.contains_key("g") && !params.contains_key("h"));
+        assert_eq!(unquote("\""), "\"");
+    }
+}
