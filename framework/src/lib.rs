@@ -16,6 +16,8 @@
 //! | `tornado.log` | [`log`](mod@log): Tornado's log format on stderr |
 //! | `tornado.httputil` | [`httputil`] |
 //! | `tornado.http1connection` (its parsing half) | [`http1`]: a pure HTTP/1.1 codec |
+//! | `tornado.http1connection` (over a stream) | [`http1connection`] |
+//! | `tornado.httpserver` | [`httpserver`] |
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![forbid(unsafe_code)]
 #![cfg_attr(test, deny(warnings))]
@@ -23,6 +25,8 @@
 
 pub mod gen;
 pub mod http1;
+pub mod http1connection;
+pub mod httpserver;
 pub mod httputil;
 pub mod ioloop;
 pub mod iostream;

@@ -15,3 +15,194 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
     }
     condition()
 }
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc;
+use std::thread;
+
+use tornado::httpserver::{HTTPServer, HTTPServerSettings};
+use tornado::httputil::{HTTPHeaders, HTTPServerConnectionDelegate, HTTPServerRequest};
+use tornado::ioloop::{IOLoop, IOLoopHandle};
+
+/// A server running on its own thread and IOLoop; stopped and joined on drop.
+pub struct ServerThread {
+    /// Where it listens (127.0.0.1, an ephemeral port).
+    pub addr: SocketAddr,
+    handle: IOLoopHandle,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    /// Starts `make()`'s server on a new thread, listening on 127.0.0.1:0.
+    pub fn start<D, F>(make: F) -> ServerThread
+    where
+        D: HTTPServerConnectionDelegate + 'static,
+        F: FnOnce() -> HTTPServer<D> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            let ioloop = IOLoop::current();
+            let server = make();
+            let addr = server.listen(0, "127.0.0.1").unwrap()[0];
+            tx.send((addr, ioloop.handle())).unwrap();
+            ioloop.start().unwrap();
+            server.stop();
+        });
+        let (addr, handle) = rx.recv().unwrap();
+        ServerThread {
+            addr,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    /// Connects a blocking client socket with a 10 s read timeout.
+    pub fn connect(&self) -> TcpStream {
+        let sock = TcpStream::connect(self.addr).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        sock
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        self.handle.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Answers every request with `METHOD PATH BODY` as text (a `Content-Length` response).
+pub async fn echo_request(request: HTTPServerRequest) {
+    let Some(conn) = request.connection.clone() else {
+        return;
+    };
+    let mut body = format!("{} {} ", request.method, request.path).into_bytes();
+    body.extend_from_slice(&request.body);
+    let mut headers = HTTPHeaders::new();
+    headers.set("Content-Type", "text/plain");
+    headers.set("Content-Length", body.len().to_string());
+    conn.write_headers(200, "", &headers, Some(&body)).unwrap();
+    conn.finish().unwrap();
+}
+
+/// An HTTP server answering with [`echo_request`], with `settings`.
+pub fn echo_server(settings: HTTPServerSettings) -> ServerThread {
+    ServerThread::start(move || HTTPServer::with_settings(echo_request, settings))
+}
+
+/// Writes `request` and reads until the server closes (or 10 s pass).
+pub fn exchange(sock: &mut TcpStream, request: &[u8]) -> Vec<u8> {
+    sock.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let _ = sock.read_to_end(&mut out);
+    out
+}
+
+/// One parsed response: status, headers (lower-cased names) and body.
+#[derive(Debug)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Header fields, names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads exactly one response from `sock` (Content-Length, chunked, or until
+/// close), written independently of the server's codec so the two cannot
+/// share a bug. `head_request`: the response has no body.
+pub fn read_response(sock: &mut TcpStream, head_request: bool) -> Response {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let mut byte = [0u8; 1];
+        assert_eq!(
+            sock.read(&mut byte).unwrap(),
+            1,
+            "EOF inside a response head: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.push(byte[0]);
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.to_ascii_lowercase(), v.trim().to_owned())
+        })
+        .collect();
+    let mut response = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if head_request || status == 204 || status == 304 || (100..200).contains(&status) {
+        return response;
+    }
+    if let Some(len) = response.header("content-length") {
+        let mut body = vec![0; len.parse().unwrap()];
+        sock.read_exact(&mut body).unwrap();
+        response.body = body;
+    } else if response.header("transfer-encoding") == Some("chunked") {
+        loop {
+            let line = read_line(sock);
+            let size = usize::from_str_radix(line.trim(), 16).unwrap();
+            let mut chunk = vec![0; size];
+            sock.read_exact(&mut chunk).unwrap();
+            response.body.extend_from_slice(&chunk);
+            assert_eq!(read_line(sock), "");
+            if size == 0 {
+                break;
+            }
+        }
+    } else {
+        sock.read_to_end(&mut response.body).unwrap();
+    }
+    response
+}
+
+fn read_line(sock: &mut TcpStream) -> String {
+    let mut line = Vec::new();
+    loop {
+        let mut byte = [0u8; 1];
+        assert_eq!(
+            sock.read(&mut byte).unwrap(),
+            1,
+            "EOF inside a chunked body"
+        );
+        if byte[0] == b'\n' {
+            break;
+        }
+        line.push(byte[0]);
+    }
+    assert_eq!(line.pop(), Some(b'\r'));
+    String::from_utf8(line).unwrap()
+}
+
+/// True if the server has closed `sock` (a read returns EOF or a reset).
+pub fn is_closed(sock: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(sock.read(&mut byte), Ok(0) | Err(_))
+}

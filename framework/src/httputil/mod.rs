@@ -11,15 +11,19 @@
 //! the time take it as a [`std::time::SystemTime`].
 
 mod date;
+mod delegate;
 mod form;
 mod headers;
+mod request;
 mod responses;
 
 pub use date::{format_timestamp, parse_http_date, write_http_date, HTTP_DATE_LEN};
+pub use delegate::{HTTPMessageDelegate, HTTPServerConnectionDelegate};
 pub use form::{
     parse_body_arguments, parse_multipart_form_data, parse_qs_bytes, url_unescape, Arguments,
     Files, HTTPFile, HTTPInputError, ParseMultipartConfig,
 };
 pub(crate) use headers::is_tchar;
 pub use headers::HTTPHeaders;
+pub use request::HTTPServerRequest;
 pub use responses::reason_phrase;

@@ -390,16 +390,10 @@ impl IOStream {
             return Poll::Ready(Err(self.fail_read_full()));
         }
         let want = room.min(self.inner.read_chunk_size);
-        let result = self.inner.registration.poll_io(cx, Direction::Read, || {
+        let result = {
             let mut buffer = self.inner.read_buffer.borrow_mut();
-            let start = buffer.len();
-            // Zero-filling the spare room keeps this free of `unsafe`; it is a
-            // memset next to a syscall.
-            buffer.resize(start + want, 0);
-            let outcome = self.with_socket(|mut socket| socket.read(&mut buffer[start..]));
-            buffer.truncate(start + *outcome.as_ref().unwrap_or(&0));
-            outcome
-        });
+            self.poll_read_raw(cx, &mut buffer, want)
+        };
         match result {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(0)) => {
@@ -408,6 +402,54 @@ impl IOStream {
                 Poll::Ready(Err(CloseCause::clean().to_error()))
             }
             Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(err)) => {
+                let cause = CloseCause::from_error(&err);
+                self.close_with(cause.clone());
+                Poll::Ready(Err(cause.to_error()))
+            }
+        }
+    }
+
+    /// One read from the socket, appending at most `want` bytes to `buffer`;
+    /// `Ok(0)` is EOF. Does not touch the stream's own state.
+    fn poll_read_raw(
+        &self,
+        cx: &mut Context<'_>,
+        buffer: &mut BytesMut,
+        want: usize,
+    ) -> Poll<io::Result<usize>> {
+        self.inner.registration.poll_io(cx, Direction::Read, || {
+            let start = buffer.len();
+            // Zero-filling the spare room keeps this free of `unsafe`; it is a
+            // memset next to a syscall.
+            buffer.resize(start + want, 0);
+            let outcome = self.with_socket(|mut socket| socket.read(&mut buffer[start..]));
+            buffer.truncate(start + *outcome.as_ref().unwrap_or(&0));
+            outcome
+        })
+    }
+
+    /// Reads once from the socket straight into `buffer` (at most `want`
+    /// bytes), bypassing the stream's read buffer, which must be empty: the
+    /// HTTP connection reads into its codec's buffer this way, with no copy.
+    /// `Ok(0)` means EOF; the stream is then closed. An error closes it too.
+    pub(crate) fn poll_read_into(
+        &self,
+        cx: &mut Context<'_>,
+        buffer: &mut BytesMut,
+        want: usize,
+    ) -> Poll<StreamResult<usize>> {
+        if let Some(cause) = &*self.inner.closed.borrow() {
+            return Poll::Ready(Err(cause.to_error()));
+        }
+        match self.poll_read_raw(cx, buffer, want.max(1)) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0)) => {
+                self.inner.eof.set(true);
+                self.close_with(CloseCause::clean());
+                Poll::Ready(Ok(0))
+            }
+            Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
             Poll::Ready(Err(err)) => {
                 let cause = CloseCause::from_error(&err);
                 self.close_with(cause.clone());

@@ -34,6 +34,11 @@ pub trait StreamHandler: 'static {
     /// Serves one connection; the connection is counted as active until the
     /// returned future completes.
     fn handle_stream(&self, stream: IOStream, address: SocketAddr) -> impl Future<Output = ()>;
+
+    /// Called on each thread [`TCPServer::start`] created when the server
+    /// stops, so the handler can wind down connections it keeps open while
+    /// idle (the thread ends when its last connection does). Default: nothing.
+    fn on_server_stop(&self) {}
 }
 
 impl<F, Fut> StreamHandler for F
@@ -235,6 +240,7 @@ impl<H: StreamHandler> WorkerControl for TCPServer<H> {
         for task in accepting {
             task.abort();
         }
+        self.handler.on_server_stop();
         self.connections.stop_loop_when_idle();
     }
 }

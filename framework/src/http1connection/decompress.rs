@@ -1,0 +1,161 @@
+//! `decompress_request`: gzip request bodies decoded before the delegate sees them.
+
+use std::io::{self, Write};
+
+use bytes::Bytes;
+use flate2::write::GzDecoder;
+
+use super::HTTP1Connection;
+use crate::http1::RequestHead;
+use crate::httputil::HTTPMessageDelegate;
+
+/// Wraps a message delegate: a `Content-Encoding: gzip` body is decompressed
+/// (the header moves to `X-Consumed-Content-Encoding`, as Tornado does); any
+/// other body passes through unchanged.
+///
+/// The decompressed size counts against `max_body_size`, so a small
+/// compressed body cannot expand without bound; past the limit, or on a
+/// corrupt stream, the request is answered with 413 or 400.
+///
+/// # Tornado
+/// `tornado.http1connection._GzipMessageDelegate`.
+pub(crate) struct GzipMessageDelegate<M> {
+    inner: M,
+    connection: HTTP1Connection,
+    decoder: Option<GzDecoder<Capped>>,
+    chunk_size: usize,
+    /// Set once the body was refused; later chunks are dropped.
+    failed: bool,
+}
+
+/// A buffer that refuses to grow past `limit` total bytes.
+struct Capped {
+    buffer: Vec<u8>,
+    written: u64,
+    limit: u64,
+}
+
+impl Write for Capped {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let total = self.written.saturating_add(data.len() as u64);
+        if total > self.limit {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "decompressed body too large",
+            ));
+        }
+        self.written = total;
+        self.buffer.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<M: HTTPMessageDelegate> GzipMessageDelegate<M> {
+    pub(crate) fn new(inner: M, connection: HTTP1Connection) -> Self {
+        let chunk_size = connection.params().chunk_size.max(1);
+        GzipMessageDelegate {
+            inner,
+            connection,
+            decoder: None,
+            chunk_size,
+            failed: false,
+        }
+    }
+
+    /// Passes what the decoder produced on, `chunk_size` bytes at a time.
+    async fn forward(&mut self) {
+        let Some(decoder) = &mut self.decoder else {
+            return;
+        };
+        let output = std::mem::take(&mut decoder.get_mut().buffer);
+        for piece in output.chunks(self.chunk_size) {
+            self.inner
+                .data_received(Bytes::copy_from_slice(piece))
+                .await;
+        }
+    }
+
+    /// Refuses the body: 413 past the size limit, 400 for a corrupt stream.
+    fn refuse(&mut self, err: &io::Error) {
+        self.failed = true;
+        self.decoder = None;
+        let status = if err.kind() == io::ErrorKind::OutOfMemory {
+            413
+        } else {
+            400
+        };
+        log::info!(
+            "Refusing gzip request body from {}: {err}",
+            self.connection.context().remote_ip
+        );
+        if !self.connection.response_started() {
+            let headers = crate::httputil::HTTPHeaders::new();
+            let written = self
+                .connection
+                .write_headers(status, "", &headers, None)
+                .and_then(|()| self.connection.finish());
+            if let Err(err) = written {
+                log::debug!("Cannot send {status}: {err}");
+            }
+        }
+    }
+}
+
+impl<M: HTTPMessageDelegate> HTTPMessageDelegate for GzipMessageDelegate<M> {
+    async fn headers_received(&mut self, mut head: RequestHead) {
+        let headers = head.headers_mut();
+        if headers
+            .get("Content-Encoding")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"))
+        {
+            let limit = self.connection.params().max_body_size;
+            self.decoder = Some(GzDecoder::new(Capped {
+                buffer: Vec::new(),
+                written: 0,
+                limit,
+            }));
+            headers.set("X-Consumed-Content-Encoding", Bytes::from_static(b"gzip"));
+            headers.remove("Content-Encoding");
+            // The length on the wire is not the length the delegate sees.
+            headers.remove("Content-Length");
+        }
+        self.inner.headers_received(head).await;
+    }
+
+    async fn data_received(&mut self, chunk: Bytes) {
+        if self.failed {
+            return;
+        }
+        let Some(decoder) = &mut self.decoder else {
+            return self.inner.data_received(chunk).await;
+        };
+        match decoder.write_all(&chunk) {
+            Ok(()) => self.forward().await,
+            Err(err) => self.refuse(&err),
+        }
+    }
+
+    async fn finish(&mut self) {
+        if self.failed {
+            return;
+        }
+        if let Some(decoder) = &mut self.decoder {
+            if let Err(err) = decoder.try_finish() {
+                self.refuse(&err);
+                // The inner delegate got its head, so it must hear the end.
+                self.inner.on_connection_close();
+                return;
+            }
+            self.forward().await;
+        }
+        self.inner.finish().await;
+    }
+
+    fn on_connection_close(&mut self) {
+        self.inner.on_connection_close();
+    }
+}

@@ -1,0 +1,336 @@
+//! HTTP/1.x over an [`IOStream`]: the one place the pure [`http1`](crate::http1)
+//! codec meets a socket.
+//!
+//! # Tornado
+//! `tornado.http1connection`: [`HTTP1Connection`] is what a request's
+//! delegate writes its response through; [`HTTP1ConnectionParameters`]
+//! keeps its name. The serving loop (`HTTP1ServerConnection`) is internal;
+//! [`HTTPServer`](crate::httpserver::HTTPServer) runs it.
+
+mod decompress;
+mod params;
+mod serve;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::SystemTime;
+
+use bytes::BytesMut;
+
+use crate::gen::moment;
+use crate::http1::{Codec, DateCache, LocalProtocolError, ResponseHead, State};
+use crate::httputil::HTTPHeaders;
+use crate::iostream::{IOStream, StreamError};
+
+pub use params::HTTP1ConnectionParameters;
+pub(crate) use serve::{serve_connection, ConnectionControl};
+
+/// Bytes a handler may flush back to back without the socket ever making it
+/// wait, before it yields to the loop once: on a fast network a streaming
+/// handler would otherwise never give other connections a turn (Tornado
+/// #2997; tokio's cooperative budget does the same).
+const FLUSH_BUDGET: usize = 1024 * 1024;
+
+thread_local! {
+    /// The `Date` header value, formatted at most once a second per thread.
+    static DATE: RefCell<DateCache> = RefCell::new(DateCache::new(SystemTime::now()));
+}
+
+/// Facts about the client, after `xheaders` were applied.
+///
+/// # Tornado
+/// `HTTP1Connection.context` (`_HTTPRequestContext`).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The peer's socket address.
+    pub address: SocketAddr,
+    /// The client's IP: the peer's, or with `xheaders` the one a trusted
+    /// proxy reported.
+    pub remote_ip: String,
+    /// `"http"` or (with `xheaders`, as reported by a proxy) `"https"`.
+    pub protocol: String,
+}
+
+/// The connection as a request's delegate sees it: where its response goes.
+///
+/// `write_headers`, `write` and `finish` only encode into the connection's
+/// output buffer; [`flush`](HTTP1Connection::flush) sends it. After the
+/// delegate's `finish` future completes, the server flushes what is left.
+///
+/// # Tornado
+/// `tornado.http1connection.HTTP1Connection` (the `HTTPConnection`
+/// interface): `write_headers(start_line, headers, chunk)`, `write(chunk)`,
+/// `finish()`, `set_close_callback`, `set_max_body_size`.
+#[derive(Clone)]
+pub struct HTTP1Connection {
+    shared: Rc<Shared>,
+}
+
+/// State shared by the serving loop and the request's delegate.
+pub(crate) struct Shared {
+    stream: IOStream,
+    codec: RefCell<Codec>,
+    /// Encoded response bytes not yet handed to the stream.
+    out: RefCell<BytesMut>,
+    context: RefCell<RequestContext>,
+    /// The current request's close callback; cleared when its response ends.
+    close_callback: RefCell<Option<Box<dyn FnOnce()>>>,
+    /// Bytes flushed since the loop last had to wait (see [`FLUSH_BUDGET`]).
+    unyielded: Cell<usize>,
+    params: HTTP1ConnectionParameters,
+}
+
+/// Why a response could not be written.
+///
+/// # Tornado
+/// `httputil.HTTPOutputError` (our own misuse of the protocol) and
+/// `iostream.StreamClosedError` (the client is gone).
+#[derive(Debug)]
+pub enum HTTPOutputError {
+    /// The response broke HTTP/1.1 (e.g. a write after `finish`, or more
+    /// bytes than the `Content-Length` announced).
+    Protocol(LocalProtocolError),
+    /// The connection is closed.
+    Stream(StreamError),
+}
+
+impl fmt::Display for HTTPOutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HTTPOutputError::Protocol(err) => write!(f, "HTTP output error: {err}"),
+            HTTPOutputError::Stream(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for HTTPOutputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            HTTPOutputError::Protocol(err) => Some(err),
+            HTTPOutputError::Stream(err) => Some(err),
+        }
+    }
+}
+
+impl From<LocalProtocolError> for HTTPOutputError {
+    fn from(err: LocalProtocolError) -> Self {
+        HTTPOutputError::Protocol(err)
+    }
+}
+
+impl From<StreamError> for HTTPOutputError {
+    fn from(err: StreamError) -> Self {
+        HTTPOutputError::Stream(err)
+    }
+}
+
+impl HTTP1Connection {
+    pub(crate) fn new(
+        stream: IOStream,
+        address: SocketAddr,
+        params: HTTP1ConnectionParameters,
+    ) -> Self {
+        let codec = Codec::new(params.codec_config());
+        HTTP1Connection {
+            shared: Rc::new(Shared {
+                stream,
+                codec: RefCell::new(codec),
+                out: RefCell::new(BytesMut::new()),
+                context: RefCell::new(RequestContext {
+                    address,
+                    remote_ip: address.ip().to_string(),
+                    protocol: "http".to_owned(),
+                }),
+                close_callback: RefCell::new(None),
+                unyielded: Cell::new(0),
+                params,
+            }),
+        }
+    }
+
+    /// The client's address, IP and protocol for the current request.
+    pub fn context(&self) -> RequestContext {
+        self.shared.context.borrow().clone()
+    }
+
+    pub(crate) fn set_context(&self, context: RequestContext) {
+        *self.shared.context.borrow_mut() = context;
+    }
+
+    /// The connection's parameters.
+    pub fn params(&self) -> &HTTP1ConnectionParameters {
+        &self.shared.params
+    }
+
+    /// The underlying stream.
+    pub fn stream(&self) -> &IOStream {
+        &self.shared.stream
+    }
+
+    /// Encodes the response status line and headers, and `chunk` as the first
+    /// piece of the body. Framing is chosen as Tornado chooses it: the
+    /// `Content-Length` in `headers` if there is one, else chunked (HTTP/1.1)
+    /// or close-delimited (HTTP/1.0); no body for HEAD, 1xx, 204, 304.
+    /// A `Date` header is added unless `headers` has one.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.write_headers(start_line, headers, chunk=None)`.
+    pub fn write_headers(
+        &self,
+        status: u16,
+        reason: &str,
+        headers: &HTTPHeaders,
+        chunk: Option<&[u8]>,
+    ) -> Result<(), HTTPOutputError> {
+        self.check_open()?;
+        DATE.with(|date| {
+            let mut date = date.borrow_mut();
+            date.update(SystemTime::now());
+            let head = ResponseHead {
+                status,
+                reason,
+                headers,
+                date: Some(&date),
+            };
+            let mut out = self.shared.out.borrow_mut();
+            self.shared
+                .codec
+                .borrow_mut()
+                .write_headers(&head, chunk, &mut *out)
+        })?;
+        Ok(())
+    }
+
+    /// Encodes a piece of the response body.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.write(chunk)`.
+    pub fn write(&self, chunk: &[u8]) -> Result<(), HTTPOutputError> {
+        self.check_open()?;
+        let mut out = self.shared.out.borrow_mut();
+        self.shared.codec.borrow_mut().write(chunk, &mut *out)?;
+        Ok(())
+    }
+
+    /// Ends the response (the last chunk, for a chunked one). The current
+    /// request's close callback is dropped: the request is over.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.finish()`.
+    pub fn finish(&self) -> Result<(), HTTPOutputError> {
+        self.check_open()?;
+        {
+            let mut out = self.shared.out.borrow_mut();
+            self.shared.codec.borrow_mut().finish(&mut *out)?;
+        }
+        drop(self.shared.close_callback.borrow_mut().take());
+        // No more data is coming, so have TCP send what remains at once
+        // (Tornado's `finish` does the same). A failure only costs latency.
+        let _ = self.shared.stream.set_nodelay(true);
+        Ok(())
+    }
+
+    /// Sends everything encoded so far; resolves when the kernel holds it.
+    ///
+    /// While the client reads slowly this waits (backpressure); if the client
+    /// has gone it fails. A handler that keeps flushing on a fast network
+    /// yields to the loop every [`FLUSH_BUDGET`] bytes, so it cannot starve
+    /// other connections.
+    pub async fn flush(&self) -> Result<(), HTTPOutputError> {
+        let pending = self.shared.out.borrow_mut().split().freeze();
+        let sending = pending.len();
+        let stream = &self.shared.stream;
+        stream.write(pending)?;
+        let mut flush = std::pin::pin!(stream.flush());
+        let mut waited = false;
+        std::future::poll_fn(|cx| {
+            let poll = flush.as_mut().poll(cx);
+            waited |= poll.is_pending();
+            poll
+        })
+        .await?;
+        if waited {
+            self.shared.unyielded.set(0);
+        } else {
+            let sent = self.shared.unyielded.get().saturating_add(sending);
+            self.shared.unyielded.set(sent);
+            if sent >= FLUSH_BUDGET {
+                self.shared.unyielded.set(0);
+                moment().await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `callback` if the connection closes before the current
+    /// response is finished.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.set_close_callback(callback)`.
+    pub fn set_close_callback(&self, callback: impl FnOnce() + 'static) {
+        *self.shared.close_callback.borrow_mut() = Some(Box::new(callback));
+    }
+
+    /// Changes the body limit for the current request.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.set_max_body_size(max_body_size)`.
+    pub fn set_max_body_size(&self, max_body_size: u64) {
+        self.shared
+            .codec
+            .borrow_mut()
+            .set_max_body_size(max_body_size);
+    }
+
+    /// True once the response has been finished.
+    pub fn response_finished(&self) -> bool {
+        matches!(
+            self.shared.codec.borrow().our_state(),
+            State::Done | State::MustClose | State::Closed
+        )
+    }
+
+    /// True once any of the response (its head) has been encoded.
+    pub fn response_started(&self) -> bool {
+        !matches!(
+            self.shared.codec.borrow().our_state(),
+            State::Idle | State::SendResponse
+        )
+    }
+
+    /// True once the connection is closed.
+    pub fn closed(&self) -> bool {
+        self.shared.stream.closed()
+    }
+
+    fn check_open(&self) -> Result<(), HTTPOutputError> {
+        if self.shared.stream.closed() {
+            return Err(HTTPOutputError::Stream(StreamError::Closed(
+                crate::iostream::StreamClosedError {
+                    real_error: self.shared.stream.error(),
+                },
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs the close callback, if one is set (the connection closed early).
+    fn fire_close_callback(&self) {
+        let callback = self.shared.close_callback.borrow_mut().take();
+        if let Some(callback) = callback {
+            callback();
+        }
+    }
+}
+
+impl fmt::Debug for HTTP1Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HTTP1Connection")
+            .field("context", &*self.shared.context.borrow())
+            .field("closed", &self.closed())
+            .finish()
+    }
+}

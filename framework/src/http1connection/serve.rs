@@ -1,0 +1,341 @@
+//! The serving loop: read a request, let the delegate answer it, repeat
+//! while the connection is kept alive.
+//!
+//! # Tornado
+//! `HTTP1ServerConnection._server_request_loop` and
+//! `HTTP1Connection._read_message`, with the parsing moved into the pure
+//! codec, so this file only moves bytes, waits, and calls the delegate.
+
+use std::cell::Cell;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Instant;
+
+use super::decompress::GzipMessageDelegate;
+use super::HTTP1Connection;
+use crate::gen::with_deadline;
+use crate::http1::{Event, ParseError, RequestHead, ResponseHead};
+use crate::httputil::{HTTPHeaders, HTTPMessageDelegate, HTTPServerConnectionDelegate};
+
+/// Tornado answers a client that stalls mid-head with this, then closes. It
+/// is written as it stands: the codec has no request to answer.
+const REQUEST_TIMEOUT: &[u8] =
+    b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/// Encoded responses to pipelined requests are written together, up to this
+/// many bytes, before the loop flushes.
+const PIPELINE_FLUSH_THRESHOLD: usize = 64 * 1024;
+
+/// What the server may tell a connection while it runs.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionControl {
+    /// True while the connection waits for the first byte of a request: it
+    /// may be closed at once without losing anything.
+    pub(crate) idle: Cell<bool>,
+    /// Set when the server shuts down: finish the current response, then close.
+    pub(crate) closing: Cell<bool>,
+}
+
+/// How one read ended.
+enum Read {
+    Data,
+    Closed,
+    TimedOut,
+}
+
+/// Serves requests on `conn` until it closes, then calls `delegate.on_close`.
+pub(crate) async fn serve_connection<D: HTTPServerConnectionDelegate>(
+    conn: HTTP1Connection,
+    delegate: &D,
+    control: &ConnectionControl,
+) {
+    serve_requests(&conn, delegate, control).await;
+    if !conn.closed() && !conn.shared.out.borrow().is_empty() {
+        // The last response (or an error response): nothing else to do if it fails.
+        let _ = conn.flush().await;
+    }
+    conn.shared.stream.close();
+    conn.fire_close_callback();
+    delegate.on_close(&conn);
+}
+
+async fn serve_requests<D: HTTPServerConnectionDelegate>(
+    conn: &HTTP1Connection,
+    delegate: &D,
+    control: &ConnectionControl,
+) {
+    loop {
+        control.idle.set(true);
+        let head = read_head(conn, control).await;
+        control.idle.set(false);
+        let Some(head) = head else {
+            return;
+        };
+        let message = delegate.start_request(conn);
+        let reusable = if conn.shared.params.decompress {
+            serve_one(
+                conn,
+                &mut GzipMessageDelegate::new(message, conn.clone()),
+                head,
+            )
+            .await
+        } else {
+            serve_one(conn, &mut { message }, head).await
+        };
+        if !reusable || control.closing.get() {
+            return;
+        }
+        if conn.shared.codec.borrow_mut().start_next_cycle().is_err() {
+            return; // not keep-alive
+        }
+        // Keep encoding while pipelined requests are already buffered: their
+        // responses then leave in one write.
+        let pipelined = !conn.shared.codec.borrow_mut().read_buf().is_empty();
+        if (!pipelined || conn.shared.out.borrow().len() >= PIPELINE_FLUSH_THRESHOLD)
+            && conn.flush().await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Waits for a whole request head; `None` when the connection is done (closed
+/// by the peer, timed out, or answered with an error status).
+async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Option<RequestHead> {
+    let params = &conn.shared.params;
+    let idle_deadline = params
+        .idle_connection_timeout
+        .and_then(|t| Instant::now().checked_add(t));
+    let mut head_deadline = None;
+    loop {
+        let event = conn.shared.codec.borrow_mut().next_event();
+        match event {
+            Ok(Event::Request(head)) => return Some(head),
+            Ok(Event::NeedData) => {}
+            // The peer closed between requests, or something no request cycle
+            // allows at this point: either way the connection is over.
+            Ok(_) => return None,
+            Err(err) => {
+                respond_to_parse_error(conn, err);
+                return None;
+            }
+        }
+        if control.closing.get() {
+            return None;
+        }
+        // Responses to pipelined requests go out before we wait for more.
+        if !conn.shared.out.borrow().is_empty() && conn.flush().await.is_err() {
+            return None;
+        }
+        let started = !conn.shared.codec.borrow_mut().read_buf().is_empty();
+        if started && head_deadline.is_none() {
+            head_deadline = params
+                .header_timeout
+                .and_then(|t| Instant::now().checked_add(t));
+        }
+        match read_more(
+            conn,
+            if started {
+                head_deadline
+            } else {
+                idle_deadline
+            },
+        )
+        .await
+        {
+            Read::Data => {}
+            Read::Closed => return None,
+            Read::TimedOut => {
+                if started {
+                    log::info!(
+                        "Timeout reading request head from {}",
+                        conn.context().remote_ip
+                    );
+                    conn.shared
+                        .out
+                        .borrow_mut()
+                        .extend_from_slice(REQUEST_TIMEOUT);
+                }
+                return None;
+            }
+        }
+    }
+}
+
+/// Passes one request to its delegate and waits for the response. Returns
+/// whether the connection may carry another request.
+async fn serve_one<M: HTTPMessageDelegate>(
+    conn: &HTTP1Connection,
+    message: &mut M,
+    head: RequestHead,
+) -> bool {
+    let expect_continue = head.expect_continue();
+    let body_deadline = conn
+        .shared
+        .params
+        .body_timeout
+        .and_then(|t| Instant::now().checked_add(t));
+    message.headers_received(head).await;
+    let mut continue_sent = false;
+    loop {
+        let event = conn.shared.codec.borrow_mut().next_event();
+        match event {
+            Ok(Event::Data(chunk)) => message.data_received(chunk).await,
+            Ok(Event::EndOfMessage { .. }) => break,
+            Ok(Event::NeedData) => {
+                if conn.response_finished() {
+                    break; // answered early: the rest of the body is not wanted
+                }
+                // Only now is the body wanted: a final status sent instead
+                // (413 for a Content-Length over the limit, say) means no 100.
+                if expect_continue && !continue_sent && !conn.response_started() {
+                    continue_sent = true;
+                    if conn
+                        .shared
+                        .codec
+                        .borrow_mut()
+                        .write_continue(&mut *conn.shared.out.borrow_mut())
+                        .is_err()
+                        || conn.flush().await.is_err()
+                    {
+                        message.on_connection_close();
+                        return false;
+                    }
+                }
+                match read_more(conn, body_deadline).await {
+                    Read::Data => {}
+                    Read::Closed => {
+                        message.on_connection_close();
+                        return false;
+                    }
+                    Read::TimedOut => {
+                        log::info!(
+                            "Timeout reading request body from {}",
+                            conn.context().remote_ip
+                        );
+                        respond_with_status(conn, 408);
+                        message.on_connection_close();
+                        return false;
+                    }
+                }
+            }
+            Err(err) => {
+                respond_to_parse_error(conn, err);
+                message.on_connection_close();
+                return false;
+            }
+            Ok(_) => {
+                message.on_connection_close();
+                return false;
+            }
+        }
+    }
+    if conn.response_finished() {
+        // Finished before the body was read: Tornado skips `finish` then.
+        message.on_connection_close();
+        return true;
+    }
+    run_watching_for_close(conn, message.finish()).await;
+    if !conn.response_finished() {
+        if !conn.closed() {
+            log::error!(
+                "Request delegate returned without finishing the response; closing the connection"
+            );
+        }
+        return false;
+    }
+    true
+}
+
+/// Runs the delegate's `finish` to completion while watching the socket: if
+/// the client goes away meanwhile, the stream is closed (so the delegate's
+/// next flush fails) and the close callback runs at once. Pipelined request
+/// bytes read meanwhile are kept, up to a bound.
+async fn run_watching_for_close(conn: &HTTP1Connection, work: impl Future<Output = ()>) {
+    let mut work = pin!(work);
+    let params = &conn.shared.params;
+    let read_limit = params.max_header_size.saturating_add(params.chunk_size);
+    let mut watching = true;
+    poll_fn(|cx| {
+        if work.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        while watching {
+            let polled = {
+                let mut codec = conn.shared.codec.borrow_mut();
+                let buffer = codec.read_buf();
+                if buffer.len() >= read_limit {
+                    watching = false; // enough buffered; stop reading until the response is done
+                    break;
+                }
+                conn.shared
+                    .stream
+                    .poll_read_into(cx, buffer, params.chunk_size)
+            };
+            match polled {
+                Poll::Pending => break,
+                Poll::Ready(Ok(n)) if n > 0 => {}
+                Poll::Ready(_) => {
+                    // EOF or an error: the stream has closed itself.
+                    watching = false;
+                    conn.fire_close_callback();
+                    // The work's next flush now fails; poll it to let it see that.
+                    cx.waker().wake_by_ref();
+                }
+            }
+        }
+        Poll::Pending
+    })
+    .await;
+}
+
+/// Reads once into the codec's buffer, giving up at `deadline`.
+async fn read_more(conn: &HTTP1Connection, deadline: Option<Instant>) -> Read {
+    let chunk_size = conn.shared.params.chunk_size;
+    let read = poll_fn(|cx| {
+        let mut codec = conn.shared.codec.borrow_mut();
+        conn.shared
+            .stream
+            .poll_read_into(cx, codec.read_buf(), chunk_size)
+    });
+    let outcome = match deadline {
+        Some(deadline) => match with_deadline(deadline, read).await {
+            Ok(outcome) => outcome,
+            Err(_) => return Read::TimedOut,
+        },
+        None => read.await,
+    };
+    match outcome {
+        Ok(n) if n > 0 => Read::Data,
+        _ => Read::Closed,
+    }
+}
+
+/// Answers a malformed request with its status and logs one line.
+#[cold]
+fn respond_to_parse_error(conn: &HTTP1Connection, err: ParseError) {
+    log::info!(
+        "Malformed HTTP message from {}: {}",
+        conn.context().remote_ip,
+        err.as_str()
+    );
+    respond_with_status(conn, err.status_hint());
+}
+
+/// Writes a bodiless response with `status` (the connection then closes),
+/// unless a response was already started.
+#[cold]
+fn respond_with_status(conn: &HTTP1Connection, status: u16) {
+    if conn.response_started() || conn.closed() {
+        return;
+    }
+    let headers = HTTPHeaders::new();
+    let mut out = conn.shared.out.borrow_mut();
+    // Refused only if the state allows no response, and then none is sent.
+    let _ = conn.shared.codec.borrow_mut().write_response(
+        &ResponseHead::new(status, &headers),
+        b"",
+        &mut *out,
+    );
+}

@@ -1,0 +1,91 @@
+//! The connections one server serves on one thread, for graceful shutdown.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use slab::Slab;
+
+use crate::http1connection::ConnectionControl;
+use crate::iostream::IOStream;
+use crate::locks::Event;
+
+/// One open connection, as the server tracks it.
+#[derive(Debug)]
+pub(crate) struct Tracked {
+    pub(crate) control: ConnectionControl,
+    pub(crate) stream: IOStream,
+}
+
+/// The open connections of one server on one thread.
+#[derive(Debug, Default)]
+pub(crate) struct Connections {
+    open: RefCell<Slab<Rc<Tracked>>>,
+    /// Set by `close_all`: new requests are refused, idle connections closed.
+    closing: Cell<bool>,
+    /// Set whenever the last connection closes.
+    drained: Event,
+}
+
+thread_local! {
+    /// Each server's connections on this thread, by server id. A server's
+    /// delegate is cloned onto every thread `start(n)` runs; the connections
+    /// it serves there stay there.
+    static BY_SERVER: RefCell<HashMap<u64, Rc<Connections>>> = RefCell::new(HashMap::new());
+}
+
+impl Connections {
+    /// The connections of server `id` on this thread.
+    pub(crate) fn of_server(id: u64) -> Rc<Connections> {
+        BY_SERVER.with(|all| all.borrow_mut().entry(id).or_default().clone())
+    }
+
+    /// Starts tracking a connection; returns its key and control block.
+    pub(crate) fn open(&self, stream: IOStream) -> (usize, Rc<Tracked>) {
+        let tracked = Rc::new(Tracked {
+            control: ConnectionControl::default(),
+            stream,
+        });
+        tracked.control.closing.set(self.closing.get());
+        if self.open.borrow().is_empty() {
+            self.drained.clear();
+        }
+        let key = self.open.borrow_mut().insert(tracked.clone());
+        (key, tracked)
+    }
+
+    /// Stops tracking a connection.
+    pub(crate) fn close(&self, key: usize) {
+        let removed = self.open.borrow_mut().try_remove(key);
+        drop(removed);
+        if self.open.borrow().is_empty() {
+            self.drained.set();
+        }
+    }
+
+    /// Number of open connections.
+    pub(crate) fn len(&self) -> usize {
+        self.open.borrow().len()
+    }
+
+    /// Closes idle connections now and has busy ones close after their
+    /// current response.
+    pub(crate) fn close_all(&self) {
+        self.closing.set(true);
+        let open: Vec<Rc<Tracked>> = self.open.borrow().iter().map(|(_, t)| t.clone()).collect();
+        for tracked in open {
+            tracked.control.closing.set(true);
+            if tracked.control.idle.get() {
+                tracked.stream.close();
+            }
+        }
+    }
+
+    /// Resolves once no connection is open.
+    pub(crate) async fn wait_drained(&self) {
+        if self.len() == 0 {
+            return;
+        }
+        self.drained.wait().await;
+    }
+}

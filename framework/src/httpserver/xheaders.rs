@@ -1,0 +1,155 @@
+//! `xheaders`: trust a proxy's report of the client's address and scheme.
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+
+use crate::http1::RequestHead;
+use crate::http1connection::HTTP1Connection;
+use crate::httputil::{HTTPHeaders, HTTPMessageDelegate};
+
+/// Which proxies to believe.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProxyTrust {
+    /// Addresses of proxies in front of the trusted one; skipped when reading
+    /// `X-Forwarded-For` from the right.
+    pub(crate) trusted_downstream: Vec<String>,
+}
+
+impl ProxyTrust {
+    /// The client IP and protocol these headers report, for a peer at `peer_ip`.
+    ///
+    /// `X-Real-Ip`, else the last `X-Forwarded-For` entry not in
+    /// `trusted_downstream`; accepted only if it is an IP address.
+    /// `X-Scheme`, else the last `X-Forwarded-Proto` entry; accepted only if
+    /// `http` or `https`.
+    pub(crate) fn apply(
+        &self,
+        headers: &HTTPHeaders,
+        remote_ip: &mut String,
+        protocol: &mut String,
+    ) {
+        let forwarded_for = headers.get("X-Forwarded-For").and_then(|list| {
+            list.split(',')
+                .map(str::trim)
+                .rev()
+                .find(|ip| !self.trusted_downstream.iter().any(|trusted| trusted == ip))
+        });
+        let candidate = headers.get("X-Real-Ip").or(forwarded_for).map(str::trim);
+        if let Some(ip) = candidate.filter(|ip| ip.parse::<IpAddr>().is_ok()) {
+            *remote_ip = ip.to_owned();
+        }
+        let forwarded_proto = headers
+            .get("X-Forwarded-Proto")
+            .and_then(|list| list.rsplit(',').next())
+            .map(str::trim);
+        let scheme = headers.get("X-Scheme").map(str::trim).or(forwarded_proto);
+        if let Some(scheme) = scheme.filter(|s| *s == "http" || *s == "https") {
+            *protocol = scheme.to_owned();
+        }
+    }
+}
+
+/// Wraps a message delegate: applies the proxy headers to the connection's
+/// context before the request is seen, and restores it afterwards.
+///
+/// # Tornado
+/// `tornado.httpserver._ProxyAdapter`.
+pub(crate) struct ProxyAdapter<M> {
+    pub(crate) inner: M,
+    pub(crate) connection: HTTP1Connection,
+    pub(crate) trust: std::sync::Arc<ProxyTrust>,
+}
+
+impl<M> ProxyAdapter<M> {
+    fn restore(&self) {
+        let mut context = self.connection.context();
+        context.remote_ip = context.address.ip().to_string();
+        context.protocol = "http".to_owned();
+        self.connection.set_context(context);
+    }
+}
+
+impl<M: HTTPMessageDelegate> HTTPMessageDelegate for ProxyAdapter<M> {
+    async fn headers_received(&mut self, head: RequestHead) {
+        let mut context = self.connection.context();
+        self.trust.apply(
+            head.headers(),
+            &mut context.remote_ip,
+            &mut context.protocol,
+        );
+        self.connection.set_context(context);
+        self.inner.headers_received(head).await;
+    }
+
+    async fn data_received(&mut self, chunk: Bytes) {
+        self.inner.data_received(chunk).await;
+    }
+
+    async fn finish(&mut self) {
+        self.inner.finish().await;
+        self.restore();
+    }
+
+    fn on_connection_close(&mut self) {
+        self.inner.on_connection_close();
+        self.restore();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(trust: &ProxyTrust, fields: &[(&'static str, &'static str)]) -> (String, String) {
+        let mut headers = HTTPHeaders::new();
+        for (name, value) in fields {
+            headers.add(*name, *value);
+        }
+        let (mut ip, mut proto) = ("10.0.0.1".to_owned(), "http".to_owned());
+        trust.apply(&headers, &mut ip, &mut proto);
+        (ip, proto)
+    }
+
+    #[test]
+    fn real_ip_and_scheme() {
+        let trust = ProxyTrust::default();
+        assert_eq!(
+            apply(&trust, &[("X-Real-Ip", "4.4.4.4"), ("X-Scheme", "https")]),
+            ("4.4.4.4".into(), "https".into())
+        );
+        assert_eq!(
+            apply(
+                &trust,
+                &[
+                    ("X-Forwarded-For", "1.1.1.1, 2.2.2.2"),
+                    ("X-Forwarded-Proto", "http, https")
+                ]
+            ),
+            ("2.2.2.2".into(), "https".into())
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_ignored() {
+        let trust = ProxyTrust::default();
+        assert_eq!(
+            apply(
+                &trust,
+                &[("X-Real-Ip", "not an ip"), ("X-Scheme", "gopher")]
+            ),
+            ("10.0.0.1".into(), "http".into())
+        );
+    }
+
+    #[test]
+    fn trusted_downstream_proxies_are_skipped() {
+        let trust = ProxyTrust {
+            trusted_downstream: vec!["2.2.2.2".into()],
+        };
+        assert_eq!(
+            apply(&trust, &[("X-Forwarded-For", "1.1.1.1, 2.2.2.2")]).0,
+            "1.1.1.1"
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! `HTTPServerRequest`: one request as the application sees it.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::{
+    parse_body_arguments, parse_qs_bytes, Arguments, Files, HTTPHeaders, HTTPInputError,
+    ParseMultipartConfig,
+};
+use crate::http1::{RequestHead, Version};
+use crate::http1connection::HTTP1Connection;
+
+/// A single HTTP request: the head, the body once read, and what is known
+/// about the client.
+///
+/// # Tornado
+/// `tornado.httputil.HTTPServerRequest`, with the same attribute names.
+/// `arguments` merges `query_arguments` and `body_arguments` (after
+/// [`parse_body`](HTTPServerRequest::parse_body)).
+pub struct HTTPServerRequest {
+    /// The method, e.g. `"GET"`.
+    pub method: String,
+    /// The request target as sent, e.g. `"/search?q=tornado"`.
+    pub uri: String,
+    /// The protocol version.
+    pub version: Version,
+    /// The header fields.
+    pub headers: HTTPHeaders,
+    /// The body (empty until read).
+    pub body: Bytes,
+    /// The client's IP (after `xheaders`, if the server trusts them).
+    pub remote_ip: String,
+    /// `"http"` or `"https"`.
+    pub protocol: String,
+    /// The `Host` header, or `"127.0.0.1"` without one.
+    pub host: String,
+    /// `host` lower-cased, without a port.
+    pub host_name: String,
+    /// The part of `uri` before `?`.
+    pub path: String,
+    /// The part of `uri` after `?`.
+    pub query: String,
+    /// Query and body arguments together.
+    pub arguments: Arguments,
+    /// Arguments from the query string (blank values kept, as Tornado keeps them).
+    pub query_arguments: Arguments,
+    /// Arguments from a form-encoded or multipart body.
+    pub body_arguments: Arguments,
+    /// Uploaded files from a multipart body.
+    pub files: Files,
+    /// The connection the request came on, for writing the response.
+    pub connection: Option<HTTP1Connection>,
+    start_time: Instant,
+}
+
+impl HTTPServerRequest {
+    /// Builds the request from a parsed head and the connection it arrived on.
+    pub fn new(mut head: RequestHead, connection: Option<&HTTP1Connection>) -> HTTPServerRequest {
+        let headers = head.take_headers();
+        let uri = head.uri().to_owned();
+        let (path, query) = match uri.split_once('?') {
+            Some((path, query)) => (path.to_owned(), query.to_owned()),
+            None => (uri.clone(), String::new()),
+        };
+        let host = headers
+            .get("Host")
+            .filter(|h| !h.is_empty())
+            .unwrap_or("127.0.0.1")
+            .to_owned();
+        let host_name = split_host_and_port(&host.to_ascii_lowercase()).to_owned();
+        let (remote_ip, protocol) = match connection.map(HTTP1Connection::context) {
+            Some(context) => (context.remote_ip, context.protocol),
+            None => (String::new(), "http".to_owned()),
+        };
+        let query_arguments = parse_qs_bytes(query.as_bytes(), true);
+        HTTPServerRequest {
+            method: head.method().to_owned(),
+            version: head.version(),
+            arguments: query_arguments.clone(),
+            query_arguments,
+            body_arguments: Arguments::new(),
+            files: Files::new(),
+            uri,
+            headers,
+            body: Bytes::new(),
+            remote_ip,
+            protocol,
+            host,
+            host_name,
+            path,
+            query,
+            connection: connection.cloned(),
+            start_time: Instant::now(),
+        }
+    }
+
+    /// Parses `body` by its `Content-Type` (form-encoded or multipart) into
+    /// `body_arguments` and `files`, and merges them into `arguments`.
+    ///
+    /// # Tornado
+    /// `HTTPServerRequest._parse_body()`.
+    pub fn parse_body(&mut self) -> Result<(), HTTPInputError> {
+        let content_type = self
+            .headers
+            .get("Content-Type")
+            .unwrap_or_default()
+            .to_owned();
+        parse_body_arguments(
+            &content_type,
+            &self.body,
+            &mut self.body_arguments,
+            &mut self.files,
+            Some(&self.headers),
+            &ParseMultipartConfig::default(),
+        )?;
+        for (name, values) in &self.body_arguments {
+            self.arguments
+                .entry(name.clone())
+                .or_default()
+                .extend(values.iter().cloned());
+        }
+        Ok(())
+    }
+
+    /// The full URL: protocol, host and URI.
+    ///
+    /// # Tornado
+    /// `HTTPServerRequest.full_url()`.
+    pub fn full_url(&self) -> String {
+        format!("{}://{}{}", self.protocol, self.host, self.uri)
+    }
+
+    /// Time since the request head arrived.
+    ///
+    /// # Tornado
+    /// `HTTPServerRequest.request_time()`.
+    pub fn request_time(&self) -> Duration {
+        self.start_time.elapsed()
+    }
+}
+
+/// The host part of `host[:port]` (an IPv6 literal keeps its brackets).
+fn split_host_and_port(netloc: &str) -> &str {
+    if netloc.starts_with('[') {
+        return netloc.find(']').map_or(netloc, |end| &netloc[..=end]);
+    }
+    match netloc.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => netloc,
+    }
+}
+
+impl fmt::Debug for HTTPServerRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HTTPServerRequest")
+            .field("protocol", &self.protocol)
+            .field("host", &self.host)
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("version", &self.version)
+            .field("remote_ip", &self.remote_ip)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_host_and_port;
+
+    #[test]
+    fn host_without_port() {
+        assert_eq!(split_host_and_port("example.com:8080"), "example.com");
+        assert_eq!(split_host_and_port("example.com"), "example.com");
+        assert_eq!(split_host_and_port("[::1]:8888"), "[::1]");
+        assert_eq!(split_host_and_port("[::1]"), "[::1]");
+    }
+}
