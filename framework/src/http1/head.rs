@@ -39,11 +39,13 @@ pub(crate) struct HeadReader {
 
 impl HeadReader {
     /// Returns the next request head, `None` if more bytes are needed, or the
-    /// first rule the bytes break.
+    /// first rule the bytes break. The head's fields go into `spare` if it
+    /// holds a recycled (empty) map, so that its allocation is reused.
     pub(crate) fn read(
         &mut self,
         buf: &mut ReceiveBuffer,
         config: &Config,
+        spare: &mut Option<HTTPHeaders>,
     ) -> Result<Option<RequestHead>, ParseError> {
         if self.first_line_end.is_none() && !buf.skip_empty_lines() {
             return Ok(None);
@@ -62,7 +64,8 @@ impl HeadReader {
                     return Err(ParseError::HeadTooLarge);
                 }
                 self.first_line_end = None;
-                return parse_head(buf.take(end), config).map(Some);
+                let headers = spare.take().unwrap_or_default();
+                return parse_head(buf.take(end), config, headers).map(Some);
             }
         }
         if self.first_line_end.is_none() && buf.len() > config.max_request_line.saturating_add(1) {
@@ -100,7 +103,11 @@ fn ends_empty_line(bytes: &[u8], newline: usize) -> bool {
 }
 
 /// Parses a complete head (request line through the empty line).
-fn parse_head(head: Bytes, config: &Config) -> Result<RequestHead, ParseError> {
+fn parse_head(
+    head: Bytes,
+    config: &Config,
+    mut headers: HTTPHeaders,
+) -> Result<RequestHead, ParseError> {
     let mut stack: [MaybeUninit<httparse::Header<'_>>; STACK_HEADERS] =
         [const { MaybeUninit::uninit() }; STACK_HEADERS];
     let mut heap = Vec::new();
@@ -125,7 +132,7 @@ fn parse_head(head: Bytes, config: &Config) -> Result<RequestHead, ParseError> {
     };
     let method = sub_bytes(&head, req.method.unwrap_or_default().as_bytes());
     let target = sub_bytes(&head, req.path.unwrap_or_default().as_bytes());
-    let mut headers = HTTPHeaders::with_capacity(req.headers.len());
+    headers.reserve(req.headers.len());
     let mut facts = Facts::default();
     for field in req.headers.iter() {
         facts.observe(field.name.as_bytes(), field.value)?;

@@ -61,6 +61,11 @@ impl HTTPHeaders {
         }
     }
 
+    /// Makes room for at least `additional` more field lines.
+    pub fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+    }
+
     /// Appends a field line, keeping any existing values of the same name.
     ///
     /// `&'static str` literals and `String`s both convert into [`Bytes`]
