@@ -260,7 +260,6 @@ fn a_panicking_task_reports_panicked_and_the_loop_runs_on() {
 }
 
 #[test]
-#[ignore = "BUG: run_sync never returns if its future panics: the panic unwinds past the stop() in run_sync_inner's wrapper"]
 fn run_sync_of_a_panicking_future_returns_an_error() {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
@@ -328,7 +327,6 @@ fn dropping_the_loop_drops_parked_tasks_and_later_wakes_are_no_ops() {
 }
 
 #[test]
-#[ignore = "BUG: a task parked in gen::sleep holds an IOLoop (Rc<Inner>) clone: dropping the last user handle leaks the loop and its tasks"]
 fn dropping_the_loop_drops_a_task_parked_in_sleep() {
     let ioloop = IOLoop::new().unwrap();
     let dropped = Rc::new(Cell::new(false));
@@ -416,7 +414,6 @@ fn callbacks_added_during_an_iteration_run_on_the_next() {
 }
 
 #[test]
-#[ignore = "BUG: run_once neither makes the loop current nor enters tokio, so gen::sleep in a task it polls arms a timer on another loop"]
 fn run_once_drives_a_task_that_sleeps() {
     let ioloop = IOLoop::new().unwrap(); // not made current: run_once must not need it
     let task = ioloop.spawn(async {

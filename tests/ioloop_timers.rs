@@ -121,3 +121,30 @@ fn periodic_callback_skips_missed_ticks() {
     );
     IOLoop::clear_current();
 }
+
+#[test]
+fn a_panicking_callback_or_timer_is_logged_and_the_loop_runs_on() {
+    let ioloop = IOLoop::new().unwrap();
+    let ran = Rc::new(Cell::new(0));
+    ioloop.add_callback(|| panic!("callback boom"));
+    ioloop.call_later(Duration::from_millis(1), || panic!("timer boom"));
+    let counter = ran.clone();
+    ioloop.call_later(Duration::from_millis(2), move || {
+        counter.set(counter.get() + 1)
+    });
+    ioloop.run_sync(sleep(Duration::from_millis(20))).unwrap();
+    assert_eq!(ran.get(), 1);
+}
+
+#[test]
+fn handle_stop_stops_that_loop_even_when_it_is_not_current() {
+    let ioloop = IOLoop::new().unwrap();
+    IOLoop::current(); // a different loop is this thread's current one
+    let handle = ioloop.handle();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        handle.stop();
+    });
+    // `start` returns (instead of hanging) only if the stop reached this loop.
+    ioloop.start().unwrap();
+}

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::ioloop::{IOLoop, TimeoutHandle};
+use crate::ioloop::{IOLoop, TimeoutHandle, WeakIOLoop};
 
 /// Waits for `duration` on the current loop's timers.
 ///
@@ -46,7 +46,9 @@ struct SleepState {
 pub struct Sleep {
     /// `None`: too far away to represent; the sleep never ends.
     deadline: Option<Instant>,
-    timer: Option<(IOLoop, TimeoutHandle)>,
+    /// The timer, once the first poll registered it. The loop is held
+    /// weakly: a loop owns its tasks, and a task owns its sleeps.
+    timer: Option<(WeakIOLoop, TimeoutHandle)>,
     state: Rc<SleepState>,
 }
 
@@ -71,7 +73,7 @@ impl Future for Sleep {
                     waker.wake();
                 }
             });
-            self.timer = Some((ioloop, handle));
+            self.timer = Some((ioloop.downgrade(), handle));
         }
         Poll::Pending
     }
@@ -80,7 +82,9 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some((ioloop, handle)) = self.timer.take() {
-            ioloop.remove_timeout(handle);
+            if let Some(ioloop) = ioloop.upgrade() {
+                ioloop.remove_timeout(handle);
+            }
         }
     }
 }

@@ -15,6 +15,10 @@ pub(crate) type SendCallback = Box<dyn FnOnce() + Send>;
 pub(crate) struct Inbox {
     pub(crate) callbacks: Vec<SendCallback>,
     pub(crate) tasks: Vec<TaskRef>,
+    /// An [`IOLoopHandle::stop`] arrived.
+    pub(crate) stop: bool,
+    /// The loop is gone; nothing more is accepted.
+    closed: bool,
 }
 
 /// State shared between a loop and every [`IOLoopHandle`] and task waker.
@@ -26,8 +30,6 @@ pub(crate) struct Shared {
     /// Set by the first sender after the loop last emptied the inbox; later
     /// senders skip the wake syscall. Cleared by the loop before it drains.
     notified: AtomicBool,
-    /// Set when the loop is dropped: later sends are dropped instead of queued.
-    closed: AtomicBool,
     waker: mio::Waker,
 }
 
@@ -37,19 +39,22 @@ impl Shared {
             loop_id,
             inbox: Mutex::new(Inbox::default()),
             notified: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
             waker,
         }
     }
 
     /// Queues work for the loop and wakes it if it may be asleep.
     pub(crate) fn send(&self, push: impl FnOnce(&mut Inbox)) -> bool {
-        if self.closed.load(Ordering::Acquire) {
-            return false;
+        {
+            // A panic while the lock was held cannot leave the queue half-updated
+            // (a Vec push either happened or not), so a poisoned lock is still usable.
+            let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
+            // Checked under the lock, so nothing is queued after `close` emptied it.
+            if inbox.closed {
+                return false;
+            }
+            push(&mut inbox);
         }
-        // A panic while the lock was held cannot leave the queue half-updated
-        // (a Vec push either happened or not), so a poisoned lock is still usable.
-        push(&mut self.inbox.lock().unwrap_or_else(PoisonError::into_inner));
         if !self.notified.swap(true, Ordering::AcqRel) {
             if let Err(err) = self.waker.wake() {
                 log::error!("IOLoop wake failed: {err}");
@@ -69,8 +74,10 @@ impl Shared {
 
     /// Refuses all later sends and returns what was queued, to be dropped.
     pub(crate) fn close(&self) -> Inbox {
-        self.closed.store(true, Ordering::Release);
-        std::mem::take(&mut *self.inbox.lock().unwrap_or_else(PoisonError::into_inner))
+        let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken = std::mem::take(&mut *inbox);
+        inbox.closed = true;
+        taken
     }
 }
 
@@ -101,7 +108,7 @@ impl IOLoopHandle {
     /// Asks the loop to stop after its current iteration (see
     /// [`IOLoop::stop`](super::IOLoop::stop)). Returns `false` if the loop is gone.
     pub fn stop(&self) -> bool {
-        self.add_callback(|| super::IOLoop::current().stop())
+        self.shared.send(|inbox| inbox.stop = true)
     }
 }
 

@@ -94,6 +94,18 @@ pub struct IOLoop {
     pub(crate) inner: Rc<Inner>,
 }
 
+/// A handle that does not keep the loop alive: what loop-owned objects
+/// (sleeps, socket registrations, periodic callbacks) hold, so that a loop
+/// and the tasks it owns are not kept alive by each other.
+#[derive(Clone, Debug)]
+pub(crate) struct WeakIOLoop(std::rc::Weak<Inner>);
+
+impl WeakIOLoop {
+    pub(crate) fn upgrade(&self) -> Option<IOLoop> {
+        self.0.upgrade().map(|inner| IOLoop { inner })
+    }
+}
+
 /// The loop's state. Every `RefCell` here is borrowed only briefly and never
 /// across a call into user code (a task poll, a callback, a waker).
 pub(crate) struct Inner {
@@ -197,6 +209,10 @@ impl IOLoop {
         drop(previous);
     }
 
+    pub(crate) fn downgrade(&self) -> WeakIOLoop {
+        WeakIOLoop(Rc::downgrade(&self.inner))
+    }
+
     /// A `Send + Clone` handle for reaching this loop from other threads.
     pub fn handle(&self) -> IOLoopHandle {
         IOLoopHandle {
@@ -226,7 +242,9 @@ impl IOLoop {
 
     /// Runs `future` as a task on this loop; the returned [`Task`] gives its output.
     ///
-    /// The future need not be `Send`. It is first polled on the next iteration.
+    /// The future need not be `Send`. It is first polled when the loop next
+    /// runs its ready tasks (in this iteration, if spawned from a callback or
+    /// timer; in the next, if spawned from a task).
     ///
     /// # Tornado
     /// `IOLoop.spawn_callback(callback)`, `IOLoop.add_future`, `asyncio.ensure_future`.
@@ -277,6 +295,21 @@ impl IOLoop {
         removed.is_some()
     }
 
+    /// Drops every task, timer and queued callback of the loop, breaking any
+    /// reference cycles user code made through them. The loop stays usable.
+    ///
+    /// # Tornado
+    /// `IOLoop.close()`.
+    pub fn close(&self) {
+        let tasks = std::mem::take(&mut *self.inner.tasks.borrow_mut());
+        drop(tasks);
+        let timers = self.inner.timers.borrow_mut().take_all();
+        drop(timers);
+        let callbacks = std::mem::take(&mut *self.inner.callbacks.borrow_mut());
+        drop(callbacks);
+        self.inner.ready.borrow_mut().clear();
+    }
+
     /// Number of pending timeouts.
     pub fn pending_timeouts(&self) -> usize {
         self.inner.timers.borrow().len()
@@ -297,14 +330,19 @@ impl IOLoop {
     /// # Tornado
     /// `IOLoop.start()`.
     pub fn start(&self) -> io::Result<()> {
+        self.run_until(|| false)
+    }
+
+    /// Runs iterations until `done()` holds or the loop is stopped.
+    fn run_until(&self, done: impl Fn() -> bool) -> io::Result<()> {
         if self.inner.running.replace(true) {
             return Err(io::Error::other("IOLoop is already running"));
         }
         let _running = RunningGuard(self);
         let _current = CurrentGuard::enter(self);
         let _tokio = executor::enter_tokio()?;
-        while !self.inner.stopping.get() {
-            self.run_once(None)?;
+        while !done() && !self.inner.stopping.get() {
+            self.iterate(None)?;
         }
         Ok(())
     }
@@ -351,21 +389,14 @@ impl IOLoop {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let this = self.clone();
-        let task = self.spawn(async move {
-            let output = future.await;
-            this.stop();
-            output
-        });
+        let task = self.spawn(future);
         let timed_out = Rc::new(Cell::new(false));
         let timer = timeout.map(|timeout| {
-            let (this, timed_out) = (self.clone(), timed_out.clone());
-            self.call_later(timeout, move || {
-                timed_out.set(true);
-                this.stop();
-            })
+            let flag = timed_out.clone();
+            self.call_later(timeout, move || flag.set(true))
         });
-        let result = self.start();
+        // The task may finish, panic, time out or be stopped: any ends the run.
+        let result = self.run_until(|| task.is_finished() || timed_out.get());
         if let Some(timer) = timer {
             self.remove_timeout(timer);
         }
@@ -392,6 +423,12 @@ impl IOLoop {
     /// (`None`: until the next timer, or indefinitely without one). Lets tests
     /// drive the loop step by step.
     pub fn run_once(&self, max_wait: Option<Duration>) -> io::Result<()> {
+        let _current = CurrentGuard::enter(self);
+        let _tokio = executor::enter_tokio()?;
+        self.iterate(max_wait)
+    }
+
+    fn iterate(&self, max_wait: Option<Duration>) -> io::Result<()> {
         let inner = &*self.inner;
         let has_work = !inner.ready.borrow().is_empty() || !inner.callbacks.borrow().is_empty();
         let wait = if has_work {
@@ -441,6 +478,9 @@ impl IOLoop {
         let Some(inbox) = self.inner.shared.drain() else {
             return;
         };
+        if inbox.stop {
+            self.stop();
+        }
         self.inner.ready.borrow_mut().extend(inbox.tasks);
         let mut callbacks = self.inner.callbacks.borrow_mut();
         for callback in inbox.callbacks {
@@ -454,7 +494,7 @@ impl IOLoop {
         loop {
             let due = self.inner.timers.borrow_mut().pop_due(now, cutoff);
             match due {
-                Some(callback) => callback(),
+                Some(callback) => run_guarded("timeout", callback),
                 None => break,
             }
         }
@@ -465,7 +505,7 @@ impl IOLoop {
         for _ in 0..count {
             let callback = self.inner.callbacks.borrow_mut().pop_front();
             match callback {
-                Some(callback) => callback(),
+                Some(callback) => run_guarded("callback", callback),
                 None => break,
             }
         }
@@ -480,6 +520,17 @@ impl IOLoop {
                 None => break,
             }
         }
+    }
+}
+
+/// Runs a callback; a panic in it is logged and ends only that callback, as
+/// Tornado logs an exception in a callback and carries on.
+fn run_guarded(what: &str, callback: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)) {
+        log::error!(
+            "Exception in {what}: {}",
+            task::panic_message(payload.as_ref())
+        );
     }
 }
 

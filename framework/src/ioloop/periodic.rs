@@ -5,7 +5,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::{IOLoop, TimeoutHandle};
+use super::{IOLoop, TimeoutHandle, WeakIOLoop};
 
 /// Calls a function every `period` on the current loop.
 ///
@@ -39,7 +39,8 @@ pub struct PeriodicCallback {
 struct State {
     callback: RefCell<Box<dyn FnMut()>>,
     period: Duration,
-    ioloop: IOLoop,
+    /// Weak: the loop's timer holds this state.
+    ioloop: WeakIOLoop,
     /// The pending tick while running; `None` when stopped.
     timeout: Cell<Option<TimeoutHandle>>,
     next: Cell<Instant>,
@@ -54,7 +55,7 @@ impl PeriodicCallback {
             inner: Rc::new(State {
                 callback: RefCell::new(Box::new(callback)),
                 period: period.max(Duration::from_millis(1)),
-                ioloop: IOLoop::current(),
+                ioloop: IOLoop::current().downgrade(),
                 timeout: Cell::new(None),
                 next: Cell::new(Instant::now()),
             }),
@@ -72,8 +73,10 @@ impl PeriodicCallback {
 
     /// Stops the timer; a pending tick never fires.
     pub fn stop(&self) {
-        if let Some(handle) = self.inner.timeout.take() {
-            self.inner.ioloop.remove_timeout(handle);
+        if let (Some(handle), Some(ioloop)) =
+            (self.inner.timeout.take(), self.inner.ioloop.upgrade())
+        {
+            ioloop.remove_timeout(handle);
         }
     }
 
@@ -86,8 +89,11 @@ impl PeriodicCallback {
 fn schedule(state: &Rc<State>) {
     // The timer holds the state, as Tornado's loop holds a started
     // PeriodicCallback: it keeps ticking even if every handle is dropped.
+    let Some(ioloop) = state.ioloop.upgrade() else {
+        return; // the loop is gone, and with it any reason to tick
+    };
     let held = state.clone();
-    let handle = state.ioloop.call_at(state.next.get(), move || run(&held));
+    let handle = ioloop.call_at(state.next.get(), move || run(&held));
     state.timeout.set(Some(handle));
 }
 

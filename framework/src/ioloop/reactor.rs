@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 use mio::event::{Event, Source};
 use mio::{Interest, Token};
 
-use super::IOLoop;
+use super::{IOLoop, WeakIOLoop};
 
 /// A direction of readiness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,8 @@ fn wake(slot: &RefCell<Option<Waker>>) {
 pub(crate) struct Registration {
     token: Token,
     io: Rc<ScheduledIo>,
-    ioloop: IOLoop,
+    /// Weak: the loop owns the task that owns this registration.
+    ioloop: WeakIOLoop,
 }
 
 impl Registration {
@@ -104,7 +105,11 @@ impl Registration {
             ioloop.inner.sources.borrow_mut().remove(token.0);
             return Err(err);
         }
-        Ok(Registration { token, io, ioloop })
+        Ok(Registration {
+            token,
+            io,
+            ioloop: ioloop.downgrade(),
+        })
     }
 
     /// Ready if the last event for `dir` has not yet been consumed by a
@@ -145,7 +150,11 @@ impl Registration {
 
     /// Removes `source` from the poll set (before the owner closes it).
     pub(crate) fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
-        self.ioloop.inner.registry.deregister(source)
+        match self.ioloop.upgrade() {
+            Some(ioloop) => ioloop.inner.registry.deregister(source),
+            // The loop and its poll are gone; closing the socket is enough.
+            None => Ok(()),
+        }
     }
 
     /// Wakes whatever waits on this source, in both directions, e.g. so a
@@ -160,13 +169,10 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let removed = self
-            .ioloop
-            .inner
-            .sources
-            .borrow_mut()
-            .try_remove(self.token.0);
-        drop(removed);
+        if let Some(ioloop) = self.ioloop.upgrade() {
+            let removed = ioloop.inner.sources.borrow_mut().try_remove(self.token.0);
+            drop(removed);
+        }
     }
 }
 
