@@ -206,3 +206,49 @@ pub fn is_closed(sock: &mut TcpStream) -> bool {
     let mut byte = [0u8; 1];
     matches!(sock.read(&mut byte), Ok(0) | Err(_))
 }
+
+/// Connects to `addr`, writes `request` (ignoring a write the server refuses
+/// because it already closed) and reads until the server closes the
+/// connection. Panics if it is still open after 5 s: every caller expects a
+/// close. Returns everything received.
+pub fn send_expect_close(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut sock = TcpStream::connect(addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = sock.write_all(request);
+    read_until_close(&mut sock)
+}
+
+/// Reads from `sock` until EOF or a reset; panics if the read times out (the
+/// server kept the connection open). Returns what was read.
+pub fn read_until_close(sock: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match sock.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!(
+                    "the server did not close the connection; received so far: {:?}",
+                    String::from_utf8_lossy(&out)
+                )
+            }
+            Err(_) => return out, // reset: closed too
+        }
+    }
+}
+
+/// The first line of `response`, without its CRLF.
+pub fn status_line(response: &[u8]) -> String {
+    let end = response
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(response.len());
+    String::from_utf8_lossy(&response[..end]).into_owned()
+}
