@@ -277,6 +277,13 @@ impl Codec {
     /// Allowed after a request head and before the final response head; send
     /// it only if the body is wanted (otherwise answer with the final status,
     /// e.g. 413, which closes the connection if the body is still unread).
+    ///
+    /// The flow for a head with [`expect_continue`](super::RequestHead::expect_continue):
+    /// call [`next_event`](Self::next_event) once. An error (such as
+    /// [`ParseError::BodyTooLarge`] for a `Content-Length` over the limit,
+    /// reported before any body byte) is answered with its status; `NeedData`
+    /// means the client is waiting: write `100 Continue`, then read the body;
+    /// `Data` means the client did not wait, and no `100` is needed.
     pub fn write_continue(&mut self, out: &mut impl BufMut) -> Result<(), LocalProtocolError> {
         if self.state.server() != State::SendResponse {
             return Err(LocalProtocolError::WrongState);
@@ -572,6 +579,49 @@ mod tests {
         codec.receive_data(request);
         assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
         assert_eq!(codec.next_event(), Err(ParseError::BodyTooLarge));
+    }
+
+    #[test]
+    fn expect_continue_flow() {
+        let config = Config {
+            max_body_size: 4,
+            ..Config::default()
+        };
+        let empty = HTTPHeaders::new();
+        // Too large: answered with 413 before the client sends the body.
+        let mut codec = Codec::new(config.clone());
+        codec.receive_data(
+            b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        );
+        let Ok(Event::Request(head)) = codec.next_event() else {
+            panic!()
+        };
+        assert!(head.expect_continue());
+        let error = codec.next_event().unwrap_err();
+        let mut out = Vec::new();
+        let status = ResponseHead::new(error.status_hint(), &empty);
+        codec.write_response(&status, b"", &mut out).unwrap();
+        assert!(out.starts_with(b"HTTP/1.1 413 Request Entity Too Large\r\n"));
+        assert_eq!(codec.our_state(), State::MustClose);
+        // Small enough: 100 Continue, then the body.
+        let mut codec = Codec::new(config);
+        codec.receive_data(
+            b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+        );
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+        assert_eq!(codec.next_event(), Ok(Event::NeedData));
+        let mut out = Vec::new();
+        codec.write_continue(&mut out).unwrap();
+        assert_eq!(out, b"HTTP/1.1 100 (Continue)\r\n\r\n");
+        codec.receive_data(b"body");
+        assert_eq!(
+            codec.next_event(),
+            Ok(Event::Data(Bytes::from_static(b"body")))
+        );
+        assert!(matches!(
+            codec.next_event(),
+            Ok(Event::EndOfMessage { trailers: None })
+        ));
     }
 
     #[test]

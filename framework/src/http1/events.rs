@@ -11,7 +11,7 @@ use crate::httputil::HTTPHeaders;
 /// A request arrives as `Request`, then zero or more `Data`, then
 /// `EndOfMessage`. `NeedData` and `Paused` are not part of the message: they
 /// tell the caller what to do next.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A complete request head. Body events follow, even for a request
     /// without a body (which yields `EndOfMessage` at once).
