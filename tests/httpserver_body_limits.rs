@@ -56,7 +56,7 @@ fn content_length_over_the_limit_is_413_before_the_body_is_sent() {
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n",
     );
     assert_eq!(
-        String::from_utf8_lossy(&out),
+        test_support::without_date(&out),
         format!("{TOO_LARGE}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
     );
 }
@@ -91,8 +91,10 @@ fn chunked_body_growing_past_the_limit_is_413() {
         nothing_to_read(&mut sock),
         "answered before the limit was passed"
     );
-    // The second takes the total to 120 > 100.
-    write!(sock, "3c\r\n{chunk}\r\n").unwrap();
+    // The second takes the total to 120 > 100. The server may answer and
+    // close as soon as it reads the size line, so the rest of this write may
+    // fail: only the answer matters.
+    let _ = sock.write_all(format!("3c\r\n{chunk}\r\n").as_bytes());
     let out = test_support::read_until_close(&mut sock);
     assert_eq!(status_line(&out), TOO_LARGE);
 }
@@ -168,7 +170,7 @@ fn expect_continue_with_too_large_content_length_gets_413_and_no_100() {
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\nExpect: 100-continue\r\n\r\n",
     );
     assert_eq!(
-        String::from_utf8_lossy(&out),
+        test_support::without_date(&out),
         format!("{TOO_LARGE}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
     );
 }

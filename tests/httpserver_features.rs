@@ -286,7 +286,6 @@ fn corrupt_gzip_body_is_400() {
 }
 
 #[test]
-#[ignore = "bug: the 400/413 for a refused gzip body closes the connection without Connection: close"]
 fn refused_gzip_body_response_announces_the_close() {
     let server = encoding_server(decompressing());
     let body = b"this is not gzip at all";
@@ -500,7 +499,6 @@ fn several_flushes_to_http10_keep_alive_still_close() {
 }
 
 #[test]
-#[ignore = "bug: a response to HTTP/1.0 that will close says HTTP/1.1 without Connection: close"]
 fn http10_response_that_closes_says_connection_close() {
     // The status line says HTTP/1.1, so without `Connection: close` the
     // client must assume the connection persists (RFC 9112 §9.3).
@@ -663,7 +661,6 @@ fn close_all_connections_closes_idle_at_once_and_lets_in_flight_finish() {
 }
 
 #[test]
-#[ignore = "bug: in-flight response during close_all_connections lacks Connection: close"]
 fn in_flight_response_during_shutdown_says_connection_close() {
     let (started_tx, started) = mpsc::channel();
     let release = Arc::new(AtomicBool::new(false));

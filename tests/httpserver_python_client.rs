@@ -177,7 +177,6 @@ conn.close()
 }
 
 #[test]
-#[ignore = "bug: a response to HTTP/1.0 that will close says HTTP/1.1 without Connection: close"]
 fn http10_client_can_send_a_second_request() {
     // The response's status line says HTTP/1.1 and has no `Connection:
     // close`, so http.client keeps the connection (RFC 9112 §9.3) and its

@@ -252,3 +252,12 @@ pub fn status_line(response: &[u8]) -> String {
         .unwrap_or(response.len());
     String::from_utf8_lossy(&response[..end]).into_owned()
 }
+
+/// The response bytes as text with the `Date` line (which changes every
+/// second) removed, for comparing whole error responses.
+pub fn without_date(out: &[u8]) -> String {
+    let text = String::from_utf8_lossy(out);
+    let mut lines: Vec<&str> = text.split("\r\n").collect();
+    lines.retain(|line| !line.starts_with("Date: "));
+    lines.join("\r\n")
+}

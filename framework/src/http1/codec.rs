@@ -266,6 +266,12 @@ impl Codec {
         self.state.server()
     }
 
+    /// Closes the connection after the current cycle: a response head not
+    /// yet written will say `Connection: close` (a server shutting down).
+    pub fn disable_keep_alive(&mut self) {
+        self.state.process_keep_alive_disabled();
+    }
+
     /// Whether the connection can still be reused after the current cycle.
     pub fn keep_alive(&self) -> bool {
         self.state.keep_alive()

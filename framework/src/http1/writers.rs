@@ -14,11 +14,14 @@
 //! * otherwise chunked for an HTTP/1.1 request, and close-delimited for
 //!   HTTP/1.0.
 //!
-//! `Connection: close` is added for an HTTP/1.1 request when the connection
-//! will close, and `Connection: Keep-Alive` echoed to an HTTP/1.0 client that
-//! asked for it. One deliberate difference: Tornado also echoes `Keep-Alive` on
-//! a close-delimited HTTP/1.0 response, whose end only the close can mark; here
-//! such a response closes the connection and does not claim keep-alive.
+//! `Connection: close` is added whenever the connection will close, and
+//! `Connection: Keep-Alive` echoed to an HTTP/1.0 client that asked for it.
+//! Two deliberate differences from Tornado: it echoes `Keep-Alive` on a
+//! close-delimited HTTP/1.0 response, whose end only the close can mark (here
+//! such a response closes and does not claim keep-alive); and it sends no
+//! `Connection: close` to HTTP/1.0 clients, though our status line says
+//! HTTP/1.1, from which a client must assume a persistent connection
+//! (RFC 9112 §9.3; Python's `http.client` does and then fails).
 //!
 //! The codec owns `Transfer-Encoding`: a caller's value is not written.
 //! Validation (status, reason, names, values, `Content-Length`) happens before
@@ -227,7 +230,10 @@ pub(crate) fn plan<'h>(
     };
     let keep_alive = keep_alive && !fields.close && encoder != Encoder::CloseDelimited;
     let connection = match (kind, keep_alive, request.version) {
-        (HeadKind::Final, false, Version::Http11) => ConnectionField::Close,
+        // Also for HTTP/1.0: the status line says HTTP/1.1, and a client
+        // reading it assumes a persistent connection unless told otherwise
+        // (RFC 9112 §9.3); Python's http.client does. Tornado omits it.
+        (HeadKind::Final, false, _) => ConnectionField::Close,
         (HeadKind::Final, true, Version::Http10) => ConnectionField::KeepAlive,
         _ => ConnectionField::Caller,
     };
@@ -457,7 +463,7 @@ mod tests {
                 status: 200,
                 fields: &[],
                 write: Write::Streamed(Some(b"raw"), &[b" bytes"]),
-                wire: b"HTTP/1.1 200 OK\r\n\r\nraw bytes",
+                wire: b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nraw bytes",
                 keep_alive: false,
             },
             Case {
@@ -465,7 +471,7 @@ mod tests {
                 status: 200,
                 fields: &[],
                 write: Write::Whole(b"hi"),
-                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+                wire: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
                 keep_alive: false,
             },
             Case {
@@ -482,7 +488,7 @@ mod tests {
                 status: 200,
                 fields: &[],
                 write: Write::Streamed(Some(b"raw"), &[]),
-                wire: b"HTTP/1.1 200 OK\r\n\r\nraw",
+                wire: b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nraw",
                 keep_alive: false,
             },
             Case {

@@ -92,16 +92,7 @@ impl<M: HTTPMessageDelegate> GzipMessageDelegate<M> {
             "Refusing gzip request body from {}: {err}",
             self.connection.context().remote_ip
         );
-        if !self.connection.response_started() {
-            let headers = crate::httputil::HTTPHeaders::new();
-            let written = self
-                .connection
-                .write_headers(status, "", &headers, None)
-                .and_then(|()| self.connection.finish());
-            if let Err(err) = written {
-                log::debug!("Cannot send {status}: {err}");
-            }
-        }
+        self.connection.respond_with_status(status);
     }
 }
 

@@ -285,6 +285,40 @@ impl HTTP1Connection {
             .set_max_body_size(max_body_size);
     }
 
+    /// Ends the connection after the current response, which (if its head is
+    /// not yet written) says `Connection: close`.
+    pub(crate) fn disable_keep_alive(&self) {
+        self.shared.codec.borrow_mut().disable_keep_alive();
+    }
+
+    /// Answers with a bodiless `status` response (`Content-Length: 0`,
+    /// `Connection: close`) unless a response was already started; used for
+    /// requests the server refuses.
+    #[cold]
+    pub(crate) fn respond_with_status(&self, status: u16) {
+        if self.response_started() || self.closed() {
+            return;
+        }
+        let headers = HTTPHeaders::new();
+        let mut out = self.shared.out.borrow_mut();
+        DATE.with(|date| {
+            let mut date = date.borrow_mut();
+            date.update(SystemTime::now());
+            let head = ResponseHead {
+                status,
+                reason: "",
+                headers: &headers,
+                date: Some(&date),
+            };
+            // Refused only if the state allows no response, and then none is sent.
+            let _ = self
+                .shared
+                .codec
+                .borrow_mut()
+                .write_response(&head, b"", &mut *out);
+        });
+    }
+
     /// True once the response has been finished.
     pub fn response_finished(&self) -> bool {
         matches!(

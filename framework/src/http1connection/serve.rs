@@ -15,8 +15,8 @@ use std::time::Instant;
 use super::decompress::GzipMessageDelegate;
 use super::HTTP1Connection;
 use crate::gen::with_deadline;
-use crate::http1::{Event, ParseError, RequestHead, ResponseHead};
-use crate::httputil::{HTTPHeaders, HTTPMessageDelegate, HTTPServerConnectionDelegate};
+use crate::http1::{Event, ParseError, RequestHead};
+use crate::httputil::{HTTPMessageDelegate, HTTPServerConnectionDelegate};
 
 /// Tornado answers a client that stalls mid-head with this, then closes. It
 /// is written as it stands: the codec has no request to answer.
@@ -214,7 +214,7 @@ async fn serve_one<M: HTTPMessageDelegate>(
                             "Timeout reading request body from {}",
                             conn.context().remote_ip
                         );
-                        respond_with_status(conn, 408);
+                        conn.respond_with_status(408);
                         message.on_connection_close();
                         return false;
                     }
@@ -320,22 +320,5 @@ fn respond_to_parse_error(conn: &HTTP1Connection, err: ParseError) {
         conn.context().remote_ip,
         err.as_str()
     );
-    respond_with_status(conn, err.status_hint());
-}
-
-/// Writes a bodiless response with `status` (the connection then closes),
-/// unless a response was already started.
-#[cold]
-fn respond_with_status(conn: &HTTP1Connection, status: u16) {
-    if conn.response_started() || conn.closed() {
-        return;
-    }
-    let headers = HTTPHeaders::new();
-    let mut out = conn.shared.out.borrow_mut();
-    // Refused only if the state allows no response, and then none is sent.
-    let _ = conn.shared.codec.borrow_mut().write_response(
-        &ResponseHead::new(status, &headers),
-        b"",
-        &mut *out,
-    );
+    conn.respond_with_status(err.status_hint());
 }

@@ -6,15 +6,14 @@ use std::rc::Rc;
 
 use slab::Slab;
 
-use crate::http1connection::ConnectionControl;
-use crate::iostream::IOStream;
+use crate::http1connection::{ConnectionControl, HTTP1Connection};
 use crate::locks::Event;
 
 /// One open connection, as the server tracks it.
 #[derive(Debug)]
 pub(crate) struct Tracked {
     pub(crate) control: ConnectionControl,
-    pub(crate) stream: IOStream,
+    pub(crate) connection: HTTP1Connection,
 }
 
 /// The open connections of one server on one thread.
@@ -41,12 +40,15 @@ impl Connections {
     }
 
     /// Starts tracking a connection; returns its key and control block.
-    pub(crate) fn open(&self, stream: IOStream) -> (usize, Rc<Tracked>) {
+    pub(crate) fn open(&self, connection: HTTP1Connection) -> (usize, Rc<Tracked>) {
         let tracked = Rc::new(Tracked {
             control: ConnectionControl::default(),
-            stream,
+            connection,
         });
-        tracked.control.closing.set(self.closing.get());
+        if self.closing.get() {
+            tracked.control.closing.set(true);
+            tracked.connection.disable_keep_alive();
+        }
         if self.open.borrow().is_empty() {
             self.drained.clear();
         }
@@ -76,7 +78,9 @@ impl Connections {
         for tracked in open {
             tracked.control.closing.set(true);
             if tracked.control.idle.get() {
-                tracked.stream.close();
+                tracked.connection.stream().close();
+            } else {
+                tracked.connection.disable_keep_alive();
             }
         }
     }

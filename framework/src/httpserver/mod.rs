@@ -120,8 +120,8 @@ pub struct ServeHTTP<D> {
 impl<D: HTTPServerConnectionDelegate + 'static> StreamHandler for ServeHTTP<D> {
     async fn handle_stream(&self, stream: IOStream, address: SocketAddr) {
         let connections = Connections::of_server(self.id);
-        let (key, tracked) = connections.open(stream.clone());
         let connection = HTTP1Connection::new(stream, address, (*self.params).clone());
+        let (key, tracked) = connections.open(connection.clone());
         if let Some(trust) = &self.trust {
             let delegate = WithProxy {
                 inner: &self.delegate,

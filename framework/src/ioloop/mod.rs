@@ -48,6 +48,7 @@ pub use timers::TimeoutHandle;
 
 use handle::Shared;
 use reactor::ScheduledIo;
+pub(crate) use spawned::CatchUnwind;
 use spawned::{CancelOnDrop, Spawned};
 use task::{JoinState, LocalFuture, Slot, TaskRef, TaskWaker};
 use timers::Timers;
@@ -255,7 +256,7 @@ impl IOLoop {
     {
         let state = Rc::new(RefCell::new(JoinState::Running(None)));
         let spawned: LocalFuture = Box::pin(Spawned {
-            future,
+            future: CatchUnwind::new(future),
             state: CancelOnDrop(state.clone()),
         });
         let task = self.inner.insert_task(spawned);

@@ -23,10 +23,38 @@ impl<T> Drop for CancelOnDrop<T> {
 }
 
 pin_project_lite::pin_project! {
+    /// Polls a future, turning a panic inside it into an `Err` with the panic's
+    /// message, so one failing piece of user code ends only itself.
+    pub(crate) struct CatchUnwind<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F> CatchUnwind<F> {
+    pub(crate) fn new(future: F) -> Self {
+        CatchUnwind { future }
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = self.project().future;
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
     /// A user future plus where its output goes.
     pub(crate) struct Spawned<F: Future> {
         #[pin]
-        pub(crate) future: F,
+        pub(crate) future: CatchUnwind<F>,
         pub(crate) state: CancelOnDrop<F::Output>,
     }
 }
@@ -38,11 +66,10 @@ impl<F: Future> Future for Spawned<F> {
         let this = self.project();
         // A panicking task must not take the loop down with it: the panic ends
         // this task only, and its handle reports it.
-        let outcome = match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(value)) => Ok(value),
-            Err(payload) => {
-                let message = panic_message(payload.as_ref());
+        let outcome = match this.future.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(value)) => Ok(value),
+            Poll::Ready(Err(message)) => {
                 log::error!("Exception in IOLoop task: {message}");
                 Err(JoinError::Panicked(message))
             }
