@@ -18,11 +18,15 @@
 //! | `tornado.http1connection` (its parsing half) | [`http1`]: a pure HTTP/1.1 codec |
 //! | `tornado.http1connection` (over a stream) | [`http1connection`] |
 //! | `tornado.httpserver` | [`httpserver`] |
+//! | `tornado.routing` | [`routing`] |
+//! | `tornado.web` | [`web`]: `Application`, `RequestHandler` |
+//! | `tornado.escape` | [`escape`] |
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![forbid(unsafe_code)]
 #![cfg_attr(test, deny(warnings))]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod escape;
 pub mod gen;
 pub mod http1;
 pub mod http1connection;
@@ -35,4 +39,6 @@ pub mod log;
 pub mod netutil;
 pub mod options;
 pub mod queues;
+pub mod routing;
 pub mod tcpserver;
+pub mod web;

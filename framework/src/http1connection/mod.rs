@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::SystemTime;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::gen::moment;
 use crate::http1::{Codec, DateCache, LocalProtocolError, ResponseHead, State};
@@ -35,8 +35,26 @@ pub(crate) use serve::{serve_connection, ConnectionControl};
 const FLUSH_BUDGET: usize = 1024 * 1024;
 
 thread_local! {
-    /// The `Date` header value, formatted at most once a second per thread.
-    static DATE: RefCell<DateCache> = RefCell::new(DateCache::new(SystemTime::now()));
+    /// The `Date` header value, formatted at most once a second per thread,
+    /// and the same as shareable bytes.
+    static DATE: RefCell<(DateCache, Bytes)> = RefCell::new({
+        let cache = DateCache::new(SystemTime::now());
+        let bytes = Bytes::copy_from_slice(cache.as_bytes());
+        (cache, bytes)
+    });
+}
+
+/// The current `Date` header value (formatted at most once a second per
+/// thread; cloning it allocates nothing).
+pub fn http_date() -> Bytes {
+    DATE.with(|date| {
+        let mut date = date.borrow_mut();
+        let (cache, bytes) = &mut *date;
+        if cache.update(SystemTime::now()) {
+            *bytes = Bytes::copy_from_slice(cache.as_bytes());
+        }
+        bytes.clone()
+    })
 }
 
 /// Facts about the client, after `xheaders` were applied.
@@ -188,12 +206,12 @@ impl HTTP1Connection {
         self.check_open()?;
         DATE.with(|date| {
             let mut date = date.borrow_mut();
-            date.update(SystemTime::now());
+            date.0.update(SystemTime::now());
             let head = ResponseHead {
                 status,
                 reason,
                 headers,
-                date: Some(&date),
+                date: Some(&date.0),
             };
             let mut out = self.shared.out.borrow_mut();
             self.shared
@@ -303,12 +321,12 @@ impl HTTP1Connection {
         let mut out = self.shared.out.borrow_mut();
         DATE.with(|date| {
             let mut date = date.borrow_mut();
-            date.update(SystemTime::now());
+            date.0.update(SystemTime::now());
             let head = ResponseHead {
                 status,
                 reason: "",
                 headers: &headers,
-                date: Some(&date),
+                date: Some(&date.0),
             };
             // Refused only if the state allows no response, and then none is sent.
             let _ = self

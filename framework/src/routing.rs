@@ -1,0 +1,333 @@
+//! Matching request paths and hosts against Tornado's regex patterns.
+//!
+//! # Tornado
+//! `tornado.routing`: [`PathMatches`] and [`HostMatches`] keep their names;
+//! [`RuleTable`] is the ordered list of rules a `RuleRouter` walks. Patterns
+//! are Python `re` syntax; the common subset is the `regex` crate's. A
+//! pattern using what `regex` lacks (look-around, backreferences) is refused
+//! when the application is built, with an error naming the pattern.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use regex::Regex;
+
+use crate::escape::url_escape;
+use crate::httputil::url_unescape;
+
+/// A route pattern that could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteError {
+    /// The pattern as written.
+    pub pattern: String,
+    /// Why it was refused.
+    pub message: String,
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid route pattern {:?}: {}",
+            self.pattern, self.message
+        )
+    }
+}
+
+impl std::error::Error for RouteError {}
+
+/// What a matched path yields: positional or named groups, URL-unescaped
+/// (`+` stays `+`), as raw bytes (the handler decodes them as UTF-8).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PathArgs {
+    /// Groups by position, when the pattern has no named groups.
+    pub args: Vec<Vec<u8>>,
+    /// Groups by name, when the pattern has named groups.
+    pub kwargs: HashMap<String, Vec<u8>>,
+}
+
+/// Matches a request path against a pattern anchored at both ends.
+///
+/// # Tornado
+/// `tornado.routing.PathMatches(path_pattern)`: a `$` is appended unless the
+/// pattern ends with one, and the match starts at the beginning.
+#[derive(Debug, Clone)]
+pub enum PathMatches {
+    /// A pattern without regex syntax: compared as a string, no regex run.
+    Literal(String),
+    /// A regex; `reverse` is the `%s` template for `reverse_url`, if the
+    /// pattern is simple enough to reverse.
+    Regex {
+        /// The anchored regex.
+        regex: Regex,
+        /// Whether the pattern has named groups (then only those are passed).
+        named: bool,
+        /// Literal pieces between groups, for reversing.
+        reverse: Option<Vec<String>>,
+    },
+}
+
+impl PathMatches {
+    /// Compiles a Tornado path pattern.
+    pub fn new(pattern: &str) -> Result<PathMatches, RouteError> {
+        let body = pattern.strip_prefix('^').unwrap_or(pattern);
+        let body = body.strip_suffix('$').unwrap_or(body);
+        if !body.chars().any(|c| ".^$*+?()[]{}|\\".contains(c)) {
+            return Ok(PathMatches::Literal(body.to_owned()));
+        }
+        let regex = Regex::new(&format!("^(?:{body})$")).map_err(|err| RouteError {
+            pattern: pattern.to_owned(),
+            message: err.to_string(),
+        })?;
+        let named = regex.capture_names().flatten().next().is_some();
+        Ok(PathMatches::Regex {
+            named,
+            reverse: reverse_template(body),
+            regex,
+        })
+    }
+
+    /// Matches `path` (still URL-escaped, as Tornado matches it).
+    pub fn match_path(&self, path: &str) -> Option<PathArgs> {
+        match self {
+            PathMatches::Literal(literal) => (literal == path).then(PathArgs::default),
+            PathMatches::Regex { regex, named, .. } => {
+                let captures = regex.captures(path)?;
+                let mut out = PathArgs::default();
+                let unescape =
+                    |m: regex::Match<'_>| url_unescape(m.as_str().as_bytes(), false).into_owned();
+                if *named {
+                    for name in regex.capture_names().flatten() {
+                        if let Some(m) = captures.name(name) {
+                            out.kwargs.insert(name.to_owned(), unescape(m));
+                        }
+                    }
+                } else {
+                    // An unmatched optional group is passed as an empty string
+                    // (Tornado passes None; a handler sees "" here).
+                    out.args = captures
+                        .iter()
+                        .skip(1)
+                        .map(|m| m.map(unescape).unwrap_or_default())
+                        .collect();
+                }
+                Some(out)
+            }
+        }
+    }
+
+    /// Builds the path for `args` (URL-escaped), or `None` if the pattern
+    /// cannot be reversed or `args` has the wrong length.
+    ///
+    /// # Tornado
+    /// `PathMatches.reverse(*args)`.
+    pub fn reverse(&self, args: &[&str]) -> Option<String> {
+        match self {
+            PathMatches::Literal(literal) => args.is_empty().then(|| literal.clone()),
+            PathMatches::Regex { reverse, .. } => {
+                let pieces = reverse.as_ref()?;
+                if pieces.len() != args.len() + 1 {
+                    return None;
+                }
+                let mut out = pieces[0].clone();
+                for (arg, piece) in args.iter().zip(&pieces[1..]) {
+                    out.push_str(&url_escape(arg.as_bytes(), false));
+                    out.push_str(piece);
+                }
+                Some(out)
+            }
+        }
+    }
+}
+
+/// The literal pieces between the groups of a simple pattern, as Tornado's
+/// `_find_groups` finds them: `None` if groups nest or a literal piece has
+/// regex syntax that cannot be unescaped.
+fn reverse_template(body: &str) -> Option<Vec<String>> {
+    if body.matches('(').count() != body.matches(')').count() {
+        return None;
+    }
+    let mut pieces = Vec::new();
+    for (i, fragment) in body.split('(').enumerate() {
+        let literal = if i == 0 {
+            fragment
+        } else {
+            let close = fragment.find(')')?;
+            &fragment[close + 1..]
+        };
+        pieces.push(re_unescape(literal)?);
+    }
+    Some(pieces)
+}
+
+/// Undoes regex escaping of literal characters (`\.` → `.`); `None` for
+/// anything that is not a literal (`\d`, `.`, `*` ...).
+fn re_unescape(literal: &str) -> Option<String> {
+    let mut out = String::with_capacity(literal.len());
+    let mut chars = literal.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let escaped = chars.next()?;
+                if escaped.is_ascii_alphanumeric() {
+                    return None;
+                }
+                out.push(escaped);
+            }
+            '.' | '^' | '$' | '*' | '+' | '?' | '[' | ']' | '{' | '}' | '|' | ')' => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// Matches the request's host name (lower-cased, without port).
+///
+/// # Tornado
+/// `tornado.routing.HostMatches(host_pattern)`.
+#[derive(Debug, Clone)]
+pub struct HostMatches(Regex);
+
+impl HostMatches {
+    /// Compiles a host pattern (anchored at both ends).
+    pub fn new(pattern: &str) -> Result<HostMatches, RouteError> {
+        let body = pattern.strip_prefix('^').unwrap_or(pattern);
+        let body = body.strip_suffix('$').unwrap_or(body);
+        Regex::new(&format!("^(?:{body})$"))
+            .map(HostMatches)
+            .map_err(|err| RouteError {
+                pattern: pattern.to_owned(),
+                message: err.to_string(),
+            })
+    }
+
+    /// True if `host_name` matches.
+    pub fn matches(&self, host_name: &str) -> bool {
+        self.0.is_match(host_name)
+    }
+}
+
+/// An ordered list of path rules; the first that matches wins.
+///
+/// Literal rules are found by a hash lookup; only regex rules listed before
+/// the literal one (usually none) are tried first.
+#[derive(Debug, Clone)]
+pub struct RuleTable<T> {
+    rules: Vec<(PathMatches, T)>,
+    /// The first literal rule for each path.
+    literals: HashMap<String, usize>,
+    /// Indexes of the regex rules, in order.
+    regexes: Vec<usize>,
+}
+
+impl<T> Default for RuleTable<T> {
+    fn default() -> Self {
+        RuleTable {
+            rules: Vec::new(),
+            literals: HashMap::new(),
+            regexes: Vec::new(),
+        }
+    }
+}
+
+impl<T> RuleTable<T> {
+    /// Appends a rule.
+    pub fn push(&mut self, matcher: PathMatches, target: T) {
+        let index = self.rules.len();
+        match &matcher {
+            PathMatches::Literal(path) => {
+                self.literals.entry(path.clone()).or_insert(index);
+            }
+            PathMatches::Regex { .. } => self.regexes.push(index),
+        }
+        self.rules.push((matcher, target));
+    }
+
+    /// The first rule matching `path`, with its arguments.
+    pub fn find(&self, path: &str) -> Option<(&T, PathArgs)> {
+        let literal = self.literals.get(path).copied();
+        for &index in &self.regexes {
+            if literal.is_some_and(|l| l < index) {
+                break;
+            }
+            let (matcher, target) = &self.rules[index];
+            if let Some(args) = matcher.match_path(path) {
+                return Some((target, args));
+            }
+        }
+        literal.map(|index| (&self.rules[index].1, PathArgs::default()))
+    }
+
+    /// Every rule, in order.
+    pub fn rules(&self) -> impl Iterator<Item = &(PathMatches, T)> {
+        self.rules.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(patterns: &[&str]) -> RuleTable<usize> {
+        let mut table = RuleTable::default();
+        for (i, p) in patterns.iter().enumerate() {
+            table.push(PathMatches::new(p).unwrap(), i);
+        }
+        table
+    }
+
+    #[test]
+    fn patterns_are_anchored_and_first_match_wins() {
+        let t = table(&[r"/user/([0-9]+)", "/about", r"/(.*)"]);
+        let (i, args) = t.find("/user/42").unwrap();
+        assert_eq!((*i, args.args), (0, vec![b"42".to_vec()]));
+        assert_eq!(*t.find("/about").unwrap().0, 1);
+        assert_eq!(*t.find("/user/42x").unwrap().0, 2, "anchored at the end");
+        assert!(table(&["/a"]).find("/a/b").is_none());
+    }
+
+    #[test]
+    fn a_regex_before_a_literal_takes_precedence() {
+        let t = table(&[r"/a.*", "/about"]);
+        assert_eq!(*t.find("/about").unwrap().0, 0);
+    }
+
+    #[test]
+    fn path_args_are_unescaped_after_matching_and_plus_stays() {
+        let t = table(&[r"/f/([^/]+)", r"/n/(?P<name>[^/]+)"]);
+        assert_eq!(
+            t.find("/f/a%20b+c").unwrap().1.args,
+            vec![b"a b+c".to_vec()]
+        );
+        assert!(t.find("/f/a%2Fb").is_some(), "matched while still escaped");
+        assert_eq!(
+            t.find("/n/x%C3%A9").unwrap().1.kwargs["name"],
+            "xé".as_bytes()
+        );
+    }
+
+    #[test]
+    fn reverse_fills_the_groups() {
+        let m = PathMatches::new(r"/user/([0-9]+)/post/([a-z]+)\.html$").unwrap();
+        assert_eq!(
+            m.reverse(&["42", "a b"]).as_deref(),
+            Some("/user/42/post/a%20b.html")
+        );
+        assert_eq!(m.reverse(&["42"]), None);
+        assert_eq!(PathMatches::new(r"/\d+/(x)").unwrap().reverse(&["1"]), None);
+    }
+
+    #[test]
+    fn unsupported_syntax_names_the_pattern() {
+        let err = PathMatches::new(r"/(?=x)y").unwrap_err();
+        assert_eq!(err.pattern, r"/(?=x)y");
+        assert!(err.to_string().contains("(?=x)"));
+    }
+
+    #[test]
+    fn hosts_are_anchored() {
+        let host = HostMatches::new(r"www\.example\.com").unwrap();
+        assert!(host.matches("www.example.com"));
+        assert!(!host.matches("www.example.com.evil"));
+    }
+}

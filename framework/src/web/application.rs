@@ -1,0 +1,425 @@
+//! `Application`: the route table and settings, and the HTTP delegate that
+//! runs a handler for each request.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+
+use super::execute::ErasedHandler;
+use super::{HTTPError, Handler, RequestHandler};
+use crate::http1::RequestHead;
+use crate::http1connection::HTTP1Connection;
+use crate::httpserver::HTTPServer;
+use crate::httputil::{HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest};
+use crate::routing::{HostMatches, PathArgs, PathMatches, RouteError, RuleTable};
+
+/// Builds a fresh handler for each request.
+#[derive(Clone)]
+pub struct HandlerFactory(Arc<dyn Fn() -> Box<dyn ErasedHandler> + Send + Sync>);
+
+impl HandlerFactory {
+    /// Wraps a closure that builds handlers of type `H`.
+    pub fn new<H: RequestHandler, F: Fn() -> H + Send + Sync + 'static>(
+        factory: F,
+    ) -> HandlerFactory {
+        HandlerFactory(Arc::new(move || {
+            Box::new(factory()) as Box<dyn ErasedHandler>
+        }))
+    }
+}
+
+impl fmt::Debug for HandlerFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HandlerFactory")
+    }
+}
+
+/// A route: a path pattern, the factory that builds its handler, and
+/// optionally a name for [`Application::reverse_url`].
+///
+/// # Tornado
+/// `tornado.web.URLSpec` / `url(pattern, handler, kwargs=None, name=None)`.
+/// The factory closure replaces the handler class plus its `initialize`
+/// keyword arguments: whatever it captures is what `initialize` received.
+#[derive(Debug, Clone)]
+pub struct URLSpec {
+    pattern: String,
+    factory: HandlerFactory,
+    name: Option<String>,
+}
+
+impl URLSpec {
+    /// Names the route, for `reverse_url`.
+    pub fn name(mut self, name: impl Into<String>) -> URLSpec {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+/// A route for `pattern`, whose handlers `factory` builds (one per request).
+///
+/// ```
+/// use tornado::web::{url, Application, Handler, RequestHandler, Result};
+///
+/// struct UserHandler {
+///     greeting: String,
+/// }
+///
+/// impl RequestHandler for UserHandler {
+///     async fn get(&mut self, cx: &mut Handler) -> Result {
+///         let id = cx.path_args()[0].clone();
+///         cx.write(format!("{} {id}", self.greeting))
+///     }
+/// }
+///
+/// let greeting = String::from("hello");
+/// let app = Application::new([
+///     url(r"/user/([0-9]+)", move || UserHandler { greeting: greeting.clone() }).name("user"),
+/// ]);
+/// assert_eq!(app.reverse_url("user", &["42"]).unwrap(), "/user/42");
+/// ```
+pub fn url<H: RequestHandler, F: Fn() -> H + Send + Sync + 'static>(
+    pattern: &str,
+    factory: F,
+) -> URLSpec {
+    URLSpec {
+        pattern: pattern.to_owned(),
+        factory: HandlerFactory::new(factory),
+        name: None,
+    }
+}
+
+/// An access-log replacement: called once per finished request.
+pub type LogFunction = Arc<dyn Fn(&Handler) + Send + Sync>;
+
+/// Application settings, named as Tornado's.
+///
+/// # Tornado
+/// The `**settings` of `Application(handlers, **settings)`.
+#[derive(Clone, Default)]
+pub struct Settings {
+    /// Debug mode; implies `serve_traceback`.
+    pub debug: bool,
+    /// Error pages show the error and its chain as text.
+    pub serve_traceback: bool,
+    /// Serves requests no route matches (instead of Tornado's 404).
+    pub default_handler: Option<HandlerFactory>,
+    /// Replaces the access log line.
+    pub log_function: Option<LogFunction>,
+    /// The key for signed cookies.
+    pub cookie_secret: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("debug", &self.debug)
+            .field("serve_traceback", &self.serve_traceback)
+            .field("default_handler", &self.default_handler.is_some())
+            .field("log_function", &self.log_function.is_some())
+            .field(
+                "cookie_secret",
+                &self.cookie_secret.as_ref().map(|_| "<set>"),
+            )
+            .finish()
+    }
+}
+
+/// A web application: routes and settings. Cheap to clone (shared), and
+/// `Send`, so `HTTPServer::start(n)` can serve it on every thread.
+///
+/// # Tornado
+/// `tornado.web.Application(handlers, default_host=None, **settings)`.
+#[derive(Clone)]
+pub struct Application {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    routes: RuleTable<HandlerFactory>,
+    /// Host-specific tables from `add_handlers`, tried in order after `routes`.
+    hosts: Vec<(HostMatches, RuleTable<HandlerFactory>)>,
+    named: HashMap<String, PathMatches>,
+    settings: Settings,
+}
+
+impl Application {
+    /// An application serving `handlers`, with default settings.
+    ///
+    /// # Panics
+    /// If a route pattern is not valid (for instance it uses look-around,
+    /// which the `regex` crate lacks); the message names the pattern. Use
+    /// [`Application::try_new`] to get the error instead.
+    pub fn new(handlers: impl IntoIterator<Item = URLSpec>) -> Application {
+        Application::with_settings(handlers, Settings::default())
+    }
+
+    /// An application with `settings`.
+    ///
+    /// # Panics
+    /// As [`Application::new`].
+    pub fn with_settings(
+        handlers: impl IntoIterator<Item = URLSpec>,
+        settings: Settings,
+    ) -> Application {
+        match Application::try_with_settings(handlers, settings) {
+            Ok(app) => app,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// [`Application::new`], returning a bad route pattern as an error.
+    pub fn try_new(handlers: impl IntoIterator<Item = URLSpec>) -> Result<Application, RouteError> {
+        Application::try_with_settings(handlers, Settings::default())
+    }
+
+    /// [`Application::with_settings`], returning a bad route pattern as an error.
+    pub fn try_with_settings(
+        handlers: impl IntoIterator<Item = URLSpec>,
+        mut settings: Settings,
+    ) -> Result<Application, RouteError> {
+        settings.serve_traceback |= settings.debug;
+        let mut inner = Inner {
+            routes: RuleTable::default(),
+            hosts: Vec::new(),
+            named: HashMap::new(),
+            settings,
+        };
+        inner.routes = inner.compile(handlers)?;
+        Ok(Application {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Adds routes served only for hosts matching `host_pattern` (a regex
+    /// on the host name, anchored). Tried, in the order added, after the
+    /// routes given to `new`.
+    ///
+    /// # Tornado
+    /// `Application.add_handlers(host_pattern, host_handlers)`.
+    pub fn add_handlers(
+        &mut self,
+        host_pattern: &str,
+        handlers: impl IntoIterator<Item = URLSpec>,
+    ) -> Result<(), RouteError> {
+        let host = HostMatches::new(host_pattern)?;
+        let inner = Arc::make_mut(&mut self.inner);
+        let table = inner.compile(handlers)?;
+        inner.hosts.push((host, table));
+        Ok(())
+    }
+
+    /// The application's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The path of the route named `name`, with `args` in its groups.
+    ///
+    /// # Errors
+    /// No route has that name, or its pattern cannot be reversed with these arguments.
+    ///
+    /// # Tornado
+    /// `Application.reverse_url(name, *args)`.
+    pub fn reverse_url(&self, name: &str, args: &[&str]) -> Result<String, RouteError> {
+        let Some(matcher) = self.inner.named.get(name) else {
+            return Err(RouteError {
+                pattern: name.to_owned(),
+                message: format!("{name} not found in named urls"),
+            });
+        };
+        matcher.reverse(args).ok_or_else(|| RouteError {
+            pattern: name.to_owned(),
+            message: format!("cannot reverse url {name} with {} arguments", args.len()),
+        })
+    }
+
+    /// Serves the application on `port` (all interfaces) on this thread's
+    /// loop; returns the server (dropping it does not stop it).
+    ///
+    /// # Tornado
+    /// `Application.listen(port)`.
+    pub fn listen(&self, port: u16) -> io::Result<HTTPServer<Application>> {
+        let server = HTTPServer::new(self.clone());
+        server.listen(port, "")?;
+        Ok(server)
+    }
+
+    /// The handler factory and path arguments for `request`.
+    fn find_handler(&self, request: &HTTPServerRequest) -> Option<(&HandlerFactory, PathArgs)> {
+        if let Some(found) = self.inner.routes.find(&request.path) {
+            return Some(found);
+        }
+        self.inner
+            .hosts
+            .iter()
+            .filter(|(host, _)| host.matches(&request.host_name))
+            .find_map(|(_, table)| table.find(&request.path))
+    }
+
+    /// Writes the access log line (or calls `log_function`): info below 400,
+    /// warning below 500, error from 500.
+    ///
+    /// # Tornado
+    /// `Application.log_request(handler)`, same format: `200 GET /path (127.0.0.1) 1.23ms`.
+    pub fn log_request(&self, cx: &Handler) {
+        if let Some(log_function) = &self.inner.settings.log_function {
+            log_function(cx);
+            return;
+        }
+        let status = cx.get_status();
+        let level = match status {
+            0..=399 => log::Level::Info,
+            400..=499 => log::Level::Warn,
+            _ => log::Level::Error,
+        };
+        let millis = cx.request.request_time().as_secs_f64() * 1000.0;
+        log::log!(target: "tornado.access", level, "{status} {} {millis:.2}ms", cx.request_summary());
+    }
+}
+
+impl Inner {
+    fn compile(
+        &mut self,
+        handlers: impl IntoIterator<Item = URLSpec>,
+    ) -> Result<RuleTable<HandlerFactory>, RouteError> {
+        let mut table = RuleTable::default();
+        for spec in handlers {
+            let matcher = PathMatches::new(&spec.pattern)?;
+            if let Some(name) = spec.name {
+                self.named.insert(name, matcher.clone());
+            }
+            table.push(matcher, spec.factory);
+        }
+        Ok(table)
+    }
+}
+
+impl fmt::Debug for Application {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Application")
+            .field("routes", &self.inner.routes.rules().count())
+            .field("hosts", &self.inner.hosts.len())
+            .field("settings", &self.inner.settings)
+            .finish()
+    }
+}
+
+/// Tornado's 404 for requests no route matches.
+struct NotFound;
+
+impl RequestHandler for NotFound {
+    async fn prepare(&mut self, _cx: &mut Handler) -> super::Result {
+        Err(HTTPError::new(404).into())
+    }
+}
+
+impl HTTPServerConnectionDelegate for Application {
+    type Message = RequestDelegate;
+
+    fn start_request(&self, connection: &HTTP1Connection) -> RequestDelegate {
+        RequestDelegate {
+            app: self.clone(),
+            connection: connection.clone(),
+            request: None,
+            body: BytesMut::new(),
+        }
+    }
+}
+
+/// Collects one request and runs its handler.
+///
+/// # Tornado
+/// `tornado.web._HandlerDelegate`.
+pub struct RequestDelegate {
+    app: Application,
+    connection: HTTP1Connection,
+    request: Option<HTTPServerRequest>,
+    body: BytesMut,
+}
+
+impl fmt::Debug for RequestDelegate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestDelegate")
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+impl HTTPMessageDelegate for RequestDelegate {
+    async fn headers_received(&mut self, head: RequestHead) {
+        self.request = Some(HTTPServerRequest::new(head, Some(&self.connection)));
+    }
+
+    async fn data_received(&mut self, chunk: Bytes) {
+        self.body.extend_from_slice(&chunk);
+    }
+
+    async fn finish(&mut self) {
+        let Some(mut request) = self.request.take() else {
+            return;
+        };
+        request.body = std::mem::take(&mut self.body).freeze();
+        let body_error = request.parse_body().err();
+        let found = self
+            .app
+            .find_handler(&request)
+            .map(|(factory, args)| (factory.clone(), args));
+        let (factory, args) = match found {
+            Some(found) => found,
+            None => match &self.app.inner.settings.default_handler {
+                Some(factory) => (factory.clone(), PathArgs::default()),
+                None => (HandlerFactory::new(|| NotFound), PathArgs::default()),
+            },
+        };
+        let mut cx = Handler::new(request, self.app.clone());
+        let mut handler = (factory.0)();
+        if let Err(status) = set_path_args(&mut cx, args) {
+            run_refusal(handler.as_mut(), &mut cx, status).await;
+            return;
+        }
+        if let Some(err) = body_error {
+            log::warn!(target: "tornado.general", "Invalid body from {}: {err}", cx.request.remote_ip);
+            run_refusal(handler.as_mut(), &mut cx, err.status_hint()).await;
+            return;
+        }
+        handler.run(&mut cx).await;
+    }
+
+    fn on_connection_close(&mut self) {
+        self.request = None;
+        self.body.clear();
+    }
+}
+
+/// Decodes path arguments as UTF-8; `Err(400)` if one is not.
+fn set_path_args(cx: &mut Handler, args: PathArgs) -> Result<(), u16> {
+    let decode = |raw: Vec<u8>| String::from_utf8(raw).map_err(|_| 400u16);
+    cx.path_args = args
+        .args
+        .into_iter()
+        .map(decode)
+        .collect::<Result<_, _>>()?;
+    cx.path_kwargs = args
+        .kwargs
+        .into_iter()
+        .map(|(name, raw)| decode(raw).map(|value| (name, value)))
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+/// Answers a request refused before its handler ran (bad path arguments or
+/// body) with `status`, through a handler that only fails.
+async fn run_refusal(_handler: &mut dyn ErasedHandler, cx: &mut Handler, status: u16) {
+    struct Refuse(u16);
+    impl RequestHandler for Refuse {
+        async fn prepare(&mut self, _cx: &mut Handler) -> super::Result {
+            Err(HTTPError::new(self.0).into())
+        }
+    }
+    Refuse(status).run(cx).await;
+}

@@ -1,0 +1,764 @@
+//! `Handler`: the framework's half of Tornado's `self`, passed to every hook.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use bytes::BytesMut;
+use serde::Serialize;
+use sha1::{Digest, Sha1};
+
+use super::cookies::{format_set_cookie, is_unsafe_attribute, parse_cookie, CookieOptions};
+use super::{Application, Error, HTTPError, Result, Settings};
+use crate::escape::{json_encode, xhtml_escape};
+use crate::http1connection::{http_date, HTTP1Connection};
+use crate::httputil::{reason_phrase, HTTPHeaders, HTTPServerRequest};
+
+/// The per-request context: the request, and the response being built.
+///
+/// Every handler hook gets `cx: &mut Handler`. Your own fields stay on your
+/// handler's `self`; Tornado's `RequestHandler` methods (`write`, `flush`,
+/// `finish`, `get_argument`, `set_header`, `request` ...) are here, with
+/// the same names and behaviour.
+///
+/// # Tornado
+/// The framework side of `tornado.web.RequestHandler`.
+pub struct Handler {
+    /// The request.
+    pub request: HTTPServerRequest,
+    application: Application,
+    status: u16,
+    reason: String,
+    headers: HTTPHeaders,
+    write_buffer: BytesMut,
+    headers_written: bool,
+    finished: bool,
+    /// `Set-Cookie` values by cookie name, in the order first set.
+    new_cookies: Vec<(String, String)>,
+    request_cookies: Option<Vec<(String, String)>>,
+    pub(crate) path_args: Vec<String>,
+    pub(crate) path_kwargs: HashMap<String, String>,
+    /// Set by the connection's close callback: the client has gone.
+    pub(crate) closed: Rc<Cell<bool>>,
+    /// The handler type's `compute_etag`.
+    pub(crate) etag_fn: fn(&Handler) -> Option<String>,
+}
+
+/// The value of Tornado's `Server` header, naming this framework.
+const SERVER: &str = concat!("tornado-rs/", env!("CARGO_PKG_VERSION"));
+
+/// Capitalizes each dash-separated word (`content-type` → `Content-Type`), as
+/// Tornado's `HTTPHeaders` normalizes names.
+fn normalize_header_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut start = true;
+    for c in name.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        start = c == '-';
+    }
+    out
+}
+
+/// True if a header value could inject a line (Tornado's `_VALID_HEADER_CHARS`:
+/// tab, printable ASCII and bytes from 0x80).
+fn is_unsafe_header_value(value: &str) -> bool {
+    value.bytes().any(|b| b != b'\t' && (b < 0x20 || b == 0x7f))
+}
+
+/// Replaces control characters (except whitespace) with spaces, as Tornado
+/// does to argument values.
+fn remove_control_chars(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if matches!(c, '\x00'..='\x08' | '\x0e'..='\x1f') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+impl Handler {
+    pub(crate) fn new(request: HTTPServerRequest, application: Application) -> Handler {
+        let mut cx = Handler {
+            request,
+            application,
+            status: 200,
+            reason: String::new(),
+            headers: HTTPHeaders::new(),
+            write_buffer: BytesMut::new(),
+            headers_written: false,
+            finished: false,
+            new_cookies: Vec::new(),
+            request_cookies: None,
+            path_args: Vec::new(),
+            path_kwargs: HashMap::new(),
+            closed: Rc::new(Cell::new(false)),
+            etag_fn: |cx| Some(cx.default_etag()),
+        };
+        cx.clear();
+        cx
+    }
+
+    /// The application this request is routed by.
+    pub fn application(&self) -> &Application {
+        &self.application
+    }
+
+    /// The application's settings.
+    pub fn settings(&self) -> &Settings {
+        self.application.settings()
+    }
+
+    /// Positional path arguments: the route's capture groups, URL-unescaped.
+    pub fn path_args(&self) -> &[String] {
+        &self.path_args
+    }
+
+    /// Named path arguments: the route's named groups, URL-unescaped.
+    pub fn path_kwargs(&self) -> &HashMap<String, String> {
+        &self.path_kwargs
+    }
+
+    /// The connection, for what the handler API does not cover.
+    pub fn connection(&self) -> Option<&HTTP1Connection> {
+        self.request.connection.as_ref()
+    }
+
+    /// Resets the response: status 200, Tornado's default headers, no body.
+    /// Cookies set with `set_cookie` are kept.
+    ///
+    /// # Tornado
+    /// `RequestHandler.clear()`. The handler's `set_default_headers` runs
+    /// after this, where Tornado runs it inside.
+    pub fn clear(&mut self) {
+        self.headers.clear();
+        self.headers.set("Server", SERVER);
+        self.headers.set("Content-Type", "text/html; charset=UTF-8");
+        self.headers.set("Date", http_date());
+        self.write_buffer.clear();
+        self.status = 200;
+        self.reason = "OK".to_owned();
+    }
+
+    /// Sets the status; the reason phrase is the standard one (or `Unknown`).
+    ///
+    /// # Tornado
+    /// `RequestHandler.set_status(status_code)`.
+    pub fn set_status(&mut self, status: u16) {
+        self.status = status;
+        self.reason = reason_phrase(status).unwrap_or("Unknown").to_owned();
+    }
+
+    /// Sets the status with a custom reason phrase. A reason that is not a
+    /// valid reason phrase, or contains `<`, becomes `Unknown` (Tornado's rule).
+    ///
+    /// # Tornado
+    /// `RequestHandler.set_status(status_code, reason)`.
+    pub fn set_status_reason(&mut self, status: u16, reason: &str) {
+        self.status = status;
+        let valid = !reason.contains('<')
+            && reason
+                .bytes()
+                .all(|b| b == b'\t' || b == b' ' || (0x21..0x7f).contains(&b) || b >= 0x80);
+        self.reason = if valid {
+            reason.to_owned()
+        } else {
+            "Unknown".to_owned()
+        };
+    }
+
+    /// The response status.
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_status()`.
+    pub fn get_status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response reason phrase.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Sets a response header, replacing any value it had.
+    ///
+    /// # Errors
+    /// A value with CR, LF or another control character (header injection) is
+    /// refused with a 500-class error, as Tornado raises `ValueError`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.set_header(name, value)`.
+    pub fn set_header(&mut self, name: &str, value: impl ToString) -> Result {
+        let value = value.to_string();
+        check_header(name, &value)?;
+        self.headers.set(normalize_header_name(name), value);
+        Ok(())
+    }
+
+    /// Adds a response header, keeping earlier values of the same name.
+    ///
+    /// # Tornado
+    /// `RequestHandler.add_header(name, value)`.
+    pub fn add_header(&mut self, name: &str, value: impl ToString) -> Result {
+        let value = value.to_string();
+        check_header(name, &value)?;
+        self.headers.add(normalize_header_name(name), value);
+        Ok(())
+    }
+
+    /// Removes a response header.
+    ///
+    /// # Tornado
+    /// `RequestHandler.clear_header(name)`.
+    pub fn clear_header(&mut self, name: &str) {
+        self.headers.remove(name);
+    }
+
+    /// The response headers set so far.
+    pub fn response_headers(&self) -> &HTTPHeaders {
+        &self.headers
+    }
+
+    /// Appends to the response body; nothing is sent until
+    /// [`flush`](Handler::flush) or [`finish`](Handler::finish).
+    ///
+    /// # Errors
+    /// After `finish`, as Tornado raises `RuntimeError`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.write(chunk)` for `str` and `bytes`; for a `dict` use
+    /// [`write_json`](Handler::write_json).
+    pub fn write(&mut self, chunk: impl AsRef<[u8]>) -> Result {
+        if self.finished {
+            return Err(misuse("Cannot write() after finish()"));
+        }
+        self.write_buffer.extend_from_slice(chunk.as_ref());
+        Ok(())
+    }
+
+    /// Writes `value` as JSON, exactly as Tornado's `write(dict)` does
+    /// (its `json_encode` bytes), and sets `Content-Type:
+    /// application/json; charset=UTF-8`.
+    pub fn write_json<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        let json = json_encode(value)?;
+        self.set_header("Content-Type", "application/json; charset=UTF-8")?;
+        self.write(json)
+    }
+
+    /// Bytes written and not yet flushed.
+    pub fn write_buffer(&self) -> &[u8] {
+        &self.write_buffer
+    }
+
+    /// True once the status line and headers have been sent.
+    pub fn headers_written(&self) -> bool {
+        self.headers_written
+    }
+
+    /// True once [`finish`](Handler::finish) has run.
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Sends what was written so far; the first flush sends the status line
+    /// and headers. Resolves once the kernel holds the bytes: while the client
+    /// reads slowly it waits, so a handler streaming a large file holds about
+    /// one chunk in memory.
+    ///
+    /// Without a `Content-Length` set by the handler, a response flushed
+    /// before `finish` is sent chunked (HTTP/1.1) or close-delimited (HTTP/1.0).
+    ///
+    /// # Errors
+    /// [`Error::StreamClosed`] once the client has gone (then
+    /// `on_connection_close` runs after the method returns).
+    ///
+    /// # Tornado
+    /// `await RequestHandler.flush()`.
+    pub async fn flush(&mut self) -> Result {
+        self.encode_pending()?;
+        let Some(conn) = self.request.connection.clone() else {
+            return Ok(());
+        };
+        conn.flush().await?;
+        Ok(())
+    }
+
+    /// Encodes the buffered body (and, the first time, the head) into the
+    /// connection's output without sending it.
+    fn encode_pending(&mut self) -> Result {
+        let chunk = self.write_buffer.split().freeze();
+        let Some(conn) = self.request.connection.clone() else {
+            return Ok(());
+        };
+        let body: &[u8] = if self.request.method == "HEAD" {
+            b""
+        } else {
+            &chunk
+        };
+        if !self.headers_written {
+            self.headers_written = true;
+            for (_, cookie) in std::mem::take(&mut self.new_cookies) {
+                self.headers.add("Set-Cookie", cookie);
+            }
+            conn.write_headers(self.status, &self.reason, &self.headers, Some(body))?;
+        } else if !body.is_empty() {
+            conn.write(body)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the response. If nothing was flushed yet, sets `Content-Length`
+    /// and (for a 200 GET or HEAD) the `Etag`, answering 304 if the client's
+    /// `If-None-Match` matches it. The connection sends the rest once the
+    /// handler method returns.
+    ///
+    /// # Errors
+    /// If called twice, as Tornado raises `RuntimeError`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.finish()`. `finish(chunk)` is `write(chunk)?` then `finish()`.
+    pub fn finish(&mut self) -> Result {
+        if self.finished {
+            return Err(misuse("finish() called twice"));
+        }
+        if !self.headers_written {
+            if self.status == 200
+                && matches!(self.request.method.as_str(), "GET" | "HEAD")
+                && !self.headers.contains("Etag")
+            {
+                if let Some(etag) = (self.etag_fn)(self) {
+                    self.set_header("Etag", etag)?;
+                    if self.check_etag_header() {
+                        self.write_buffer.clear();
+                        self.set_status(304);
+                    }
+                }
+            }
+            if should_not_send_content(self.status) {
+                if !self.write_buffer.is_empty() {
+                    return Err(misuse("Cannot send a body with this status"));
+                }
+                for name in ["Content-Encoding", "Content-Language", "Content-Type"] {
+                    self.headers.remove(name);
+                }
+            } else if !self.headers.contains("Content-Length") {
+                self.headers
+                    .set("Content-Length", self.write_buffer.len().to_string());
+            }
+        }
+        self.encode_pending()?;
+        if let Some(conn) = &self.request.connection {
+            conn.finish()?;
+        }
+        self.finished = true;
+        Ok(())
+    }
+
+    /// Tornado's default `compute_etag`: `"<sha1 hex of the body>"`.
+    pub fn default_etag(&self) -> String {
+        let digest = Sha1::digest(&self.write_buffer);
+        let mut etag = String::with_capacity(42);
+        etag.push('"');
+        for byte in digest {
+            etag.push_str(&format!("{byte:02x}"));
+        }
+        etag.push('"');
+        etag
+    }
+
+    /// True if the request's `If-None-Match` matches the response's `Etag`
+    /// (strong or weak, a list, or `*`).
+    ///
+    /// # Tornado
+    /// `RequestHandler.check_etag_header()`.
+    pub fn check_etag_header(&self) -> bool {
+        let Some(computed) = self.headers.get("Etag") else {
+            return false;
+        };
+        let Some(header) = self.request.headers.get("If-None-Match") else {
+            return false;
+        };
+        let etags = find_etags(header);
+        let Some(first) = etags.first() else {
+            return false;
+        };
+        if *first == "*" {
+            return true;
+        }
+        let strip = |tag: &str| {
+            tag.strip_prefix("W/")
+                .map(str::to_owned)
+                .unwrap_or_else(|| tag.to_owned())
+        };
+        let computed = strip(computed);
+        etags.iter().any(|tag| strip(tag) == computed)
+    }
+
+    /// Redirects to `url` with 302 (or 301 if `permanent`) and finishes.
+    ///
+    /// # Errors
+    /// If headers were already sent.
+    ///
+    /// # Tornado
+    /// `RequestHandler.redirect(url, permanent=False)`.
+    pub fn redirect(&mut self, url: &str, permanent: bool) -> Result {
+        self.redirect_with_status(url, if permanent { 301 } else { 302 })
+    }
+
+    /// Redirects with an explicit 3xx `status`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.redirect(url, status=status)`.
+    pub fn redirect_with_status(&mut self, url: &str, status: u16) -> Result {
+        if self.headers_written {
+            return Err(misuse("Cannot redirect after headers have been written"));
+        }
+        if !(300..=399).contains(&status) {
+            return Err(misuse("redirect status must be 3xx"));
+        }
+        self.set_status(status);
+        self.set_header("Location", url)?;
+        self.finish()
+    }
+
+    /// The value of argument `name` from the query or the body: the last one
+    /// if repeated, control characters replaced by spaces, whitespace stripped.
+    ///
+    /// # Errors
+    /// 400 `MissingArgumentError` if absent; 400 if not valid UTF-8.
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_argument(name)`; with a default,
+    /// `cx.get_argument(name).unwrap_or_else(|_| default.into())`, or
+    /// [`get_argument_or`](Handler::get_argument_or).
+    pub fn get_argument(&self, name: &str) -> Result<String> {
+        last_or_missing(name, self.get_arguments(name)?)
+    }
+
+    /// [`get_argument`](Handler::get_argument), or `default` when absent.
+    pub fn get_argument_or(&self, name: &str, default: &str) -> Result<String> {
+        Ok(self
+            .get_arguments(name)?
+            .pop()
+            .unwrap_or_else(|| default.to_owned()))
+    }
+
+    /// Every value of argument `name` (query and body), cleaned as in
+    /// [`get_argument`](Handler::get_argument).
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_arguments(name)`.
+    pub fn get_arguments(&self, name: &str) -> Result<Vec<String>> {
+        decode_arguments(name, self.request.arguments.get(name))
+    }
+
+    /// The last value of query argument `name`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_query_argument(name)`.
+    pub fn get_query_argument(&self, name: &str) -> Result<String> {
+        last_or_missing(name, self.get_query_arguments(name)?)
+    }
+
+    /// Every value of query argument `name`.
+    pub fn get_query_arguments(&self, name: &str) -> Result<Vec<String>> {
+        decode_arguments(name, self.request.query_arguments.get(name))
+    }
+
+    /// The last value of body argument `name`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_body_argument(name)`.
+    pub fn get_body_argument(&self, name: &str) -> Result<String> {
+        last_or_missing(name, self.get_body_arguments(name)?)
+    }
+
+    /// Every value of body argument `name`.
+    pub fn get_body_arguments(&self, name: &str) -> Result<Vec<String>> {
+        decode_arguments(name, self.request.body_arguments.get(name))
+    }
+
+    /// The request cookie `name`, if sent.
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_cookie(name)`.
+    pub fn get_cookie(&mut self, name: &str) -> Option<String> {
+        let cookies = self.request_cookies.get_or_insert_with(|| {
+            self.request
+                .headers
+                .get_list("Cookie")
+                .flat_map(parse_cookie)
+                .collect()
+        });
+        cookies
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// All request cookies, in the order sent.
+    ///
+    /// # Tornado
+    /// `RequestHandler.cookies`.
+    pub fn cookies(&mut self) -> &[(String, String)] {
+        self.request_cookies.get_or_insert_with(|| {
+            self.request
+                .headers
+                .get_list("Cookie")
+                .flat_map(parse_cookie)
+                .collect()
+        })
+    }
+
+    /// Sets a cookie with Tornado's defaults (`Path=/`).
+    pub fn set_cookie(&mut self, name: &str, value: &str) -> Result {
+        self.set_cookie_with(name, value, &CookieOptions::default())
+    }
+
+    /// Sets a cookie with options; the `Set-Cookie` value is byte-for-byte
+    /// what Tornado (Python's `http.cookies`) writes.
+    ///
+    /// # Errors
+    /// A name, value or attribute with control characters, spaces or `;` in
+    /// an attribute is refused, as Tornado raises.
+    ///
+    /// # Tornado
+    /// `RequestHandler.set_cookie(name, value, domain=..., expires=..., path="/", ...)`.
+    pub fn set_cookie_with(&mut self, name: &str, value: &str, options: &CookieOptions) -> Result {
+        let bad_attribute = [
+            Some(name),
+            options.domain.as_deref(),
+            options.path.as_deref(),
+            options.samesite.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(is_unsafe_attribute);
+        if name.is_empty() || bad_attribute || value.bytes().any(|b| b <= 0x20) {
+            return Err(misuse("Invalid cookie name, value or attribute"));
+        }
+        let cookie = format_set_cookie(name, value, options);
+        match self.new_cookies.iter_mut().find(|(n, _)| n == name) {
+            Some(entry) => entry.1 = cookie,
+            None => self.new_cookies.push((name.to_owned(), cookie)),
+        }
+        Ok(())
+    }
+
+    /// Deletes cookie `name` (it expires a year ago), for `Path=/`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.clear_cookie(name, path="/", domain=None)`.
+    pub fn clear_cookie(&mut self, name: &str) -> Result {
+        self.clear_cookie_with(name, &CookieOptions::default())
+    }
+
+    /// Deletes cookie `name`; `options` must name the same domain and path
+    /// it was set with (`expires` and `max_age` are ignored).
+    pub fn clear_cookie_with(&mut self, name: &str, options: &CookieOptions) -> Result {
+        let expired = CookieOptions {
+            expires: SystemTime::now().checked_sub(Duration::from_secs(365 * 86_400)),
+            expires_days: None,
+            max_age: None,
+            ..options.clone()
+        };
+        self.set_cookie_with(name, "", &expired)
+    }
+
+    /// Sends the error page for `status` (through the handler's
+    /// `write_error` when called by the framework) and finishes.
+    ///
+    /// # Tornado
+    /// `RequestHandler.send_error(status_code)`. Called from a handler, this
+    /// writes the default page; to get a custom page from your own
+    /// `write_error`, return `Err(HTTPError::new(status).into())` instead.
+    pub fn send_error(&mut self, status: u16) -> Result {
+        if !self.prepare_error(status, None) {
+            return Ok(());
+        }
+        self.write_default_error(status, None)
+    }
+
+    /// Readies the response for an error page; `false` if it cannot be sent
+    /// (headers already out: the response is ended instead).
+    pub(crate) fn prepare_error(&mut self, status: u16, reason: Option<&str>) -> bool {
+        if self.headers_written {
+            log::error!("Cannot send error response after headers written");
+            if !self.finished {
+                if let Err(err) = self.finish() {
+                    log::error!("Failed to flush partial response: {err}");
+                }
+            }
+            return false;
+        }
+        self.clear();
+        match reason {
+            Some(reason) => self.set_status_reason(status, reason),
+            None => self.set_status(status),
+        }
+        true
+    }
+
+    /// Tornado's default error page (or, with `serve_traceback`, the error
+    /// and its chain as text), then `finish`.
+    pub fn write_default_error(&mut self, status: u16, error: Option<&Error>) -> Result {
+        if should_not_send_content(status) {
+            return self.finish();
+        }
+        if let (true, Some(error)) = (self.settings().serve_traceback, error) {
+            self.set_header("Content-Type", "text/plain")?;
+            let mut text = format!("{error}\n");
+            if let Error::Other(source) = error {
+                let mut cause = source.source();
+                while let Some(err) = cause {
+                    text.push_str(&format!("caused by: {err}\n"));
+                    cause = err.source();
+                }
+            }
+            self.write(text)?;
+            return self.finish();
+        }
+        let reason = xhtml_escape(&self.reason);
+        self.write(format!(
+            "<html><title>{status}: {reason}</title><body>{status}: {reason}</body></html>"
+        ))?;
+        self.finish()
+    }
+
+    /// A one-line summary, `GET /path (127.0.0.1)`, for logs.
+    ///
+    /// # Tornado
+    /// `RequestHandler._request_summary()`.
+    pub fn request_summary(&self) -> String {
+        format!(
+            "{} {} ({})",
+            self.request.method, self.request.uri, self.request.remote_ip
+        )
+    }
+
+    /// True once the client has closed the connection.
+    pub fn connection_closed(&self) -> bool {
+        self.closed.get()
+    }
+}
+
+fn should_not_send_content(status: u16) -> bool {
+    status == 204 || status == 304 || (100..200).contains(&status)
+}
+
+fn check_header(name: &str, value: &str) -> Result {
+    if name.is_empty()
+        || !name.bytes().all(crate::httputil::is_tchar)
+        || is_unsafe_header_value(value)
+    {
+        return Err(misuse("Unsafe header name or value"));
+    }
+    Ok(())
+}
+
+/// A misuse of the handler API: a 500, logged with its message.
+fn misuse(message: &'static str) -> Error {
+    Error::Other(message.into())
+}
+
+fn last_or_missing(name: &str, mut values: Vec<String>) -> Result<String> {
+    values.pop().ok_or_else(|| {
+        HTTPError::new(400)
+            .log_message(format!("Missing argument {name}"))
+            .into()
+    })
+}
+
+fn decode_arguments(name: &str, raw: Option<&Vec<Vec<u8>>>) -> Result<Vec<String>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.iter()
+        .map(|value| match std::str::from_utf8(value) {
+            Ok(text) => Ok(remove_control_chars(text).trim().to_owned()),
+            Err(_) => Err(HTTPError::new(400)
+                .log_message(format!(
+                    "Invalid unicode in {name}: {:?}",
+                    String::from_utf8_lossy(&value[..value.len().min(40)])
+                ))
+                .into()),
+        })
+        .collect()
+}
+
+/// The entity tags in an `If-None-Match` value: `*`, `"x"` or `W/"x"` each.
+fn find_etags(header: &str) -> Vec<&str> {
+    let bytes = header.as_bytes();
+    let mut tags = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'*' {
+            tags.push("*");
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let open = if header[i..].starts_with("W/\"") {
+            i + 2
+        } else {
+            i
+        };
+        if bytes.get(open) == Some(&b'"') {
+            if let Some(len) = header[open + 1..].find('"') {
+                let end = open + 1 + len + 1;
+                tags.push(&header[start..end]);
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    tags
+}
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handler")
+            .field("request", &self.request)
+            .field("status", &self.status)
+            .field("headers_written", &self.headers_written)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_are_normalized_like_tornado() {
+        assert_eq!(normalize_header_name("content-TYPE"), "Content-Type");
+        assert_eq!(normalize_header_name("etag"), "Etag");
+        assert_eq!(normalize_header_name("x-forwarded-for"), "X-Forwarded-For");
+    }
+
+    #[test]
+    fn etags_are_found_in_if_none_match() {
+        assert_eq!(
+            find_etags(r#""a", W/"b",  "c""#),
+            vec![r#""a""#, r#"W/"b""#, r#""c""#]
+        );
+        assert_eq!(find_etags("*"), vec!["*"]);
+        assert_eq!(find_etags("garbage"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn control_characters_become_spaces() {
+        assert_eq!(remove_control_chars("a\x01b\tc\x1f"), "a b\tc ");
+    }
+}

@@ -1,0 +1,157 @@
+//! One request's lifecycle: `prepare`, the method, errors, `finish`,
+//! `on_finish` and the access log.
+//!
+//! # Tornado
+//! `RequestHandler._execute` and `_handle_request_exception`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::{Error, Handler, RequestHandler};
+use crate::ioloop::CatchUnwind;
+use crate::web::handler::is_unimplemented;
+
+/// A handler with its type erased, so routes of different handler types
+/// share one table. Boxing the method's future is the one allocation this
+/// costs per request.
+pub(crate) trait ErasedHandler {
+    fn run<'a>(&'a mut self, cx: &'a mut Handler) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
+}
+
+impl<H: RequestHandler> ErasedHandler for H {
+    fn run<'a>(&'a mut self, cx: &'a mut Handler) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+        Box::pin(execute(self, cx))
+    }
+}
+
+/// Runs the whole lifecycle of one request on `handler`.
+async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler) {
+    cx.etag_fn = H::compute_etag;
+    if let Some(conn) = cx.connection() {
+        let closed = cx.closed.clone();
+        conn.set_close_callback(move || closed.set(true));
+    }
+    handler.set_default_headers(cx);
+    let outcome = CatchUnwind::new(call_methods(handler, cx)).await;
+    let error = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(err)) => Some(err),
+        Err(message) => Some(Error::Other(format!("handler panicked: {message}").into())),
+    };
+    if let Some(err) = error {
+        handle_request_exception(handler, cx, err);
+    }
+    if !cx.finished() && !cx.connection_closed() {
+        // Auto-finish when the method returns, as Tornado does.
+        if let Err(err) = cx.finish() {
+            log::error!(target: "tornado.application", "Error finishing {}: {err}", cx.request_summary());
+            close_connection(cx);
+        }
+    }
+    if cx.finished() {
+        handler.on_finish(cx);
+        cx.application().log_request(cx);
+    } else if cx.connection_closed() {
+        handler.on_connection_close(cx);
+    }
+}
+
+/// `prepare`, then the method for the request's verb.
+async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> super::Result {
+    let method = cx.request.method.clone();
+    if !H::SUPPORTED_METHODS.contains(&method.as_str()) {
+        return Err(super::HTTPError::new(405).into());
+    }
+    handler.prepare(cx).await?;
+    if cx.finished() {
+        return Ok(());
+    }
+    match method.as_str() {
+        "GET" => handler.get(cx).await,
+        "HEAD" => handler.head(cx).await,
+        "POST" => handler.post(cx).await,
+        "DELETE" => handler.delete(cx).await,
+        "PATCH" => handler.patch(cx).await,
+        "PUT" => handler.put(cx).await,
+        "OPTIONS" => handler.options(cx).await,
+        _ => Err(super::HTTPError::new(405).into()),
+    }
+}
+
+/// The methods `H` implements, for the `Allow` header of a 405: each
+/// method's future is created (not polled) and checked for the default body.
+fn allowed_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> String {
+    let mut allowed = Vec::new();
+    let mut check = |name: &'static str, implemented: bool| {
+        if implemented && H::SUPPORTED_METHODS.contains(&name) {
+            allowed.push(name);
+        }
+    };
+    check("GET", !is_unimplemented(&handler.get(cx)));
+    check("HEAD", !is_unimplemented(&handler.head(cx)));
+    check("POST", !is_unimplemented(&handler.post(cx)));
+    check("DELETE", !is_unimplemented(&handler.delete(cx)));
+    check("PATCH", !is_unimplemented(&handler.patch(cx)));
+    check("PUT", !is_unimplemented(&handler.put(cx)));
+    check("OPTIONS", !is_unimplemented(&handler.options(cx)));
+    allowed.join(", ")
+}
+
+/// Turns what the method returned into a response: Tornado's
+/// `_handle_request_exception` and `send_error`.
+fn handle_request_exception<H: RequestHandler>(handler: &mut H, cx: &mut Handler, err: Error) {
+    let (status, reason) = match &err {
+        Error::Finish => {
+            if !cx.finished() {
+                if let Err(err) = cx.finish() {
+                    log::error!(target: "tornado.application", "Error finishing {}: {err}", cx.request_summary());
+                }
+            }
+            return;
+        }
+        Error::StreamClosed(cause) => {
+            log::debug!(target: "tornado.general", "Client left during {}: {cause}", cx.request_summary());
+            return;
+        }
+        Error::Http(http) => {
+            if let Some(message) = &http.log_message {
+                log::warn!(target: "tornado.general", "{} {}: {message}", http.status_code, cx.request_summary());
+            }
+            (http.status_code, http.reason.clone())
+        }
+        Error::Other(cause) => {
+            log::error!(target: "tornado.application", "Uncaught exception {}: {cause}", cx.request_summary());
+            (500, None)
+        }
+    };
+    if cx.finished() {
+        return;
+    }
+    if cx.headers_written() {
+        // Part of the response is out; an error page cannot follow it, and
+        // finishing would pass the truncated body off as whole.
+        close_connection(cx);
+        return;
+    }
+    let allow = (status == 405).then(|| allowed_methods(handler, cx));
+    cx.prepare_error(status, reason.as_deref());
+    handler.set_default_headers(cx);
+    if let Some(allow) = allow {
+        // The methods are known tokens, so this cannot be refused.
+        let _ = cx.set_header("Allow", allow);
+    }
+    if let Err(err) = handler.write_error(cx, status, Some(&err)) {
+        log::error!(target: "tornado.application", "Uncaught exception in write_error: {err}");
+    }
+    if !cx.finished() {
+        if let Err(err) = cx.finish() {
+            log::error!(target: "tornado.application", "Error finishing the error page: {err}");
+        }
+    }
+}
+
+fn close_connection(cx: &Handler) {
+    if let Some(conn) = cx.connection() {
+        conn.stream().close();
+    }
+}

@@ -1,0 +1,144 @@
+//! The `RequestHandler` trait: what a route's handler implements.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::{Error, HTTPError, Handler, Result};
+
+/// Tornado's default `SUPPORTED_METHODS`.
+pub const DEFAULT_SUPPORTED_METHODS: &[&str] =
+    &["GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"];
+
+/// A request handler: your fields on `self`, the framework's methods on the
+/// [`Handler`] context passed to each hook.
+///
+/// Implement the HTTP methods you serve (`get`, `post`, ...) as `async fn`s;
+/// the others answer 405 with an `Allow` header listing the ones you did
+/// implement. A fresh handler is built by the route's factory for every
+/// request, as Tornado builds a fresh `RequestHandler`.
+///
+/// # Tornado
+/// `tornado.web.RequestHandler`: `prepare`, `get`/`head`/`post`/`delete`/
+/// `patch`/`put`/`options`, `on_finish`, `on_connection_close`,
+/// `write_error`, `compute_etag`, `set_default_headers`,
+/// `SUPPORTED_METHODS`. Differences: path arguments are on the context
+/// (`cx.path_args()`), not method parameters; `on_connection_close` runs once
+/// the method has returned (its `flush()` having failed), since the method
+/// holds `&mut self` until then; `on_finish` runs after the method returns,
+/// not inside `finish()`.
+///
+/// # Contract
+/// Implement methods as `async fn` (or return a future that does nothing
+/// until polled): to build the 405 `Allow` header the framework creates,
+/// without polling, the futures of the methods to see which are implemented.
+///
+/// ```
+/// use tornado::web::{url, Application, Handler, RequestHandler, Result};
+///
+/// struct MainHandler;
+///
+/// impl RequestHandler for MainHandler {
+///     async fn get(&mut self, cx: &mut Handler) -> Result {
+///         cx.write("Hello, world")
+///     }
+/// }
+///
+/// let app = Application::new([url(r"/", || MainHandler)]);
+/// # drop(app);
+/// ```
+pub trait RequestHandler: 'static {
+    /// Methods this handler accepts at all; others get 405 before `prepare`.
+    const SUPPORTED_METHODS: &'static [&'static str] = DEFAULT_SUPPORTED_METHODS;
+
+    /// Called before the method, for every method. Finishing the response
+    /// here (or returning an error) skips the method.
+    fn prepare(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
+        std::future::ready(Ok(()))
+    }
+
+    /// `GET`.
+    fn get(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
+        Unimplemented
+    }
+
+    /// `HEAD`. Only the headers of what is written are sent.
+    fn head(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
+        Unimplemented
+    }
+
+    /// `POST`.
+    fn post(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
+        Unimplemented
+    }
+
+    /// `DELETE`.
+    fn delete(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
+        Unimplemented
+    }
+
+    /// `PATCH`.
+    fn patch(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
+        Unimplemented
+    }
+
+    /// `PUT`.
+    fn put(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
+        Unimplemented
+    }
+
+    /// `OPTIONS`.
+    fn options(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
+        Unimplemented
+    }
+
+    /// Called after the response has been sent, for cleanup and logging.
+    fn on_finish(&mut self, _cx: &mut Handler) {}
+
+    /// Called if the client closed the connection before the response was
+    /// finished (a streaming handler's `flush()` returned an error).
+    fn on_connection_close(&mut self, _cx: &mut Handler) {}
+
+    /// Writes the error page for `status`. `error` is what the method
+    /// returned (or a panic, as [`Error::Other`]), if anything. The default
+    /// is Tornado's page; with the `serve_traceback` (or `debug`) setting
+    /// it is the error and its chain as plain text.
+    fn write_error(&mut self, cx: &mut Handler, status: u16, error: Option<&Error>) -> Result {
+        cx.write_default_error(status, error)
+    }
+
+    /// The `Etag` for a response that was never flushed (the body is
+    /// `cx.write_buffer()`); `None` for none. The default is Tornado's: the
+    /// quoted SHA-1 hex of the body. An associated function, not a method, so
+    /// `cx.finish()` can call it from inside your method.
+    fn compute_etag(cx: &Handler) -> Option<String>
+    where
+        Self: Sized,
+    {
+        Some(cx.default_etag())
+    }
+
+    /// Sets headers every response of this handler carries (also error
+    /// responses, which start from a cleared set).
+    fn set_default_headers(&mut self, _cx: &mut Handler) {}
+}
+
+/// The future of a method the handler did not implement: a 405.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Unimplemented;
+
+impl Future for Unimplemented {
+    type Output = Result;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result> {
+        Poll::Ready(Err(HTTPError::new(405).into()))
+    }
+}
+
+/// True if `future` is a method's default body (the method is not implemented).
+pub(crate) fn is_unimplemented<F: Future>(_future: &F) -> bool {
+    // After monomorphization an opaque `impl Future` is its concrete type, so
+    // the default body's type name is `Unimplemented`'s, and a user's is not.
+    std::any::type_name::<F>() == std::any::type_name::<Unimplemented>()
+}

@@ -1,0 +1,42 @@
+//! The web framework: [`Application`], [`RequestHandler`] and the
+//! per-request [`Handler`] context.
+//!
+//! # Tornado
+//! `tornado.web`. Tornado's `self` in a handler is split in two: your own
+//! fields stay on your handler type; the framework's methods (`write`,
+//! `flush`, `finish`, `get_argument`, `set_header`, `request` ...) are on
+//! the `cx: &mut Handler` passed to every hook.
+//!
+//! ```no_run
+//! use tornado::ioloop::IOLoop;
+//! use tornado::web::{url, Application, Handler, RequestHandler, Result};
+//!
+//! struct MainHandler;
+//!
+//! impl RequestHandler for MainHandler {
+//!     async fn get(&mut self, cx: &mut Handler) -> Result {
+//!         cx.write("Hello, world")
+//!     }
+//! }
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let app = Application::new([url(r"/", || MainHandler)]);
+//!     app.listen(8888)?;
+//!     IOLoop::current().start()
+//! }
+//! ```
+
+mod application;
+mod context;
+mod cookies;
+mod error;
+mod execute;
+mod handler;
+
+pub use application::{
+    url, Application, HandlerFactory, LogFunction, RequestDelegate, Settings, URLSpec,
+};
+pub use context::Handler;
+pub use cookies::CookieOptions;
+pub use error::{Error, Finish, HTTPError, Result};
+pub use handler::{RequestHandler, Unimplemented, DEFAULT_SUPPORTED_METHODS};
