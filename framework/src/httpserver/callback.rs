@@ -2,11 +2,13 @@
 
 use std::future::Future;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::http1::RequestHead;
 use crate::http1connection::HTTP1Connection;
-use crate::httputil::{HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest};
+use crate::httputil::{
+    HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest, RequestCollector,
+};
 
 /// Any `Fn(HTTPServerRequest) -> impl Future<Output = ()>` (that is `Clone`)
 /// serves requests: the body is read whole (bounded by `max_body_size`),
@@ -24,9 +26,7 @@ where
     fn start_request(&self, connection: &HTTP1Connection) -> CallbackMessage<F> {
         CallbackMessage {
             callback: self.clone(),
-            connection: connection.clone(),
-            request: None,
-            body: BytesMut::new(),
+            collector: RequestCollector::new(connection),
         }
     }
 }
@@ -35,9 +35,7 @@ where
 #[derive(Debug)]
 pub struct CallbackMessage<F> {
     callback: F,
-    connection: HTTP1Connection,
-    request: Option<HTTPServerRequest>,
-    body: BytesMut,
+    collector: RequestCollector,
 }
 
 impl<F, Fut> HTTPMessageDelegate for CallbackMessage<F>
@@ -46,25 +44,25 @@ where
     Fut: Future<Output = ()>,
 {
     async fn headers_received(&mut self, head: RequestHead) {
-        self.request = Some(HTTPServerRequest::new(head, Some(&self.connection)));
+        self.collector.head(head);
     }
 
     async fn data_received(&mut self, chunk: Bytes) {
-        self.body.extend_from_slice(&chunk);
+        self.collector.data(&chunk);
     }
 
     async fn finish(&mut self) {
-        let Some(mut request) = self.request.take() else {
+        let Some((request, body_error)) = self.collector.take() else {
             return;
         };
-        request.body = std::mem::take(&mut self.body).freeze();
-        if let Err(err) = request.parse_body() {
+        if let Some(err) = body_error {
+            // Tornado logs a bad form body and serves the request anyway.
             log::warn!("Invalid request body from {}: {err}", request.remote_ip);
         }
         (self.callback)(request).await;
     }
 
     fn on_connection_close(&mut self) {
-        self.request = None;
+        self.collector.clear();
     }
 }

@@ -26,4 +26,5 @@ pub use form::{
 pub(crate) use headers::is_tchar;
 pub use headers::HTTPHeaders;
 pub use request::HTTPServerRequest;
+pub(crate) use request::RequestCollector;
 pub use responses::reason_phrase;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::{
     parse_body_arguments, parse_qs_bytes, Arguments, Files, HTTPHeaders, HTTPInputError,
@@ -138,6 +138,51 @@ impl HTTPServerRequest {
     /// `HTTPServerRequest.request_time()`.
     pub fn request_time(&self) -> Duration {
         self.start_time.elapsed()
+    }
+}
+
+/// Gathers one request's head and body into an [`HTTPServerRequest`]: what
+/// a message delegate that wants the whole body does (Tornado's
+/// `_CallableAdapter` and `_HandlerDelegate` both do this).
+#[derive(Debug)]
+pub(crate) struct RequestCollector {
+    connection: HTTP1Connection,
+    request: Option<HTTPServerRequest>,
+    body: BytesMut,
+}
+
+impl RequestCollector {
+    pub(crate) fn new(connection: &HTTP1Connection) -> RequestCollector {
+        RequestCollector {
+            connection: connection.clone(),
+            request: None,
+            body: BytesMut::new(),
+        }
+    }
+
+    /// `headers_received`: starts the request.
+    pub(crate) fn head(&mut self, head: RequestHead) {
+        self.request = Some(HTTPServerRequest::new(head, Some(&self.connection)));
+    }
+
+    /// `data_received`: adds a body chunk (the codec bounds the total).
+    pub(crate) fn data(&mut self, chunk: &[u8]) {
+        self.body.extend_from_slice(chunk);
+    }
+
+    /// `finish`: the request with its body; `Err` (with the request) if the
+    /// body is a form that cannot be parsed.
+    pub(crate) fn take(&mut self) -> Option<(HTTPServerRequest, Option<HTTPInputError>)> {
+        let mut request = self.request.take()?;
+        request.body = std::mem::take(&mut self.body).freeze();
+        let error = request.parse_body().err();
+        Some((request, error))
+    }
+
+    /// `on_connection_close`: forgets the request.
+    pub(crate) fn clear(&mut self) {
+        self.request = None;
+        self.body.clear();
     }
 }
 

@@ -6,14 +6,16 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::execute::ErasedHandler;
 use super::{HTTPError, Handler, RequestHandler};
 use crate::http1::RequestHead;
 use crate::http1connection::HTTP1Connection;
 use crate::httpserver::HTTPServer;
-use crate::httputil::{HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest};
+use crate::httputil::{
+    HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest, RequestCollector,
+};
 use crate::routing::{HostMatches, PathArgs, PathMatches, RouteError, RuleTable};
 
 /// Builds a fresh handler for each request.
@@ -324,9 +326,7 @@ impl HTTPServerConnectionDelegate for Application {
     fn start_request(&self, connection: &HTTP1Connection) -> RequestDelegate {
         RequestDelegate {
             app: self.clone(),
-            connection: connection.clone(),
-            request: None,
-            body: BytesMut::new(),
+            collector: RequestCollector::new(connection),
         }
     }
 }
@@ -337,34 +337,30 @@ impl HTTPServerConnectionDelegate for Application {
 /// `tornado.web._HandlerDelegate`.
 pub struct RequestDelegate {
     app: Application,
-    connection: HTTP1Connection,
-    request: Option<HTTPServerRequest>,
-    body: BytesMut,
+    collector: RequestCollector,
 }
 
 impl fmt::Debug for RequestDelegate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestDelegate")
-            .field("request", &self.request)
+            .field("collector", &self.collector)
             .finish()
     }
 }
 
 impl HTTPMessageDelegate for RequestDelegate {
     async fn headers_received(&mut self, head: RequestHead) {
-        self.request = Some(HTTPServerRequest::new(head, Some(&self.connection)));
+        self.collector.head(head);
     }
 
     async fn data_received(&mut self, chunk: Bytes) {
-        self.body.extend_from_slice(&chunk);
+        self.collector.data(&chunk);
     }
 
     async fn finish(&mut self) {
-        let Some(mut request) = self.request.take() else {
+        let Some((request, body_error)) = self.collector.take() else {
             return;
         };
-        request.body = std::mem::take(&mut self.body).freeze();
-        let body_error = request.parse_body().err();
         let found = self
             .app
             .find_handler(&request)
@@ -391,8 +387,7 @@ impl HTTPMessageDelegate for RequestDelegate {
     }
 
     fn on_connection_close(&mut self) {
-        self.request = None;
-        self.body.clear();
+        self.collector.clear();
     }
 }
 

@@ -140,10 +140,9 @@ fn unquote(value: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\\' {
-            let octal = bytes.get(i + 1..i + 4).filter(|d| {
-                d.iter()
-                    .all(|b| (b'0'..=b'3').contains(&d[0]) && (b'0'..=b'7').contains(b))
-            });
+            // `\ooo` with a first digit 0-3 is an octal byte; `\x` is `x`.
+            let is_octal = |d: &&[u8]| matches!(d, [b'0'..=b'3', b'0'..=b'7', b'0'..=b'7']);
+            let octal = bytes.get(i + 1..i + 4).filter(is_octal);
             if let Some(digits) = octal {
                 out.push(
                     digits
