@@ -1,0 +1,556 @@
+#!/usr/bin/env bash
+# tornado-rs beside its peers: one command, one table (issue 6).
+#
+#   benches/run.sh                 # full pass (~8 minutes on 2 cores)
+#   benches/run.sh --quick         # ~1-2 minute pass: shorter runs, fewer connections
+#   benches/run.sh --servers ours,hyper,ceiling   # a subset (ours is always useful to keep)
+#   benches/run.sh --no-write      # print the table, leave benches/RESULTS.md alone
+#   benches/run.sh --rev HEAD      # build our server from a commit (git archive), not the work tree
+#   benches/run.sh --rounds 5      # each wrk measurement is the best of N runs (full: 3 x 5 s)
+#
+# Servers: ours (examples/bench_server.rs), hyper (1.x, tokio current_thread),
+# actix (actix-web 4, one worker), may (may_minihttp, one worker), ceiling (a
+# bare mio loop answering every request with a canned response; for streaming
+# its column is `rawcopy`, a plain 64 KiB-write socket copy), tornado (Python
+# Tornado, one process). Peers live in benches/peers/, a separate cargo
+# workspace, so the repository's own build never compiles them.
+#
+# Each server runs alone, pinned to CPU 0 (taskset -c 0); every load generator
+# (wrk with one thread, curl, idleconns) is pinned to CPU 1. Metrics:
+#   plaintext req/s, 64 connections             wrk -t1 -c64 --latency
+#   p50 / p99 latency of that run
+#   plaintext req/s, pipelined depth 16          wrk -s benches/pipeline.lua
+#   JSON req/s, 64 connections
+#   server CPU time per request (and per GiB streamed), from /proc/PID/stat:
+#     with one wrk thread as the load, req/s at 64 connections is often
+#     wrk's own limit; CPU per request is what separates the servers and
+#     what other work on a shared machine disturbs least
+#   streaming MB/s: one 1 GiB response in 64 KiB chunks, read by curl
+#   idle keep-alive: RSS growth per connection and peak RSS with 10,000
+#     connections that each made one request (benches/peers idleconns)
+#   slow clients: RSS with 1,000 clients that request a 1 GiB stream and read
+#     nothing (backpressure: the server must not buffer the response)
+# Ratios in the table are ours / peer. For req/s and MB/s higher is better;
+# for latency and memory lower is better.
+#
+# Results (table, date, machine, command) go to benches/RESULTS.md between
+# the "results:begin/end" markers; text outside the markers is kept.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCHES="$ROOT/benches"
+PEERS="$BENCHES/peers"
+COMMAND="benches/run.sh${*:+ $*}"
+
+QUICK=0
+WRITE=1
+REV=""
+ROUNDS=""
+SERVERS="ours,hyper,actix,may,ceiling,tornado"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --no-write) WRITE=0 ;;
+        --rounds) ROUNDS="$2"; shift ;;
+        --rounds=*) ROUNDS="${1#--rounds=}" ;;
+        --rev) REV="$2"; shift ;;
+        --rev=*) REV="${1#--rev=}" ;;
+        --servers) SERVERS="$2"; shift ;;
+        --servers=*) SERVERS="${1#--servers=}" ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        *) echo "unknown option: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+if [[ $QUICK == 1 ]]; then
+    DURATION=2; WARMUP=1; ROUNDS=${ROUNDS:-1}; IDLE_CONNS=2000; SLOW_CONNS=200; SLOW_SETTLE=2
+    STREAM_BYTES=$((256 * 1024 * 1024))
+else
+    DURATION=5; WARMUP=3; ROUNDS=${ROUNDS:-3}; IDLE_CONNS=10000; SLOW_CONNS=1000; SLOW_SETTLE=5
+    STREAM_BYTES=$((1024 * 1024 * 1024))
+fi
+CONNS=64
+DEPTH=16
+SERVER_CPU=0
+CLIENT_CPU=1
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# --- tools ----------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+    log "installing wrk (Debian package)"
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+for tool in curl taskset python3; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "missing $tool" >&2; exit 1; }
+done
+if [[ $(nproc) -lt 2 ]]; then
+    log "warning: fewer than 2 CPUs; server and load generator will share CPU 0"
+    CLIENT_CPU=0
+fi
+
+# 10,000 connections need 10,000+ descriptors in the server and in idleconns.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if (( $(ulimit -n) < IDLE_CONNS + 200 )); then
+    IDLE_CONNS=$(( $(ulimit -n) - 200 ))
+    log "warning: ulimit -n is $(ulimit -n); holding only $IDLE_CONNS idle connections"
+fi
+
+# --- build ----------------------------------------------------------------
+if [[ -n $REV ]]; then
+    # A clean tree of that commit, so uncommitted work does not leak in.
+    SOURCE="$ROOT/target/bench-src"
+    OURS_VERSION="$(git -C "$ROOT" rev-parse --short "$REV")"
+    log "building examples/bench_server at $OURS_VERSION (release, from git archive)"
+    rm -rf "$SOURCE"; mkdir -p "$SOURCE"
+    git -C "$ROOT" archive "$REV" | tar -x -C "$SOURCE"
+    [[ -f $SOURCE/examples/bench_server.rs ]] || cp "$ROOT/examples/bench_server.rs" "$SOURCE/examples/"
+    (cd "$SOURCE" && CARGO_TARGET_DIR="$ROOT/target/bench-rev" cargo build --release --quiet --example bench_server)
+    OURS_BIN="$ROOT/target/bench-rev/release/examples/bench_server"
+else
+    OURS_VERSION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown) (work tree)"
+    log "building examples/bench_server (release)"
+    (cd "$ROOT" && cargo build --release --quiet --example bench_server)
+    OURS_BIN="$ROOT/target/release/examples/bench_server"
+fi
+
+log "building benches/peers (release, its own workspace)"
+BUILT=""
+for pkg in hyper_server actix_server may_server ceiling bench_tools; do
+    if (cd "$PEERS" && cargo build --release --quiet -p "$pkg"); then
+        BUILT="$BUILT $pkg"
+    else
+        log "warning: $pkg failed to build; its column will be empty"
+    fi
+done
+PEER_BIN="$PEERS/target/release"
+[[ -x $PEER_BIN/idleconns && -x $PEER_BIN/rawcopy ]] || { echo "bench_tools did not build" >&2; exit 1; }
+
+python3 -c 'import tornado' 2>/dev/null || {
+    log "installing tornado from PyPI"
+    python3 -m pip install --quiet tornado
+}
+
+# --- servers ----------------------------------------------------------------
+port_of() {
+    case "$1" in
+        ours) echo 18081 ;; hyper) echo 18082 ;; actix) echo 18083 ;;
+        may) echo 18084 ;; ceiling) echo 18085 ;; tornado) echo 18086 ;;
+        rawcopy) echo 18087 ;;
+    esac
+}
+
+command_of() {
+    local port; port=$(port_of "$1")
+    case "$1" in
+        ours) echo "$OURS_BIN --port $port --threads 1" ;;
+        hyper) echo "$PEER_BIN/hyper_server --port $port" ;;
+        actix) echo "$PEER_BIN/actix_server --port $port" ;;
+        may) echo "$PEER_BIN/may_server --port $port" ;;
+        ceiling) echo "$PEER_BIN/ceiling --port $port" ;;
+        # Tornado logs every request at INFO by default; production runs do not.
+        tornado) echo "python3 $PEERS/tornado_server.py --port $port --logging warning" ;;
+        rawcopy) echo "$PEER_BIN/rawcopy serve --port $port --bytes $STREAM_BYTES --chunk 65536" ;;
+    esac
+}
+
+has_binary() {
+    case "$1" in
+        hyper) [[ $BUILT == *hyper_server* ]] ;;
+        actix) [[ $BUILT == *actix_server* ]] ;;
+        may) [[ $BUILT == *may_server* ]] ;;
+        ceiling) [[ $BUILT == *ceiling* ]] ;;
+        *) true ;;
+    esac
+}
+
+WORK="$(mktemp -d /tmp/tornado-bench.XXXXXX)"
+RESULTS="$WORK/results.tsv"
+NOTES="$WORK/notes.txt"
+: >"$RESULTS"; : >"$NOTES"
+SERVER_PID=""
+IDLE_PID=""
+
+cleanup() {
+    [[ -n $IDLE_PID ]] && kill "$IDLE_PID" 2>/dev/null || true
+    [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RESULTS"; }
+note() { log "NOTE: $*"; printf '%s\n' "$*" >>"$NOTES"; }
+
+start_server() { # name
+    local name=$1 port
+    port=$(port_of "$name")
+    # shellcheck disable=SC2046
+    taskset -c "$SERVER_CPU" $(command_of "$name") >"$WORK/$name.log" 2>&1 &
+    SERVER_PID=$!
+    local i
+    for i in $(seq 1 100); do
+        if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/plaintext"; then
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    note "$name: did not answer on port $port (log: $(tail -3 "$WORK/$name.log" | tr '\n' ' '))"
+    stop_server
+    return 1
+}
+
+stop_server() {
+    if [[ -n $SERVER_PID ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+
+alive() { # name phase
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        note "$1: server process died during $2 (log: $(tail -3 "$WORK/$1.log" | tr '\n' ' '))"
+        SERVER_PID=""
+        return 1
+    fi
+    if ! curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$(port_of "$1")/plaintext"; then
+        note "$1: server stopped answering after $2"
+        return 1
+    fi
+}
+
+status_kib() { # pid field -> KiB
+    awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+# wrk output -> "req_per_s p50_us p99_us errors total_requests"
+parse_wrk() {
+    python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def us(v, unit):
+    return float(v) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+total = re.search(r"(\d+) requests in", text)
+p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+errors = []
+m = re.search(r"Socket errors: (.*)", text)
+if m:
+    errors.append("socket errors: " + m.group(1).strip())
+m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+if m:
+    errors.append("non-2xx responses: " + m.group(1))
+print(rps.group(1) if rps else "nan",
+      us(*p50.groups()) if p50 else "nan",
+      us(*p99.groups()) if p99 else "nan",
+      "; ".join(errors) or "-", total.group(1) if total else "0", sep="\t")
+PY
+}
+
+# CPU time (user + system) the server process has used, in microseconds.
+cpu_us() {
+    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"
+}
+
+# The best of $ROUNDS runs (by req/s; latency from that same run): on a
+# shared machine, other work only ever makes a run slower. Also the server's
+# CPU time per request (the least over the rounds): with one wrk thread as
+# the load, req/s at 64 connections is often wrk's limit, and CPU time per
+# request is what other processes on the machine disturb least.
+# Prints "req_per_s p50_us p99_us errors cpu_us_per_request".
+run_wrk() { # name label extra-args...
+    local name=$1 label=$2; shift 2
+    local out round line best="" best_rps=-1 rps before after total cpu best_cpu=""
+    for round in $(seq 1 "$ROUNDS"); do
+        out="$WORK/$name.$label.$round.wrk"
+        before=$(cpu_us "$SERVER_PID")
+        taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s "$@" >"$out" 2>&1 || true
+        after=$(cpu_us "$SERVER_PID" 2>/dev/null || echo "$before")
+        line=$(parse_wrk "$out")
+        rps=${line%%$'\t'*}
+        total=${line##*$'\t'}
+        cpu=$(python3 -c "print(($after - $before) / $total if $total > 0 else float('nan'))")
+        if [[ -z $best_cpu ]] || python3 -c "import sys; sys.exit(0 if float('$cpu') < float('$best_cpu') else 1)" 2>/dev/null; then
+            best_cpu=$cpu
+        fi
+        if [[ -z $best ]] || python3 -c "import sys; sys.exit(0 if float('$rps') > float('$best_rps') else 1)" 2>/dev/null; then
+            best=${line%$'\t'*}; best_rps=$rps
+        fi
+    done
+    printf '%s\t%s\n' "$best" "$best_cpu"
+}
+
+# Share of both CPUs that something other than this harness keeps busy,
+# sampled over one second while no server or load generator runs.
+background_busy() {
+    python3 - <<'PY'
+import time
+def sample():
+    f = open("/proc/stat").readline().split()[1:]
+    v = list(map(int, f))
+    idle = v[3] + v[4]
+    return sum(v), idle
+t0, i0 = sample(); time.sleep(1); t1, i1 = sample()
+print(round(100 * (1 - (i1 - i0) / max(t1 - t0, 1))))
+PY
+}
+
+measure_requests() { # name
+    local name=$1 port line rps p50 p99 errs cpu
+    port=$(port_of "$name")
+    log "$name: warm-up"
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$port/plaintext" >/dev/null 2>&1 || true
+
+    log "$name: plaintext, $CONNS connections"
+    line=$(run_wrk "$name" plaintext --latency "http://127.0.0.1:$port/plaintext")
+    IFS=$'\t' read -r rps p50 p99 errs cpu <<<"$line"
+    record "$name" plaintext "$rps"; record "$name" p50 "$p50"; record "$name" p99 "$p99"
+    record "$name" plaintext_cpu "$cpu"
+    [[ $errs == - ]] || note "$name: plaintext: $errs"
+
+    log "$name: plaintext, pipelined depth $DEPTH"
+    line=$(run_wrk "$name" pipelined -s "$BENCHES/pipeline.lua" "http://127.0.0.1:$port" -- "$DEPTH" /plaintext)
+    IFS=$'\t' read -r rps p50 p99 errs cpu <<<"$line"
+    record "$name" pipelined "$rps"; record "$name" pipelined_cpu "$cpu"
+    [[ $errs == - ]] || note "$name: pipelined: $errs"
+
+    log "$name: JSON, $CONNS connections"
+    line=$(run_wrk "$name" json "http://127.0.0.1:$port/json")
+    IFS=$'\t' read -r rps p50 p99 errs cpu <<<"$line"
+    record "$name" json "$rps"; record "$name" json_cpu "$cpu"
+    [[ $errs == - ]] || note "$name: json: $errs"
+}
+
+measure_stream() { # name; the best of $ROUNDS downloads
+    local name=$1 port out speed size code round best=-1 before after best_cpu=-1
+    port=$(port_of "$name")
+    log "$name: one $((STREAM_BYTES >> 20)) MiB response in 64 KiB chunks (x$ROUNDS)"
+    for round in $(seq 1 "$ROUNDS"); do
+        before=$(cpu_us "$SERVER_PID")
+        out=$(taskset -c "$CLIENT_CPU" curl -s -o /dev/null --max-time 300 \
+            -w '%{speed_download} %{size_download} %{http_code}' \
+            "http://127.0.0.1:$port/stream/bytes?n=$STREAM_BYTES&chunk=65536" || true)
+        read -r speed size code <<<"$out"
+        if [[ ${size:-0} != "$STREAM_BYTES" ]]; then
+            note "$name: stream: got ${size:-0} of $STREAM_BYTES bytes (HTTP ${code:-?})"
+            continue
+        fi
+        after=$(cpu_us "$SERVER_PID")
+        best=$(python3 -c "print(max($best, ${speed} / 1e6))")
+        # Server CPU milliseconds per GiB sent (the least over the rounds).
+        best_cpu=$(python3 -c "c = ($after - $before) / 1000 / ($STREAM_BYTES / 2**30); print(c if $best_cpu < 0 else min($best_cpu, c))")
+    done
+    if [[ $best == -1 ]]; then record "$name" stream nan; else record "$name" stream "$best"; record "$name" stream_cpu "$best_cpu"; fi
+}
+
+wait_ready() { # file timeout-seconds -> prints count
+    local i
+    for i in $(seq 1 $(($2 * 10))); do
+        if grep -q '^READY' "$1" 2>/dev/null; then
+            awk '/^READY/ { print $2 }' "$1"
+            return 0
+        fi
+        kill -0 "$IDLE_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo 0
+}
+
+measure_conns() { # name mode conns settle-seconds
+    local name=$1 mode=$2 conns=$3 settle=$4 port before after peak opened out
+    port=$(port_of "$name")
+    before=$(status_kib "$SERVER_PID" VmRSS)
+    log "$name: $conns $mode connections"
+    out="$WORK/$name.$mode.idleconns"
+    taskset -c "$CLIENT_CPU" "$PEER_BIN/idleconns" --port "$port" --conns "$conns" \
+        --mode "$mode" --hold 240 >"$out" 2>"$out.err" &
+    IDLE_PID=$!
+    opened=$(wait_ready "$out" 180)
+    sleep "$settle"
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        note "$name: server died holding $mode connections"
+        kill "$IDLE_PID" 2>/dev/null || true; wait "$IDLE_PID" 2>/dev/null || true; IDLE_PID=""
+        SERVER_PID=""
+        return 1
+    fi
+    after=$(status_kib "$SERVER_PID" VmRSS)
+    peak=$(status_kib "$SERVER_PID" VmHWM)
+    if [[ $mode == slow ]]; then
+        # Still growing? A server without backpressure keeps buffering.
+        sleep "$settle"
+        local later; later=$(status_kib "$SERVER_PID" VmRSS)
+        if (( later > after + 10240 )); then
+            note "$name: RSS still growing with $conns slow clients: $after KiB -> $later KiB in ${settle}s"
+        fi
+        after=$later; peak=$(status_kib "$SERVER_PID" VmHWM)
+    fi
+    kill "$IDLE_PID" 2>/dev/null || true
+    wait "$IDLE_PID" 2>/dev/null || true
+    IDLE_PID=""
+    [[ -s $out.err ]] && grep -q failed "$out.err" && note "$name: $mode: $(grep failed "$out.err")"
+    if (( opened < conns )); then
+        note "$name: $mode: only $opened of $conns connections opened"
+    fi
+    log "$name: $mode: RSS $before KiB -> $after KiB (peak $peak KiB), $opened connections"
+    if [[ $mode == idle ]]; then
+        record "$name" idle_kib_per_conn "$(python3 -c "print(($after - $before) / max($opened, 1))")"
+        record "$name" idle_peak_mib "$(python3 -c "print($peak / 1024)")"
+    else
+        record "$name" slow_rss_mib "$(python3 -c "print($after / 1024)")"
+        record "$name" slow_kib_per_conn "$(python3 -c "print(($after - $before) / max($opened, 1))")"
+    fi
+}
+
+# --- the run ----------------------------------------------------------------
+STARTED=$(date +%s)
+BUSY_LOG=""
+IFS=',' read -r -a SERVER_LIST <<<"$SERVERS"
+for name in "${SERVER_LIST[@]}"; do
+    if ! has_binary "$name"; then
+        note "$name: not built; skipped"
+        continue
+    fi
+    log "=== $name: $(command_of "$name")"
+    busy=$(background_busy)
+    BUSY_LOG="$BUSY_LOG $name:${busy}%"
+    (( busy < 10 )) || note "$name: before its run, other processes kept ${busy}% of the CPUs busy; its numbers may be low"
+    # Requests and streaming, on one server process.
+    if start_server "$name"; then
+        measure_requests "$name"
+        alive "$name" "the request benchmarks" || true
+        case "$name" in
+            may) note "may: no /stream/bytes (may_minihttp has no streaming response API); streaming metrics n/a" ;;
+            ceiling) ;; # the streaming ceiling is rawcopy, below
+            *) [[ -n $SERVER_PID ]] && measure_stream "$name" && alive "$name" "the 1 GiB stream" || true ;;
+        esac
+        stop_server
+    fi
+    # Memory, each on a fresh process.
+    if start_server "$name"; then
+        measure_conns "$name" idle "$IDLE_CONNS" 1 || true
+        [[ -n $SERVER_PID ]] && { alive "$name" "$IDLE_CONNS idle connections" || true; }
+        stop_server
+    fi
+    if [[ $name != may && $name != ceiling ]] && start_server "$name"; then
+        measure_conns "$name" slow "$SLOW_CONNS" "$SLOW_SETTLE" || true
+        sleep 1
+        [[ -n $SERVER_PID ]] && { alive "$name" "$SLOW_CONNS slow clients left" || true; }
+        stop_server
+    fi
+done
+
+# The physical ceiling of streaming: a plain socket copy, read by curl (as the
+# servers are) and by a bare read() loop.
+if [[ ",$SERVERS," == *,ceiling,* ]]; then
+    log "=== rawcopy: $(command_of rawcopy)"
+    taskset -c "$SERVER_CPU" $(command_of rawcopy) >"$WORK/rawcopy.log" 2>&1 &
+    SERVER_PID=$!
+    sleep 0.3
+    measure_stream rawcopy
+    # rawcopy's row is shown in the ceiling column.
+    sed -i 's/^rawcopy\tstream/ceiling\tstream/' "$RESULTS"
+    best=0
+    for round in $(seq 1 "$ROUNDS"); do
+        raw=$(taskset -c "$CLIENT_CPU" "$PEER_BIN/rawcopy" read --port "$(port_of rawcopy)" --bytes "$STREAM_BYTES" || echo 0)
+        best=$(python3 -c "print(max($best, float('$raw') / 1e6))")
+    done
+    record ceiling stream_raw_reader "$best"
+    stop_server
+fi
+ELAPSED=$(( $(date +%s) - STARTED ))
+
+# --- the table ----------------------------------------------------------------
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+TABLE="$WORK/table.md"
+python3 - "$RESULTS" "$NOTES" "$SERVERS" >"$TABLE" <<PY
+import math, sys
+results, notes_path, servers = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+data = {}
+for line in open(results):
+    name, metric, value = line.rstrip("\n").split("\t")
+    try:
+        data[(name, metric)] = float(value)
+    except ValueError:
+        data[(name, metric)] = math.nan
+metrics = [
+    ("plaintext", "plaintext req/s, $CONNS conns", "high", "{:,.0f}"),
+    ("pipelined", "plaintext req/s, pipelined x$DEPTH", "high", "{:,.0f}"),
+    ("json", "JSON req/s, $CONNS conns", "high", "{:,.0f}"),
+    ("p50", "p50 latency µs (plaintext)", "low", "{:,.0f}"),
+    ("p99", "p99 latency µs (plaintext)", "low", "{:,.0f}"),
+    ("stream", "stream MB/s, $((STREAM_BYTES >> 20)) MiB in 64 KiB chunks", "high", "{:,.0f}"),
+    ("stream_raw_reader", "stream MB/s, raw reader instead of curl", "high", "{:,.0f}"),
+    ("plaintext_cpu", "server CPU µs/request, plaintext", "low", "{:,.2f}"),
+    ("pipelined_cpu", "server CPU µs/request, pipelined", "low", "{:,.2f}"),
+    ("json_cpu", "server CPU µs/request, JSON", "low", "{:,.2f}"),
+    ("stream_cpu", "server CPU ms per GiB streamed", "low", "{:,.0f}"),
+    ("idle_kib_per_conn", "idle keep-alive KiB/conn ($IDLE_CONNS conns)", "low", "{:,.1f}"),
+    ("idle_peak_mib", "peak RSS MiB, $IDLE_CONNS idle conns", "low", "{:,.1f}"),
+    ("slow_rss_mib", "RSS MiB, $SLOW_CONNS slow stream clients", "low", "{:,.1f}"),
+    ("slow_kib_per_conn", "KiB per slow stream client", "low", "{:,.1f}"),
+]
+names = {"ours": "tornado-rs", "hyper": "hyper", "actix": "actix-web", "may": "may_minihttp",
+         "ceiling": "ceiling", "tornado": "Tornado (Py)"}
+cols = [s for s in servers if any(k[0] == s for k in data)]
+print("| metric | better | " + " | ".join(names.get(c, c) for c in cols) + " |")
+print("|---|---|" + "---:|" * len(cols))
+for key, label, better, fmt in metrics:
+    if not any((c, key) in data for c in cols):
+        continue
+    ours = data.get(("ours", key), math.nan)
+    cells = []
+    for c in cols:
+        v = data.get((c, key), math.nan)
+        if math.isnan(v):
+            cells.append("n/a")
+            continue
+        cell = fmt.format(v)
+        if c != "ours" and not math.isnan(ours) and v > 0:
+            cell += " ({:.2f}×)".format(ours / v)
+        cells.append(cell)
+    print("| " + label + " | " + ("↑" if better == "high" else "↓") + " | " + " | ".join(cells) + " |")
+print()
+print("Ratios in parentheses are tornado-rs / that server (↑: higher is better, ↓: lower is better).")
+print("The ceiling column's stream rows are rawcopy, a plain socket copy; may_minihttp has no streaming API.")
+notes = [n for n in open(notes_path).read().splitlines() if n.strip()]
+if notes:
+    print()
+    print("Notes from this run:")
+    for n in notes:
+        print("- " + n)
+PY
+
+{
+    echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($CPU_MODEL), $(( ELAPSED / 60 )) min $(( ELAPSED % 60 )) s."
+    echo "Command: \`$COMMAND\` ($( [[ $QUICK == 1 ]] && echo quick || echo full ) pass: best of $ROUNDS ${DURATION}s wrk runs after a ${WARMUP}s warm-up, wrk -t1; server on CPU $SERVER_CPU, load on CPU $CLIENT_CPU)."
+    echo "tornado-rs: $OURS_VERSION."
+    echo "Background CPU use (other processes, sampled 1 s before each server):$BUSY_LOG."
+    echo "Versions: $(rustc --version), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), $(curl --version | head -1 | awk '{print $1, $2}'), Python $(python3 -c 'import sys, tornado; print(sys.version.split()[0] + ", tornado " + tornado.version)')."
+    echo
+    cat "$TABLE"
+} >"$WORK/section.md"
+
+echo
+cat "$WORK/section.md"
+
+if [[ $WRITE == 1 ]]; then
+    OUT="$BENCHES/RESULTS.md"
+    python3 - "$OUT" "$WORK/section.md" <<'PY'
+import os, sys
+out, section = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
+begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+if os.path.exists(out):
+    text = open(out).read()
+else:
+    text = "# Benchmark results\n\nProduced by `benches/run.sh`; see its header for what each metric is.\n\n" + begin + "\n" + end + "\n"
+if begin not in text or end not in text:
+    text = text.rstrip("\n") + "\n\n" + begin + "\n" + end + "\n"
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+open(out, "w").write(head + begin + "\n" + section + "\n" + end + tail)
+PY
+    log "wrote $OUT"
+fi
