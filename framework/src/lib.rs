@@ -21,11 +21,13 @@
 //! | `tornado.routing` | [`routing`] |
 //! | `tornado.web` | [`web`]: `Application`, `RequestHandler` |
 //! | `tornado.escape` | [`escape`] |
+//! | Tornado's user guide | [`docs`]: the guide and the porting guide, every snippet a doctest |
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![forbid(unsafe_code)]
 #![cfg_attr(test, deny(warnings))]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod docs;
 pub mod escape;
 pub mod gen;
 pub mod http1;

@@ -261,3 +261,14 @@ pub fn without_date(out: &[u8]) -> String {
     lines.retain(|line| !line.starts_with("Date: "));
     lines.join("\r\n")
 }
+
+/// The guide's chapters that need this package's dev-only crates (tokio's
+/// I/O traits and signals, reqwest), so their snippets are doctests here
+/// rather than of the framework (see `tornado::docs` for the others).
+pub mod guide {
+    #[doc = include_str!("../../docs/guide/ioloop-tokio.md")]
+    pub mod ioloop_tokio {}
+
+    #[doc = include_str!("../../docs/guide/running.md")]
+    pub mod running {}
+}

@@ -82,11 +82,30 @@ pub enum ParseError {
     IncompleteHead,
     /// The connection closed in the middle of a request body (400).
     IncompleteBody,
+    /// (Client) a malformed status line: not `HTTP/1.x`, a status code that
+    /// is not three digits or is below 100, or a bad reason phrase (502).
+    Status,
+    /// (Client) the status line is longer than `Config::max_request_line` (502).
+    StatusLineTooLong,
+    /// (Client) the response head is longer than `Config::max_header_size` (502).
+    ResponseHeadTooLarge,
+    /// (Client) the response body is larger than the maximum body size (502).
+    ResponseBodyTooLarge,
+    /// (Client) the connection closed in the middle of a response head (502).
+    IncompleteResponseHead,
+    /// (Client) the connection closed in the middle of a response body, before
+    /// its `Content-Length` or last chunk (502).
+    IncompleteResponseBody,
+    /// (Client) bytes arrived when no request was outstanding (502).
+    UnsolicitedResponse,
+    /// (Client) `101 Switching Protocols`, which the client never asks for (502).
+    UnexpectedSwitchingProtocols,
 }
 
 impl ParseError {
     /// The status code to answer with before closing: 400, 413, 414, 431, 501
-    /// or 505.
+    /// or 505. The errors only the client side of the codec reports (a bad
+    /// response) give 502, what a gateway would answer.
     ///
     /// # Tornado
     ///
@@ -100,6 +119,14 @@ impl ParseError {
             ParseError::BodyTooLarge => 413,
             ParseError::UnsupportedTransferEncoding => 501,
             ParseError::UnsupportedVersion => 505,
+            ParseError::Status
+            | ParseError::StatusLineTooLong
+            | ParseError::ResponseHeadTooLarge
+            | ParseError::ResponseBodyTooLarge
+            | ParseError::IncompleteResponseHead
+            | ParseError::IncompleteResponseBody
+            | ParseError::UnsolicitedResponse
+            | ParseError::UnexpectedSwitchingProtocols => 502,
             _ => 400,
         }
     }
@@ -139,6 +166,14 @@ impl ParseError {
             ParseError::TrailersTooLarge => "trailer section too large",
             ParseError::IncompleteHead => "connection closed in the request head",
             ParseError::IncompleteBody => "connection closed in the request body",
+            ParseError::Status => "malformed status line",
+            ParseError::StatusLineTooLong => "status line too long",
+            ParseError::ResponseHeadTooLarge => "response head too large",
+            ParseError::ResponseBodyTooLarge => "response body too large",
+            ParseError::IncompleteResponseHead => "connection closed in the response head",
+            ParseError::IncompleteResponseBody => "connection closed in the response body",
+            ParseError::UnsolicitedResponse => "data received with no request outstanding",
+            ParseError::UnexpectedSwitchingProtocols => "unexpected 101 Switching Protocols",
         }
     }
 }
@@ -188,6 +223,11 @@ pub enum LocalProtocolError {
     /// `start_next_cycle` before both sides finished, or on a connection that
     /// must close.
     NotReusable,
+    /// (Client) a request method that is not a token.
+    InvalidMethod,
+    /// (Client) a request target that is empty or contains whitespace or a
+    /// control byte.
+    InvalidTarget,
 }
 
 impl LocalProtocolError {
@@ -210,6 +250,8 @@ impl LocalProtocolError {
             }
             LocalProtocolError::InvalidContentLength => "invalid Content-Length header",
             LocalProtocolError::NotReusable => "connection cannot start another request cycle",
+            LocalProtocolError::InvalidMethod => "request method is not a token",
+            LocalProtocolError::InvalidTarget => "request target is empty or contains whitespace",
         }
     }
 }

@@ -79,7 +79,7 @@ impl HeadReader {
 }
 
 /// Length of the line ending at `newline`, without its `CR`.
-fn line_len(bytes: &[u8], newline: usize) -> usize {
+pub(crate) fn line_len(bytes: &[u8], newline: usize) -> usize {
     match newline.checked_sub(1).and_then(|i| bytes.get(i)) {
         Some(b'\r') => newline - 1,
         _ => newline,
@@ -88,7 +88,7 @@ fn line_len(bytes: &[u8], newline: usize) -> usize {
 
 /// Whether the `\n` at `newline` ends an empty line (`LF` or `CRLF` right
 /// after the previous line's `\n`).
-fn ends_empty_line(bytes: &[u8], newline: usize) -> bool {
+pub(crate) fn ends_empty_line(bytes: &[u8], newline: usize) -> bool {
     let before = |back: usize| {
         newline
             .checked_sub(back)
@@ -245,11 +245,11 @@ impl Facts {
 
 /// Splits a field value on commas and trims optional whitespace around each
 /// element; empty elements are kept (callers decide what they mean).
-fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|&b| b == b',').map(trim_ows)
 }
 
-fn trim_ows(mut s: &[u8]) -> &[u8] {
+pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
@@ -260,7 +260,7 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
 }
 
 /// Parses `1*DIGIT` into a `u64`, refusing signs, spaces and overflow.
-fn parse_decimal(digits: &[u8]) -> Option<u64> {
+pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }

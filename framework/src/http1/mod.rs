@@ -1,4 +1,6 @@
-//! A pure HTTP/1.x server codec: bytes in, events out; responses in, bytes out.
+//! A pure HTTP/1.x codec: bytes in, events out; responses in, bytes out. The
+//! server side is [`Codec`]; the client side, [`ClientCodec`], shares its
+//! state machine, buffers and body decoders.
 //!
 //! This module reads no socket, no clock and spawns nothing. [`Codec`] is a
 //! push parser in the style of h11: the connection layer
@@ -18,6 +20,8 @@
 //! | `head.rs` | request heads: end detection, httparse, header rules |
 //! | `readers.rs` | body decoders: `Content-Length` and chunked |
 //! | `writers.rs` | response heads and body framing |
+//! | `client.rs` | [`ClientCodec`]: request heads out, response events in |
+//! | `response_head.rs` | response heads: httparse, RFC 9112 §6.3 framing, keep-alive |
 //! | `date.rs` | [`DateCache`] |
 //! | `config.rs`, `error.rs` | [`Config`]; [`ParseError`], [`LocalProtocolError`] |
 //!
@@ -55,11 +59,21 @@
 //! Responses are framed as Tornado's `write_headers` frames them; see
 //! [`Codec::write_headers`].
 //!
+//! Responses, read by [`ClientCodec`] (RFC 9112 §6.3): no body after a HEAD
+//! request or for 1xx, 204 and 304; 1xx heads other than 101 are reported and
+//! skipped, 101 is an error (the client never asks to upgrade); then chunked,
+//! `Content-Length`, or close-delimited (the body ends at EOF and the
+//! connection is not reused). `Transfer-Encoding` together with
+//! `Content-Length`, or with a coding other than a single final `chunked`, is
+//! refused rather than guessed at. A body cut short by EOF is
+//! [`ParseError::IncompleteResponseBody`].
+//!
 //! # Tornado
 //!
 //! The parsing and framing half of `tornado.http1connection`, separated from
 //! the stream so that it can be tested and fuzzed without a socket.
 
+mod client;
 mod codec;
 mod config;
 mod date;
@@ -70,15 +84,18 @@ mod head;
 mod proptests;
 mod readers;
 mod receive_buffer;
+mod response_head;
 mod state;
 #[cfg(test)]
 mod test_util;
 mod writers;
 
+pub use client::{ClientCodec, ClientEvent, ClientRequest};
 pub use codec::Codec;
 pub use config::Config;
 pub use date::DateCache;
 pub use error::{LocalProtocolError, ParseError};
 pub use events::{Event, Framing, RequestHead, Version};
+pub use response_head::{ResponseFraming, ResponseInfo};
 pub use state::State;
 pub use writers::ResponseHead;

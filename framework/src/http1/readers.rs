@@ -45,6 +45,12 @@ pub(crate) enum Decoder {
         /// Sum of the chunk sizes seen so far.
         total: u64,
     },
+    /// (Responses only) a body that ends when the peer closes the
+    /// connection, RFC 9112 §6.3 rule 8.
+    CloseDelimited {
+        /// Bytes handed out so far, checked against the body limit.
+        total: u64,
+    },
 }
 
 /// Where a chunked decoder is within the chunked framing.
@@ -77,6 +83,12 @@ impl Decoder {
         }
     }
 
+    /// A body that runs until the connection closes (a response without
+    /// `Content-Length` or `Transfer-Encoding`).
+    pub(crate) fn close_delimited() -> Decoder {
+        Decoder::CloseDelimited { total: 0 }
+    }
+
     /// Consumes what it can from `buf` and returns the next body event:
     /// `Data`, `EndOfMessage`, or `NeedData` when `buf` holds too little.
     /// After `EndOfMessage` the decoder must not be called again.
@@ -106,6 +118,24 @@ impl Decoder {
             }
             Decoder::Chunked { state, total } => {
                 decode_chunked(state, total, buf, config, max_body_size)
+            }
+            Decoder::CloseDelimited { total } => {
+                if buf.is_empty() {
+                    return Ok(if buf.is_eof() {
+                        Event::EndOfMessage { trailers: None }
+                    } else {
+                        Event::NeedData
+                    });
+                }
+                // Hand out bytes up to the limit, then refuse: the events do
+                // not depend on how the bytes were split.
+                let room = max_body_size.saturating_sub(*total);
+                if room == 0 {
+                    return Err(ParseError::BodyTooLarge);
+                }
+                let n = usize::try_from(room).map_or(buf.len(), |r| r.min(buf.len()));
+                *total = total.saturating_add(n as u64);
+                Ok(Event::Data(buf.take(n)))
             }
         }
     }

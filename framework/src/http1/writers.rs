@@ -287,13 +287,13 @@ impl HeadPlan<'_> {
 
 /// Facts about the caller's header fields, gathered while validating them.
 #[derive(Debug, Default)]
-struct Fields {
-    content_length: Option<u64>,
-    date: bool,
-    close: bool,
+pub(crate) struct Fields {
+    pub(crate) content_length: Option<u64>,
+    pub(crate) date: bool,
+    pub(crate) close: bool,
 }
 
-fn scan_fields(headers: &HTTPHeaders) -> Result<Fields, LocalProtocolError> {
+pub(crate) fn scan_fields(headers: &HTTPHeaders) -> Result<Fields, LocalProtocolError> {
     let mut fields = Fields::default();
     for (name, value) in headers.iter() {
         if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
@@ -333,7 +333,7 @@ fn parse_length(value: &[u8]) -> Option<u64> {
     })
 }
 
-fn put_field(out: &mut impl BufMut, name: &[u8], value: &[u8]) {
+pub(crate) fn put_field(out: &mut impl BufMut, name: &[u8], value: &[u8]) {
     out.put_slice(name);
     out.put_slice(b": ");
     out.put_slice(value);
@@ -341,7 +341,7 @@ fn put_field(out: &mut impl BufMut, name: &[u8], value: &[u8]) {
 }
 
 /// Writes `n` in lowercase hexadecimal, without leading zeros.
-fn put_hex(n: usize, out: &mut impl BufMut) {
+pub(crate) fn put_hex(n: usize, out: &mut impl BufMut) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [b'0'; 16];
     let mut start = buf.len();
