@@ -262,6 +262,104 @@ pub fn without_date(out: &[u8]) -> String {
     lines.join("\r\n")
 }
 
+/// Serves a web `Application` on a new thread (127.0.0.1, an ephemeral port),
+/// with `HTTPServer::new(app)`.
+pub fn app_server(app: tornado::web::Application) -> ServerThread {
+    ServerThread::start(move || HTTPServer::new(app))
+}
+
+/// [`app_server`] with HTTP server `settings` (body limits, keep-alive ...).
+pub fn app_server_with(
+    app: tornado::web::Application,
+    settings: HTTPServerSettings,
+) -> ServerThread {
+    ServerThread::start(move || HTTPServer::with_settings(app, settings))
+}
+
+/// Sends `request` on a fresh connection and parses one response
+/// (`head_request`: the response has no body).
+pub fn fetch(addr: SocketAddr, request: &[u8], head_request: bool) -> Response {
+    let mut sock = TcpStream::connect(addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    sock.write_all(request).unwrap();
+    read_response(&mut sock, head_request)
+}
+
+/// `GET path` over HTTP/1.1 with `Connection: close` plus `extra` header
+/// lines (each ending in CRLF); returns every byte until the server closes.
+pub fn get_raw(addr: SocketAddr, path: &str, extra: &str) -> Vec<u8> {
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n");
+    send_expect_close(addr, request.as_bytes())
+}
+
+/// Splits raw response bytes at the end of the head: (head text, body bytes).
+pub fn split_head(raw: &[u8]) -> (String, Vec<u8>) {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(raw.len(), |at| at + 4);
+    (
+        String::from_utf8_lossy(&raw[..end]).into_owned(),
+        raw[end..].to_vec(),
+    )
+}
+
+/// The path of example binary `name`, built (debug profile) on first use
+/// with `cargo build --example name`, as `tests/tcpecho.rs` does.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    use std::collections::HashSet;
+    use std::path::Path;
+    use std::sync::{Mutex, OnceLock};
+    static BUILT: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if !built.contains(name) {
+        let output = std::process::Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args(["build", "--example", name])
+            .output()
+            .expect("cannot run cargo");
+        assert!(
+            output.status.success(),
+            "building example {name} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        built.insert(name.to_owned());
+    }
+    // A relative CARGO_TARGET_DIR is relative to where cargo ran: the root.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), |dir| root.join(dir));
+    target
+        .join("debug")
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released) for a child process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (polling, up to 20 s) until something accepts connections on
+/// 127.0.0.1:`port`; panics if nothing does.
+pub fn wait_for_port(port: u16) -> SocketAddr {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    assert!(
+        wait_until(Duration::from_secs(20), || TcpStream::connect(addr).is_ok()),
+        "nothing listens on {addr}"
+    );
+    addr
+}
+
 /// The guide's chapters that need this package's dev-only crates (tokio's
 /// I/O traits and signals, reqwest), so their snippets are doctests here
 /// rather than of the framework (see `tornado::docs` for the others).

@@ -1,0 +1,587 @@
+//! Error responses over real sockets: Tornado's error page, 404, 405 with
+//! `Allow`, panics before and after the headers, `HTTPError` reasons,
+//! `serve_traceback`, `Finish`, misuse after `finish`, `default_handler`.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use test_support::{
+    app_server, fetch, get_raw, read_response, read_until_close, send_expect_close, split_head,
+    status_line, without_date, ServerThread,
+};
+use tornado::web::{
+    url, Application, Error, Finish, HTTPError, Handler, HandlerFactory, RequestHandler, Result,
+    Settings,
+};
+
+const NOT_FOUND_PAGE: &str =
+    "<html><title>404: Not Found</title><body>404: Not Found</body></html>";
+
+struct Hello;
+impl RequestHandler for Hello {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("Hello, world")
+    }
+}
+
+/// Implements GET and POST only.
+struct GetPost;
+impl RequestHandler for GetPost {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("get")
+    }
+    async fn post(&mut self, cx: &mut Handler) -> Result {
+        cx.write("post")
+    }
+}
+
+/// Accepts only GET at all (`SUPPORTED_METHODS`), though it implements more.
+struct OnlyGet;
+impl RequestHandler for OnlyGet {
+    const SUPPORTED_METHODS: &'static [&'static str] = &["GET"];
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("get")
+    }
+    async fn put(&mut self, cx: &mut Handler) -> Result {
+        cx.write("put")
+    }
+}
+
+struct PanicEarly;
+impl RequestHandler for PanicEarly {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_header("X-Before", "1")?;
+        cx.write("discarded")?;
+        panic!("boom before headers");
+    }
+}
+
+struct PanicLate;
+impl RequestHandler for PanicLate {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("partial")?;
+        cx.flush().await?;
+        panic!("boom after headers");
+    }
+}
+
+struct Reasoned(&'static str);
+impl RequestHandler for Reasoned {
+    async fn get(&mut self, _cx: &mut Handler) -> Result {
+        Err(HTTPError::new(403).reason(self.0).into())
+    }
+}
+
+struct HeadersThenError;
+impl RequestHandler for HeadersThenError {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_header("X-Dropped", "yes")?;
+        cx.set_cookie("kept", "yes")?;
+        cx.write("dropped body")?;
+        Err(HTTPError::new(400).into())
+    }
+}
+
+#[derive(Debug)]
+struct Outer(std::io::Error);
+impl std::fmt::Display for Outer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("loading the profile failed")
+    }
+}
+impl std::error::Error for Outer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+struct Fails;
+impl RequestHandler for Fails {
+    async fn get(&mut self, _cx: &mut Handler) -> Result {
+        Err(Outer(std::io::Error::other("disk on fire")).into())
+    }
+}
+
+/// Records whether `write` after `finish` was refused.
+struct WriteAfterFinish(Arc<AtomicBool>);
+impl RequestHandler for WriteAfterFinish {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("done")?;
+        cx.finish()?;
+        self.0.store(cx.write("late").is_err(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Returns the refusal of a write after finish (with `?`).
+struct WriteAfterFinishPropagated;
+impl RequestHandler for WriteAfterFinishPropagated {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("done")?;
+        cx.finish()?;
+        cx.write("late")
+    }
+}
+
+/// `Finish` from the method: what was written is sent, the rest not run.
+struct FinishEarly(Arc<AtomicBool>);
+impl RequestHandler for FinishEarly {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("early")?;
+        if cx.get_argument_or("stop", "1")? == "1" {
+            return Err(Finish.into());
+        }
+        self.0.store(true, Ordering::SeqCst);
+        cx.write(" and late")
+    }
+}
+
+/// `Finish` from `prepare` skips the method.
+struct FinishInPrepare(Arc<AtomicBool>);
+impl RequestHandler for FinishInPrepare {
+    async fn prepare(&mut self, cx: &mut Handler) -> Result {
+        cx.set_status(202);
+        cx.write("prepared")?;
+        Err(Finish.into())
+    }
+    async fn get(&mut self, _cx: &mut Handler) -> Result {
+        self.0.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// An error in `prepare` skips the method.
+struct ErrorInPrepare(Arc<AtomicBool>);
+impl RequestHandler for ErrorInPrepare {
+    async fn prepare(&mut self, _cx: &mut Handler) -> Result {
+        Err(HTTPError::new(401).into())
+    }
+    async fn get(&mut self, _cx: &mut Handler) -> Result {
+        self.0.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+struct SendError;
+impl RequestHandler for SendError {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("discarded")?;
+        cx.send_error(503)
+    }
+}
+
+/// A custom `write_error`, with `set_default_headers` on error pages too.
+struct CustomPage;
+impl RequestHandler for CustomPage {
+    async fn get(&mut self, _cx: &mut Handler) -> Result {
+        Err(HTTPError::new(418).into())
+    }
+    fn set_default_headers(&mut self, cx: &mut Handler) {
+        let _ = cx.set_header("X-Default", "on");
+    }
+    fn write_error(&mut self, cx: &mut Handler, status: u16, _error: Option<&Error>) -> Result {
+        cx.write_json(&serde_json::json!({"status": status, "reason": cx.reason()}))
+    }
+}
+
+struct Fallback;
+impl RequestHandler for Fallback {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_status(410);
+        let path = cx.request.path.clone();
+        cx.write(format!("fallback for {path}"))
+    }
+}
+
+fn routes(late_write: Arc<AtomicBool>, ran: Arc<AtomicBool>) -> Vec<tornado::web::URLSpec> {
+    let (r1, r2, r3) = (ran.clone(), ran.clone(), ran);
+    vec![
+        url("/hello", || Hello),
+        url("/getpost", || GetPost),
+        url("/onlyget", || OnlyGet),
+        url("/panic/early", || PanicEarly),
+        url("/panic/late", || PanicLate),
+        url("/reason/amp", || Reasoned("Go & \"Stay\"")),
+        url("/reason/tag", || Reasoned("Nope <b>")),
+        url("/reason/crlf", || Reasoned("a\r\nX-Injected: 1")),
+        url("/dropped", || HeadersThenError),
+        url("/fails", || Fails),
+        url("/late", move || WriteAfterFinish(late_write.clone())),
+        url("/late/propagated", || WriteAfterFinishPropagated),
+        url("/finish", move || FinishEarly(r1.clone())),
+        url("/finish/prepare", move || FinishInPrepare(r2.clone())),
+        url("/prepare/error", move || ErrorInPrepare(r3.clone())),
+        url("/send_error", || SendError),
+        url("/custom", || CustomPage),
+    ]
+}
+
+fn server() -> ServerThread {
+    app_server(Application::new(routes(
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    )))
+}
+
+fn body_of(raw: &[u8]) -> String {
+    String::from_utf8_lossy(&split_head(raw).1).into_owned()
+}
+
+#[test]
+fn not_found_page_is_tornados_bytes() {
+    let server = server();
+    let raw = get_raw(server.addr, "/missing", "");
+    let text = without_date(&raw);
+    let server_line = text.split("\r\n").nth(1).unwrap().to_owned();
+    assert!(server_line.starts_with("Server: tornado-rs/"), "{text:?}");
+    assert_eq!(
+        text.replacen(&server_line, "Server: <server>", 1),
+        format!(
+            "HTTP/1.1 404 Not Found\r\nServer: <server>\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{NOT_FOUND_PAGE}",
+            NOT_FOUND_PAGE.len()
+        )
+    );
+    // Anchored: a prefix or an extension of a route is not a match.
+    for path in ["/hell", "/hello/", "/hellox", "/x/hello"] {
+        assert_eq!(
+            status_line(&get_raw(server.addr, path, "")),
+            "HTTP/1.1 404 Not Found",
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn method_not_allowed_lists_exactly_the_implemented_methods() {
+    let server = server();
+    for method in ["DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"] {
+        let request = format!("{method} /getpost HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let response = fetch(server.addr, request.as_bytes(), method == "HEAD");
+        assert_eq!(response.status, 405, "{method}");
+        assert_eq!(response.header("Allow"), Some("GET, POST"), "{method}");
+    }
+    // The implemented ones work.
+    let response = fetch(
+        server.addr,
+        b"POST /getpost HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        false,
+    );
+    assert_eq!(
+        (response.status, response.body.as_slice()),
+        (200, &b"post"[..])
+    );
+    // The page is Tornado's.
+    let raw = send_expect_close(
+        server.addr,
+        b"DELETE /getpost HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        body_of(&raw),
+        "<html><title>405: Method Not Allowed</title><body>405: Method Not Allowed</body></html>"
+    );
+}
+
+#[test]
+fn methods_outside_supported_methods_are_405_before_the_handler_runs() {
+    let server = server();
+    let response = fetch(
+        server.addr,
+        b"PUT /onlyget HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.status, 405, "PUT is implemented but not supported");
+    assert_eq!(response.header("Allow"), Some("GET"));
+    let response = fetch(
+        server.addr,
+        b"FROB /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.status, 405, "an unknown method");
+    assert_eq!(response.header("Allow"), Some("GET"));
+}
+
+#[test]
+fn panic_before_headers_is_a_500_and_the_server_keeps_serving() {
+    let server = server();
+    let mut sock = server.connect();
+    sock.write_all(b"GET /panic/early HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!(response.status, 500);
+    assert_eq!(
+        response.header("X-Before"),
+        None,
+        "headers set before are dropped"
+    );
+    assert_eq!(
+        response.body,
+        b"<html><title>500: Internal Server Error</title><body>500: Internal Server Error</body></html>"
+    );
+    // Same connection, then a new one: both still served.
+    sock.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"Hello, world");
+    assert_eq!(
+        fetch(
+            server.addr,
+            b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+            false
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn panic_after_headers_closes_the_connection_without_the_last_chunk() {
+    let server = server();
+    let mut sock = server.connect();
+    sock.write_all(b"GET /panic/late HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let raw = read_until_close(&mut sock);
+    let (head, body) = split_head(&raw);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head:?}");
+    assert!(head.contains("Transfer-Encoding: chunked\r\n"), "{head:?}");
+    // The flushed chunk, and no terminating chunk: the client sees a
+    // truncated response, not a whole one.
+    assert_eq!(body, b"7\r\npartial\r\n");
+    for _ in 0..3 {
+        assert_eq!(
+            fetch(
+                server.addr,
+                b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                false
+            )
+            .status,
+            200
+        );
+    }
+}
+
+#[test]
+fn http_error_reason_is_in_the_status_line_and_escaped_in_the_page() {
+    let server = server();
+    let raw = get_raw(server.addr, "/reason/amp", "");
+    assert_eq!(status_line(&raw), "HTTP/1.1 403 Go & \"Stay\"");
+    assert_eq!(
+        body_of(&raw),
+        "<html><title>403: Go &amp; &quot;Stay&quot;</title><body>403: Go &amp; &quot;Stay&quot;</body></html>"
+    );
+    // A reason with "<" or a line break becomes "Unknown" (Tornado's rule).
+    for path in ["/reason/tag", "/reason/crlf"] {
+        let raw = get_raw(server.addr, path, "");
+        assert_eq!(status_line(&raw), "HTTP/1.1 403 Unknown", "{path}");
+        assert_eq!(
+            body_of(&raw),
+            "<html><title>403: Unknown</title><body>403: Unknown</body></html>"
+        );
+        assert!(!String::from_utf8_lossy(&raw).contains("X-Injected"));
+    }
+}
+
+#[test]
+fn headers_set_before_an_error_are_dropped_and_cookies_kept() {
+    let server = server();
+    let response = fetch(
+        server.addr,
+        b"GET /dropped HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.status, 400);
+    assert_eq!(response.header("X-Dropped"), None);
+    assert_eq!(response.header("Set-Cookie"), Some("kept=yes; Path=/"));
+    assert_eq!(
+        response.body,
+        b"<html><title>400: Bad Request</title><body>400: Bad Request</body></html>"
+    );
+}
+
+#[test]
+fn serve_traceback_and_debug_show_the_error_chain() {
+    for settings in [
+        Settings {
+            serve_traceback: true,
+            ..Settings::default()
+        },
+        Settings {
+            debug: true,
+            ..Settings::default()
+        },
+    ] {
+        let server = app_server(Application::with_settings(
+            [url("/fails", || Fails)],
+            settings,
+        ));
+        let response = fetch(
+            server.addr,
+            b"GET /fails HTTP/1.1\r\nHost: x\r\n\r\n",
+            false,
+        );
+        assert_eq!(response.status, 500);
+        assert_eq!(response.header("Content-Type"), Some("text/plain"));
+        let body = String::from_utf8(response.body).unwrap();
+        assert!(body.contains("loading the profile failed"), "{body:?}");
+        assert!(
+            body.contains("disk on fire"),
+            "the cause is shown too: {body:?}"
+        );
+    }
+    // Without them the page says nothing of the error.
+    let server = server();
+    let response = fetch(
+        server.addr,
+        b"GET /fails HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.status, 500);
+    assert!(!String::from_utf8_lossy(&response.body).contains("disk"));
+}
+
+#[test]
+fn write_after_finish_is_refused_and_the_response_stays_whole() {
+    let late = Arc::new(AtomicBool::new(false));
+    let server = app_server(Application::new(routes(
+        late.clone(),
+        Arc::new(AtomicBool::new(false)),
+    )));
+    let mut sock = server.connect();
+    sock.write_all(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!(
+        (response.status, response.body.as_slice()),
+        (200, &b"done"[..])
+    );
+    assert!(
+        late.load(Ordering::SeqCst),
+        "write() after finish() returned Err"
+    );
+    // Returning that error with `?` cannot change a finished response.
+    sock.write_all(b"GET /late/propagated HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!(
+        (response.status, response.body.as_slice()),
+        (200, &b"done"[..])
+    );
+    sock.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"Hello, world");
+}
+
+#[test]
+fn finish_ends_the_request_early() {
+    let ran = Arc::new(AtomicBool::new(false));
+    let server = app_server(Application::new(routes(
+        Arc::new(AtomicBool::new(false)),
+        ran.clone(),
+    )));
+    let response = fetch(
+        server.addr,
+        b"GET /finish HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(
+        (response.status, response.body.as_slice()),
+        (200, &b"early"[..])
+    );
+    assert_eq!(response.header("Content-Length"), Some("5"));
+    let response = fetch(
+        server.addr,
+        b"GET /finish/prepare HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(
+        (response.status, response.body.as_slice()),
+        (202, &b"prepared"[..])
+    );
+    let response = fetch(
+        server.addr,
+        b"GET /prepare/error HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.status, 401);
+    assert!(
+        !ran.load(Ordering::SeqCst),
+        "no method ran after Finish or an error"
+    );
+    // The control: without Finish the rest runs.
+    let response = fetch(
+        server.addr,
+        b"GET /finish?stop=0 HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.body, b"early and late");
+    assert!(ran.load(Ordering::SeqCst));
+}
+
+#[test]
+fn send_error_replaces_what_was_written() {
+    let server = server();
+    let response = fetch(
+        server.addr,
+        b"GET /send_error HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.status, 503);
+    assert_eq!(
+        response.body,
+        b"<html><title>503: Service Unavailable</title><body>503: Service Unavailable</body></html>"
+    );
+}
+
+#[test]
+fn write_error_can_be_overridden_and_default_headers_apply() {
+    let server = server();
+    let response = fetch(
+        server.addr,
+        b"GET /custom HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.status, 418);
+    assert_eq!(response.header("X-Default"), Some("on"));
+    assert_eq!(
+        response.header("Content-Type"),
+        Some("application/json; charset=UTF-8")
+    );
+    assert_eq!(
+        response.body,
+        br#"{"reason": "I'm a Teapot", "status": 418}"#
+    );
+}
+
+#[test]
+fn default_handler_serves_unmatched_paths() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let settings = Settings {
+        default_handler: Some(HandlerFactory::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Fallback
+        })),
+        ..Settings::default()
+    };
+    let server = app_server(Application::with_settings(
+        [url("/hello", || Hello)],
+        settings,
+    ));
+    let response = fetch(
+        server.addr,
+        b"GET /nowhere/x HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.status, 410);
+    assert_eq!(response.body, b"fallback for /nowhere/x");
+    let response = fetch(
+        server.addr,
+        b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.body, b"Hello, world", "routes still win");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one fresh handler per unmatched request"
+    );
+}
