@@ -14,6 +14,7 @@
 //! | [`guide_async`] | Asynchronous and non-Blocking I/O, Coroutines |
 //! | [`guide_queues`] | Queue example |
 //! | [`guide_streaming`] | (streaming with `flush`) |
+//! | [`porting`] | — (Python beside Rust) |
 
 #[doc = include_str!("../../docs/guide/intro.md")]
 pub mod guide_intro {}
@@ -29,3 +30,6 @@ pub mod guide_queues {}
 
 #[doc = include_str!("../../docs/guide/streaming.md")]
 pub mod guide_streaming {}
+
+#[doc = include_str!("../../docs/porting.md")]
+pub mod porting {}
