@@ -21,6 +21,8 @@
 //! | `tornado.routing` | [`routing`] |
 //! | `tornado.web` | [`web`]: `Application`, `RequestHandler` |
 //! | `tornado.escape` | [`escape`] |
+//! | `tornado.httpclient` (`simple_httpclient`) | [`httpclient`]: `AsyncHTTPClient`, `HTTPClient` |
+//! | `tornado.testing` | [`testing`]: `AsyncHTTPTestCase`, `gen_test` |
 //! | Tornado's user guide | [`docs`]: the guide and the porting guide, every snippet a doctest |
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![forbid(unsafe_code)]
@@ -32,6 +34,7 @@ pub mod escape;
 pub mod gen;
 pub mod http1;
 pub mod http1connection;
+pub mod httpclient;
 pub mod httpserver;
 pub mod httputil;
 pub mod ioloop;
@@ -43,4 +46,5 @@ pub mod options;
 pub mod queues;
 pub mod routing;
 pub mod tcpserver;
+pub mod testing;
 pub mod web;
