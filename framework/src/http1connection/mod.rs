@@ -7,6 +7,7 @@
 //! keeps its name. The serving loop (`HTTP1ServerConnection`) is internal;
 //! [`HTTPServer`](crate::httpserver::HTTPServer) runs it.
 
+mod buffers;
 mod decompress;
 mod params;
 mod serve;
@@ -156,7 +157,7 @@ impl HTTP1Connection {
             shared: Rc::new(Shared {
                 stream,
                 codec: RefCell::new(codec),
-                out: RefCell::new(BytesMut::new()),
+                out: RefCell::new(BytesMut::new()), // taken from the pool on first use
                 context: RefCell::new(RequestContext {
                     address,
                     remote_ip: address.ip().to_string(),
@@ -167,6 +168,44 @@ impl HTTP1Connection {
                 params,
             }),
         }
+    }
+
+    /// The output buffer, taken from the pool if the connection had
+    /// given it back while idle.
+    pub(crate) fn out(&self) -> std::cell::RefMut<'_, BytesMut> {
+        let mut out = self.shared.out.borrow_mut();
+        if out.capacity() == 0 {
+            *out = buffers::acquire();
+        }
+        out
+    }
+
+    /// Gives both buffers back to the pool while waiting for the next
+    /// request; `false` (keeping them) if either still holds data.
+    pub(crate) fn release_buffers(&self) -> bool {
+        let mut codec = self.shared.codec.borrow_mut();
+        let mut out = self.shared.out.borrow_mut();
+        if !codec.read_buf().is_empty() || !out.is_empty() {
+            return false;
+        }
+        buffers::release(std::mem::take(codec.read_buf()));
+        buffers::release(std::mem::take(&mut *out));
+        true
+    }
+
+    /// Reads once from the socket into the codec's buffer (taking a pooled
+    /// buffer if it has none), at most `chunk_size` bytes.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<usize, StreamError>> {
+        let mut codec = self.shared.codec.borrow_mut();
+        let buffer = codec.read_buf();
+        if buffer.capacity() == 0 {
+            *buffer = buffers::acquire();
+        }
+        let want = buffers::read_size(buffer, self.shared.params.chunk_size);
+        self.shared.stream.poll_read_into(cx, buffer, want)
     }
 
     /// The client's address, IP and protocol for the current request.
@@ -213,7 +252,7 @@ impl HTTP1Connection {
                 headers,
                 date: Some(&date.0),
             };
-            let mut out = self.shared.out.borrow_mut();
+            let mut out = self.out();
             self.shared
                 .codec
                 .borrow_mut()
@@ -228,7 +267,7 @@ impl HTTP1Connection {
     /// `HTTP1Connection.write(chunk)`.
     pub fn write(&self, chunk: &[u8]) -> Result<(), HTTPOutputError> {
         self.check_open()?;
-        let mut out = self.shared.out.borrow_mut();
+        let mut out = self.out();
         self.shared.codec.borrow_mut().write(chunk, &mut *out)?;
         Ok(())
     }
@@ -241,7 +280,7 @@ impl HTTP1Connection {
     pub fn finish(&self) -> Result<(), HTTPOutputError> {
         self.check_open()?;
         {
-            let mut out = self.shared.out.borrow_mut();
+            let mut out = self.out();
             self.shared.codec.borrow_mut().finish(&mut *out)?;
         }
         drop(self.shared.close_callback.borrow_mut().take());
@@ -318,7 +357,7 @@ impl HTTP1Connection {
             return;
         }
         let headers = HTTPHeaders::new();
-        let mut out = self.shared.out.borrow_mut();
+        let mut out = self.out();
         DATE.with(|date| {
             let mut date = date.borrow_mut();
             date.0.update(SystemTime::now());

@@ -73,15 +73,14 @@ async fn serve_requests<D: HTTPServerConnectionDelegate>(
             return;
         };
         let message = delegate.start_request(conn);
+        // Boxed: the request's state (its delegate, the handler and its
+        // context) exists only while a request is served, so an idle
+        // connection's task stays small.
         let reusable = if conn.shared.params.decompress {
-            serve_one(
-                conn,
-                &mut GzipMessageDelegate::new(message, conn.clone()),
-                head,
-            )
-            .await
+            let message = GzipMessageDelegate::new(message, conn.clone());
+            Box::pin(serve_one(conn, message, head)).await
         } else {
-            serve_one(conn, &mut { message }, head).await
+            Box::pin(serve_one(conn, message, head)).await
         };
         if !reusable || control.closing.get() {
             return;
@@ -129,6 +128,9 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
             return None;
         }
         let started = !conn.shared.codec.borrow_mut().read_buf().is_empty();
+        if !started && conn.release_buffers() && !wait_readable(conn, idle_deadline).await {
+            return None; // idle too long: close quietly
+        }
         if started && head_deadline.is_none() {
             head_deadline = params
                 .header_timeout
@@ -167,7 +169,7 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
 /// whether the connection may carry another request.
 async fn serve_one<M: HTTPMessageDelegate>(
     conn: &HTTP1Connection,
-    message: &mut M,
+    mut message: M,
     head: RequestHead,
 ) -> bool {
     let expect_continue = head.expect_continue();
@@ -195,7 +197,7 @@ async fn serve_one<M: HTTPMessageDelegate>(
                         .shared
                         .codec
                         .borrow_mut()
-                        .write_continue(&mut *conn.shared.out.borrow_mut())
+                        .write_continue(&mut *conn.out())
                         .is_err()
                         || conn.flush().await.is_err()
                     {
@@ -262,17 +264,11 @@ async fn run_watching_for_close(conn: &HTTP1Connection, work: impl Future<Output
             return Poll::Ready(());
         }
         while watching {
-            let polled = {
-                let mut codec = conn.shared.codec.borrow_mut();
-                let buffer = codec.read_buf();
-                if buffer.len() >= read_limit {
-                    watching = false; // enough buffered; stop reading until the response is done
-                    break;
-                }
-                conn.shared
-                    .stream
-                    .poll_read_into(cx, buffer, params.chunk_size)
-            };
+            if conn.shared.codec.borrow_mut().read_buf().len() >= read_limit {
+                watching = false; // enough buffered; stop reading until the response is done
+                break;
+            }
+            let polled = conn.poll_read(cx);
             match polled {
                 Poll::Pending => break,
                 Poll::Ready(Ok(n)) if n > 0 => {}
@@ -292,13 +288,7 @@ async fn run_watching_for_close(conn: &HTTP1Connection, work: impl Future<Output
 
 /// Reads once into the codec's buffer, giving up at `deadline`.
 async fn read_more(conn: &HTTP1Connection, deadline: Option<Instant>) -> Read {
-    let chunk_size = conn.shared.params.chunk_size;
-    let read = poll_fn(|cx| {
-        let mut codec = conn.shared.codec.borrow_mut();
-        conn.shared
-            .stream
-            .poll_read_into(cx, codec.read_buf(), chunk_size)
-    });
+    let read = poll_fn(|cx| conn.poll_read(cx));
     let outcome = match deadline {
         Some(deadline) => match with_deadline(deadline, read).await {
             Ok(outcome) => outcome,
@@ -309,6 +299,19 @@ async fn read_more(conn: &HTTP1Connection, deadline: Option<Instant>) -> Read {
     match outcome {
         Ok(n) if n > 0 => Read::Data,
         _ => Read::Closed,
+    }
+}
+
+/// Waits, holding no buffer, until the next request's first bytes can be
+/// read; `false` if `deadline` passes first.
+async fn wait_readable(conn: &HTTP1Connection, deadline: Option<Instant>) -> bool {
+    let ready = poll_fn(|cx| conn.shared.stream.poll_read_ready(cx));
+    match deadline {
+        Some(deadline) => with_deadline(deadline, ready).await.is_ok(),
+        None => {
+            ready.await;
+            true
+        }
     }
 }
 

@@ -429,6 +429,23 @@ impl IOStream {
         })
     }
 
+    /// Ready once the socket may have bytes to read (or has closed); lets a
+    /// caller wait for data before it commits a buffer to the read.
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.closed() {
+            return Poll::Ready(());
+        }
+        // Readiness is only a hint (the last read may not have drained the
+        // socket to `WouldBlock`): peek one byte to be sure, which needs no buffer.
+        let mut probe = [0u8; 1];
+        self.inner
+            .registration
+            .poll_io(cx, Direction::Read, || {
+                self.with_socket(|socket| socket.peek(&mut probe))
+            })
+            .map(drop)
+    }
+
     /// Reads once from the socket straight into `buffer` (at most `want`
     /// bytes), bypassing the stream's read buffer, which must be empty: the
     /// HTTP connection reads into its codec's buffer this way, with no copy.

@@ -41,7 +41,9 @@ impl WriteBuffer {
             return;
         }
         self.len += data.len();
-        if data.len() <= COALESCE_LIMIT {
+        // A lone buffer is queued as it is; only small writes that follow
+        // others are copied together.
+        if data.len() <= COALESCE_LIMIT && self.len > data.len() {
             self.tail.extend_from_slice(&data);
         } else {
             self.seal_tail();
@@ -93,6 +95,13 @@ impl WriteBuffer {
     /// Drops the first `n` bytes (chunks first, then the tail).
     fn consume(&mut self, mut n: usize) {
         self.len -= n.min(self.len);
+        if self.len == 0 {
+            // Everything is sent: let go of the memory, so an idle stream
+            // holds none.
+            self.chunks = VecDeque::new();
+            self.tail = BytesMut::new();
+            return;
+        }
         while n > 0 {
             let Some(front) = self.chunks.front_mut() else {
                 let take = n.min(self.tail.len());

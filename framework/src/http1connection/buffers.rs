@@ -1,0 +1,82 @@
+//! Read and write buffers lent to connections only while they work.
+//!
+//! An idle keep-alive connection gives its buffers back to this thread's
+//! pool and takes them again when its next request arrives, so thousands of
+//! idle connections hold no buffer memory, while a busy connection reuses
+//! pooled buffers instead of allocating.
+
+use std::cell::RefCell;
+
+use bytes::BytesMut;
+
+/// The size of a fresh buffer.
+pub(crate) const BUFFER_SIZE: usize = 8 * 1024;
+
+/// A read never asks for less room than this (the buffer grows first).
+const MIN_READ: usize = 2 * 1024;
+
+/// The pool keeps at most this many buffers ...
+const POOL_LIMIT: usize = 256;
+
+/// ... each of at most this capacity, so it holds at most 8 MiB per thread.
+const POOL_MAX_CAPACITY: usize = 32 * 1024;
+
+thread_local! {
+    static POOL: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A buffer from the pool, or a new one.
+pub(crate) fn acquire() -> BytesMut {
+    POOL.with(|pool| pool.borrow_mut().pop())
+        .unwrap_or_else(|| BytesMut::with_capacity(BUFFER_SIZE))
+}
+
+/// Returns `buffer` (which must hold no data) to the pool.
+pub(crate) fn release(mut buffer: BytesMut) {
+    buffer.clear();
+    if !(MIN_READ..=POOL_MAX_CAPACITY).contains(&buffer.capacity()) {
+        return;
+    }
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < POOL_LIMIT {
+            pool.push(buffer);
+        }
+    });
+}
+
+/// How many bytes to read into `buffer` (at most `max`): its spare room,
+/// after growing it if that is small. Reading into room the buffer already
+/// has keeps the zero-fill short and the allocation unchanged.
+pub(crate) fn read_size(buffer: &mut BytesMut, max: usize) -> usize {
+    if buffer.capacity() - buffer.len() < MIN_READ {
+        buffer.reserve(BUFFER_SIZE.max(buffer.len()));
+    }
+    (buffer.capacity() - buffer.len()).min(max).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn released_buffers_are_reused_and_bounded() {
+        let first = acquire();
+        let ptr = first.as_ptr();
+        release(first);
+        let again = acquire();
+        assert_eq!(again.as_ptr(), ptr, "the pooled buffer comes back");
+        assert!(again.is_empty());
+        release(BytesMut::with_capacity(1 << 20)); // too large to keep
+        assert_ne!(acquire().capacity(), 1 << 20);
+    }
+
+    #[test]
+    fn read_size_uses_spare_room_and_grows_when_short() {
+        let mut buffer = BytesMut::with_capacity(BUFFER_SIZE);
+        assert_eq!(read_size(&mut buffer, 64 * 1024), BUFFER_SIZE);
+        assert_eq!(read_size(&mut buffer, 100), 100);
+        buffer.resize(BUFFER_SIZE - 10, b'x');
+        assert!(read_size(&mut buffer, 64 * 1024) >= MIN_READ);
+    }
+}
