@@ -422,7 +422,6 @@ fn set_cookie_attributes_in_tornados_order_and_spelling() {
 }
 
 #[test]
-#[ignore = "bug: clear_cookie sends `old=; expires=...` where Tornado sends `old=\"\"; expires=...` (cookies.rs quote(\"\"))"]
 fn clear_cookie_value_is_an_empty_quoted_string() {
     let server = server();
     let response = get(&server, "/cookies", "");
@@ -448,7 +447,6 @@ impl RequestHandler for OctalCookies {
 }
 
 #[test]
-#[ignore = "bug: cookie values with `,` `;` (and DEL) are not octal-escaped as Python's http.cookies does (cookies.rs:104)"]
 fn set_cookie_quotes_like_python() {
     let server = app_server(Application::new([url("/c", || OctalCookies)]));
     let response = get(&server, "/c", "");

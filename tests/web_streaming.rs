@@ -388,7 +388,6 @@ fn client_leaving_mid_stream_makes_flush_fail() {
 }
 
 #[test]
-#[ignore = "bug: on_connection_close is skipped when the handler's own flush() discovers the close (execute.rs:44 and :54 check only the close-callback flag, set later)"]
 fn client_leaving_mid_stream_fires_on_connection_close() {
     let (server, flags) = server();
     leave_mid_stream(&server);

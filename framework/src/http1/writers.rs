@@ -273,13 +273,15 @@ impl HeadPlan<'_> {
             let mut digits = itoa::Buffer::new();
             put_field(out, b"Content-Length", digits.format(n).as_bytes());
         }
-        if self.encoder == Encoder::Chunked {
-            out.put_slice(b"Transfer-Encoding: chunked\r\n");
-        }
+        // Connection before Transfer-Encoding: the order Tornado's
+        // `write_headers` adds them in.
         match self.connection {
             ConnectionField::Close => out.put_slice(b"Connection: close\r\n"),
             ConnectionField::KeepAlive => out.put_slice(b"Connection: Keep-Alive\r\n"),
             ConnectionField::Caller => {}
+        }
+        if self.encoder == Encoder::Chunked {
+            out.put_slice(b"Transfer-Encoding: chunked\r\n");
         }
         out.put_slice(b"\r\n");
     }

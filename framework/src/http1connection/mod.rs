@@ -294,7 +294,7 @@ impl HTTP1Connection {
     ///
     /// While the client reads slowly this waits (backpressure); if the client
     /// has gone it fails. A handler that keeps flushing on a fast network
-    /// yields to the loop every [`FLUSH_BUDGET`] bytes, so it cannot starve
+    /// yields to the loop every MiB it sends, so it cannot starve
     /// other connections.
     pub async fn flush(&self) -> Result<(), HTTPOutputError> {
         let pending = self.shared.out.borrow_mut().split().freeze();

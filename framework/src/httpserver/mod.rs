@@ -5,7 +5,7 @@
 //! [`HTTPServerSettings`] fields), `listen`, `bind` + `start(n)`, `stop` and
 //! `close_all_connections`. The delegate is an
 //! [`HTTPServerConnectionDelegate`] (what `web::Application` is), or any
-//! closure taking an [`HTTPServerRequest`] (Tornado's `request_callback`).
+//! closure taking an [`HTTPServerRequest`](crate::httputil::HTTPServerRequest) (Tornado's `request_callback`).
 
 mod callback;
 mod connections;

@@ -177,13 +177,27 @@ impl IOStream {
     /// `IOStream.connect(address)`; also what `TCPClient.connect` gives.
     pub async fn connect(addr: SocketAddr) -> io::Result<IOStream> {
         let stream = IOStream::new(TcpStream::connect(addr)?)?;
-        // A non-blocking connect completes when the socket becomes writable;
-        // then SO_ERROR (take_error) tells whether it succeeded.
-        poll_fn(|cx| stream.inner.registration.poll_ready(cx, Direction::Write)).await;
-        let outcome = stream.with_socket(|socket| match socket.take_error()? {
-            Some(err) => Err(err),
-            None => socket.peer_addr().map(drop),
-        });
+        // A non-blocking connect completes when the socket becomes writable.
+        // Readiness starts out set (a hint), so until then SO_ERROR is clear
+        // and `peer_addr` says "not connected": wait for a real writable
+        // event and look again. SO_ERROR tells whether it failed.
+        let outcome = poll_fn(|cx| {
+            stream.inner.registration.poll_io(cx, Direction::Write, || {
+                stream.with_socket(|socket| {
+                    if let Some(err) = socket.take_error()? {
+                        return Err(err);
+                    }
+                    match socket.peer_addr() {
+                        Ok(_) => Ok(()),
+                        Err(err) if err.kind() == io::ErrorKind::NotConnected => {
+                            Err(io::ErrorKind::WouldBlock.into())
+                        }
+                        Err(err) => Err(err),
+                    }
+                })
+            })
+        })
+        .await;
         match outcome {
             Ok(()) => Ok(stream),
             Err(err) => {

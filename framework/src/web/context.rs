@@ -645,9 +645,10 @@ impl Handler {
         )
     }
 
-    /// True once the client has closed the connection.
+    /// True once the connection is gone: the client closed it (seen while
+    /// the handler ran) or a write to it failed.
     pub fn connection_closed(&self) -> bool {
-        self.closed.get()
+        self.closed.get() || self.connection().is_some_and(HTTP1Connection::closed)
     }
 }
 

@@ -87,25 +87,26 @@ pub(crate) fn format_set_cookie(name: &str, value: &str, options: &CookieOptions
     out
 }
 
-/// Python's `http.cookies._quote`: values of legal characters as they are,
-/// anything else in double quotes with `"` and `\` escaped and bytes outside
-/// printable ASCII as octal escapes.
+/// Python's `http.cookies._quote`: a non-empty value of legal characters
+/// as it is; anything else in double quotes, with `"` and `\` escaped and
+/// every other character outside `_UnescapedChars` (legal characters plus
+/// ` ()/<=>?@[]{}`) below 256 as an octal escape (`,` is `\054`).
 fn quote(value: &str) -> String {
     let legal = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~:".contains(c);
-    if value.chars().all(legal) {
+    if !value.is_empty() && value.chars().all(legal) {
         return value.to_owned();
     }
+    let unescaped = |c: char| legal(c) || " ()/<=>?@[]{}".contains(c);
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            ' '..='~' => out.push(c),
-            c if u32::from(c) < 256 => {
+            c if unescaped(c) || u32::from(c) >= 256 => out.push(c),
+            c => {
                 let _ = write!(out, "\\{:03o}", u32::from(c));
             }
-            c => out.push(c),
         }
     }
     out.push('"');
