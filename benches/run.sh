@@ -144,7 +144,8 @@ port_of() {
 command_of() {
     local port; port=$(port_of "$1")
     case "$1" in
-        ours) echo "$OURS_BIN --port $port --threads 1" ;;
+        # Like Tornado, ours logs every request at INFO by default.
+        ours) echo "$OURS_BIN --port $port --threads 1 --logging warning" ;;
         hyper) echo "$PEER_BIN/hyper_server --port $port" ;;
         actix) echo "$PEER_BIN/actix_server --port $port" ;;
         may) echo "$PEER_BIN/may_server --port $port" ;;

@@ -16,94 +16,70 @@
 //!
 //! Endpoints (the same on every server):
 //! - `GET /plaintext`: `Hello, World!` as text/plain;
-//! - `GET /json`: `{"message":"Hello, World!"}` as application/json;
+//! - `GET /json`: `{"message": "Hello, World!"}` from `write_json` (Tornado's
+//!   `self.write(dict)`, with Python's spacing);
 //! - `GET /stream/bytes?n=N&chunk=K`: N bytes, byte i being
 //!   `b"abcdefghijklmnopqrstuvwxyz"[i % 26]`, written K bytes at a time
 //!   (default 4096) with `write` then `flush().await` after each chunk, so a
 //!   slow client holds the handler back instead of the response piling up
 //!   in memory. No Content-Length: the response is chunked.
 //!
-//! Written only with the public API, as a user writes a server today: an
-//! `HTTPServer` whose delegate is a plain async function of the request
-//! (Tornado's `HTTPServer(request_callback)`), answering through
-//! `request.connection`. `--threads N` (N > 1) binds one SO_REUSEPORT
-//! listener per thread with `bind` + `start(N)`, one IOLoop each.
+//! Written only with the public API, as a user writes a Tornado app: a
+//! `web::Application` of `RequestHandler`s. `--threads N` (N > 1) binds one
+//! SO_REUSEPORT listener per thread with `bind` + `start(N)`, one IOLoop
+//! each. As with Tornado, pass `--logging warning` to drop the per-request
+//! access log line.
 
 use std::process::ExitCode;
 
 use tornado::httpserver::HTTPServer;
-use tornado::httputil::{HTTPHeaders, HTTPServerRequest};
 use tornado::ioloop::IOLoop;
 use tornado::options::OptionParser;
+use tornado::web::{url, Application, HTTPError, Handler, RequestHandler, Result};
 
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
-const PLAINTEXT: &[u8] = b"Hello, World!";
-const JSON: &[u8] = br#"{"message":"Hello, World!"}"#;
 
-/// The last value of query argument `name`, as a number.
-fn query_number(request: &HTTPServerRequest, name: &str) -> Option<u64> {
-    let value = request.query_arguments.get(name)?.last()?;
-    std::str::from_utf8(value).ok()?.parse().ok()
+/// `GET /plaintext`.
+struct Plaintext;
+
+impl RequestHandler for Plaintext {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_header("Content-Type", "text/plain")?;
+        cx.write("Hello, World!")
+    }
 }
 
-/// Answers one request: Tornado's `request_callback(request)`.
-async fn handle(request: HTTPServerRequest) {
-    let Some(conn) = request.connection.clone() else {
-        return;
-    };
-    let mut headers = HTTPHeaders::new();
-    match (request.method.as_str(), request.path.as_str()) {
-        ("GET", "/plaintext") => {
-            headers.set("Content-Type", "text/plain");
-            headers.set("Content-Length", PLAINTEXT.len().to_string());
-            if conn
-                .write_headers(200, "", &headers, Some(PLAINTEXT))
-                .is_ok()
-            {
-                let _ = conn.finish();
-            }
+/// `GET /json`.
+struct Json;
+
+impl RequestHandler for Json {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write_json(&serde_json::json!({"message": "Hello, World!"}))
+    }
+}
+
+/// `GET /stream/bytes?n=N&chunk=K`.
+struct StreamBytes;
+
+impl RequestHandler for StreamBytes {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        let number = |value: String| value.parse::<u64>().map_err(|_| HTTPError::new(400));
+        let n = number(cx.get_argument("n")?)?;
+        let chunk = number(cx.get_argument_or("chunk", "4096")?)?.max(1);
+        let chunk = usize::try_from(chunk).map_err(|_| HTTPError::new(400))?;
+        // The pattern once, long enough that any chunk is one slice of it.
+        let pattern: Vec<u8> = ALPHABET.iter().copied().cycle().take(chunk + 26).collect();
+        cx.set_header("Content-Type", "application/octet-stream")?;
+        let mut sent = 0u64;
+        while sent < n {
+            let len = usize::try_from((n - sent).min(chunk as u64)).unwrap_or(chunk);
+            let start = usize::try_from(sent % 26).unwrap_or(0);
+            cx.write(&pattern[start..start + len])?;
+            // Waits while the client is slow; fails if it left.
+            cx.flush().await?;
+            sent += len as u64;
         }
-        ("GET", "/json") => {
-            headers.set("Content-Type", "application/json");
-            headers.set("Content-Length", JSON.len().to_string());
-            if conn.write_headers(200, "", &headers, Some(JSON)).is_ok() {
-                let _ = conn.finish();
-            }
-        }
-        ("GET", "/stream/bytes") => {
-            let n = query_number(&request, "n").unwrap_or(0);
-            let chunk = query_number(&request, "chunk").unwrap_or(4096).max(1) as usize;
-            // The pattern once, long enough that any chunk is one slice of it.
-            let pattern: Vec<u8> = ALPHABET.iter().copied().cycle().take(chunk + 26).collect();
-            headers.set("Content-Type", "application/octet-stream");
-            if conn.write_headers(200, "", &headers, None).is_err() {
-                return;
-            }
-            let mut sent = 0u64;
-            while sent < n {
-                let len = (n - sent).min(chunk as u64) as usize;
-                let start = (sent % 26) as usize;
-                if conn.write(&pattern[start..start + len]).is_err() {
-                    return;
-                }
-                // Waits while the client is slow; fails if it left.
-                if conn.flush().await.is_err() {
-                    return;
-                }
-                sent += len as u64;
-            }
-            let _ = conn.finish();
-        }
-        _ => {
-            headers.set("Content-Type", "text/plain");
-            headers.set("Content-Length", "9");
-            if conn
-                .write_headers(404, "", &headers, Some(b"Not Found"))
-                .is_ok()
-            {
-                let _ = conn.finish();
-            }
-        }
+        cx.finish()
     }
 }
 
@@ -115,7 +91,12 @@ fn main() -> ExitCode {
     let port: u16 = options.get("port");
     let threads: usize = options.get("threads");
 
-    let server = HTTPServer::new(handle);
+    let app = Application::new([
+        url(r"/plaintext", || Plaintext),
+        url(r"/json", || Json),
+        url(r"/stream/bytes", || StreamBytes),
+    ]);
+    let server = HTTPServer::new(app);
     let listening = if threads == 1 {
         server.listen(port, "127.0.0.1").map(drop)
     } else {
@@ -124,11 +105,13 @@ fn main() -> ExitCode {
             .and_then(|_| server.start(threads))
     };
     if let Err(err) = listening {
+        // The port is taken, or below 1024 without the privilege to bind it.
         eprintln!("error: cannot listen on 127.0.0.1:{port}: {err}");
         return ExitCode::FAILURE;
     }
     match IOLoop::current().start() {
         Ok(()) => ExitCode::SUCCESS,
+        // The OS refused the loop's own machinery (epoll).
         Err(err) => {
             eprintln!("error: event loop failed: {err}");
             ExitCode::FAILURE

@@ -45,6 +45,25 @@ pub(crate) fn release(mut buffer: BytesMut) {
     });
 }
 
+/// The first read of a connection asks for this much.
+pub(crate) const INITIAL_READ: usize = 4 * 1024;
+
+/// Reads never ask for less than this: a typical browser request fits.
+const SMALLEST_READ: usize = 2 * 1024;
+
+/// The next read size after a read of `got` bytes where `asked` were asked
+/// for: double when the read filled the room (more is waiting), halve when
+/// it brought under a quarter.
+pub(crate) fn next_read_hint(hint: usize, asked: usize, got: usize) -> usize {
+    if got >= asked {
+        hint.saturating_mul(2)
+    } else if got < asked / 4 {
+        (hint / 2).max(SMALLEST_READ)
+    } else {
+        hint
+    }
+}
+
 /// How many bytes to read into `buffer` (at most `max`): its spare room,
 /// after growing it if that is small. Reading into room the buffer already
 /// has keeps the zero-fill short and the allocation unchanged.
@@ -69,6 +88,14 @@ mod tests {
         assert!(again.is_empty());
         release(BytesMut::with_capacity(1 << 20)); // too large to keep
         assert_ne!(acquire().capacity(), 1 << 20);
+    }
+
+    #[test]
+    fn read_hint_adapts() {
+        assert_eq!(next_read_hint(4096, 4096, 4096), 8192);
+        assert_eq!(next_read_hint(4096, 4096, 100), 2048);
+        assert_eq!(next_read_hint(2048, 2048, 100), 2048);
+        assert_eq!(next_read_hint(4096, 4096, 2000), 4096);
     }
 
     #[test]

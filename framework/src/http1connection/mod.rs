@@ -97,6 +97,9 @@ pub(crate) struct Shared {
     context: RefCell<RequestContext>,
     /// The current request's close callback; cleared when its response ends.
     close_callback: RefCell<Option<Box<dyn FnOnce()>>>,
+    /// How much to read next: grows while reads fill what was asked, shrinks
+    /// while they bring little, so small requests cost a small zero-fill.
+    read_hint: Cell<usize>,
     /// Bytes flushed since the loop last had to wait (see [`FLUSH_BUDGET`]).
     unyielded: Cell<usize>,
     params: HTTP1ConnectionParameters,
@@ -164,6 +167,7 @@ impl HTTP1Connection {
                     protocol: "http".to_owned(),
                 }),
                 close_callback: RefCell::new(None),
+                read_hint: Cell::new(buffers::INITIAL_READ),
                 unyielded: Cell::new(0),
                 params,
             }),
@@ -204,8 +208,15 @@ impl HTTP1Connection {
         if buffer.capacity() == 0 {
             *buffer = buffers::acquire();
         }
-        let want = buffers::read_size(buffer, self.shared.params.chunk_size);
-        self.shared.stream.poll_read_into(cx, buffer, want)
+        let hint = self.shared.read_hint.get();
+        let want = buffers::read_size(buffer, hint.min(self.shared.params.chunk_size));
+        let polled = self.shared.stream.poll_read_into(cx, buffer, want);
+        if let std::task::Poll::Ready(Ok(n)) = polled {
+            self.shared
+                .read_hint
+                .set(buffers::next_read_hint(hint, want, n));
+        }
+        polled
     }
 
     /// The client's address, IP and protocol for the current request.

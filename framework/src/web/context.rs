@@ -1,11 +1,12 @@
 //! `Handler`: the framework's half of Tornado's `self`, passed to every hook.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 
@@ -29,7 +30,7 @@ pub struct Handler {
     pub request: HTTPServerRequest,
     application: Application,
     status: u16,
-    reason: String,
+    reason: Cow<'static, str>,
     headers: HTTPHeaders,
     write_buffer: BytesMut,
     headers_written: bool,
@@ -91,7 +92,7 @@ impl Handler {
             request,
             application,
             status: 200,
-            reason: String::new(),
+            reason: Cow::Borrowed(""),
             headers: HTTPHeaders::new(),
             write_buffer: BytesMut::new(),
             headers_written: false,
@@ -145,7 +146,7 @@ impl Handler {
         self.headers.set("Date", http_date());
         self.write_buffer.clear();
         self.status = 200;
-        self.reason = "OK".to_owned();
+        self.reason = Cow::Borrowed("OK");
     }
 
     /// Sets the status; the reason phrase is the standard one (or `Unknown`).
@@ -154,7 +155,7 @@ impl Handler {
     /// `RequestHandler.set_status(status_code)`.
     pub fn set_status(&mut self, status: u16) {
         self.status = status;
-        self.reason = reason_phrase(status).unwrap_or("Unknown").to_owned();
+        self.reason = Cow::Borrowed(reason_phrase(status).unwrap_or("Unknown"));
     }
 
     /// Sets the status with a custom reason phrase. A reason that is not a
@@ -169,9 +170,9 @@ impl Handler {
                 .bytes()
                 .all(|b| b == b'\t' || b == b' ' || (0x21..0x7f).contains(&b) || b >= 0x80);
         self.reason = if valid {
-            reason.to_owned()
+            Cow::Owned(reason.to_owned())
         } else {
-            "Unknown".to_owned()
+            Cow::Borrowed("Unknown")
         };
     }
 
@@ -335,7 +336,8 @@ impl Handler {
                 && !self.headers.contains("Etag")
             {
                 if let Some(etag) = (self.etag_fn)(self) {
-                    self.set_header("Etag", etag)?;
+                    check_header("Etag", &etag)?;
+                    self.headers.set("Etag", etag);
                     if self.check_etag_header() {
                         self.write_buffer.clear();
                         self.set_status(304);
@@ -350,8 +352,10 @@ impl Handler {
                     self.headers.remove(name);
                 }
             } else if !self.headers.contains("Content-Length") {
-                self.headers
-                    .set("Content-Length", self.write_buffer.len().to_string());
+                let mut digits = itoa::Buffer::new();
+                let length =
+                    Bytes::copy_from_slice(digits.format(self.write_buffer.len()).as_bytes());
+                self.headers.set("Content-Length", length);
             }
         }
         self.encode_pending()?;
@@ -364,11 +368,13 @@ impl Handler {
 
     /// Tornado's default `compute_etag`: `"<sha1 hex of the body>"`.
     pub fn default_etag(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha1::digest(&self.write_buffer);
         let mut etag = String::with_capacity(42);
         etag.push('"');
         for byte in digest {
-            etag.push_str(&format!("{byte:02x}"));
+            etag.push(char::from(HEX[usize::from(byte >> 4)]));
+            etag.push(char::from(HEX[usize::from(byte & 15)]));
         }
         etag.push('"');
         etag
