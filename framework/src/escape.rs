@@ -67,6 +67,9 @@ pub fn url_escape(value: &[u8], plus: bool) -> String {
 /// let json = tornado::escape::json_encode(&serde_json::json!({"a": "é</b>", "n": [1, null]})).unwrap();
 /// assert_eq!(json, r#"{"a": "\u00e9<\/b>", "n": [1, null]}"#);
 /// ```
+///
+/// # Tornado
+/// `tornado.escape.json_encode(value)`.
 pub fn json_encode<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut out = Vec::with_capacity(128);
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);

@@ -144,6 +144,10 @@ pub async fn with_timeout<F: Future>(
 }
 
 /// [`with_timeout`] with an absolute deadline.
+///
+/// # Tornado
+/// `tornado.gen.with_timeout(timeout, future)` with `timeout` an absolute
+/// `IOLoop.time()`.
 pub async fn with_deadline<F: Future>(
     deadline: Instant,
     future: F,

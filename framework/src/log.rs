@@ -88,6 +88,9 @@ pub struct LogFormatter {
 
 impl LogFormatter {
     /// A formatter; `color` adds ANSI colour codes around each prefix.
+    ///
+    /// # Tornado
+    /// `LogFormatter(color=color)`.
     pub const fn new(color: bool) -> LogFormatter {
         LogFormatter { color }
     }
@@ -96,6 +99,9 @@ impl LogFormatter {
     ///
     /// Continuation lines of a multi-line message are indented by four
     /// spaces, as Tornado does.
+    ///
+    /// # Tornado
+    /// `LogFormatter.format(record)`.
     pub fn format(&self, record: &Record<'_>, time: SystemTime) -> String {
         let module = record
             .module_path()

@@ -9,6 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddr
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Tornado's default listen backlog (`tornado.netutil._DEFAULT_BACKLOG`).
+///
+/// # Tornado
+/// `tornado.netutil._DEFAULT_BACKLOG`.
 pub const DEFAULT_BACKLOG: i32 = 128;
 
 /// Creates listening sockets bound to `port` on `address`.

@@ -141,6 +141,11 @@ impl Default for OptionParser {
 
 impl OptionParser {
     /// A parser with Tornado's standard options: `help` and `logging`.
+    ///
+    /// # Tornado
+    /// `OptionParser()` (which defines `help`), plus the `logging` option of
+    /// `tornado.log.define_logging_options`; its other options (`log_file_prefix`,
+    /// `log_to_stderr`, ...) are not ported.
     pub fn new() -> OptionParser {
         let mut parser = OptionParser {
             options: BTreeMap::new(),

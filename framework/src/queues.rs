@@ -136,9 +136,15 @@ pub type LifoQueue<T> = GenericQueue<T, Vec<T>>;
 /// `len(self._queue)` is [`len`](QueueBuffer::len).
 pub trait QueueBuffer<T>: Default {
     /// Adds an item.
+    ///
+    /// # Tornado
+    /// `Queue._put(item)`.
     fn put(&mut self, item: T);
 
     /// Removes the next item in this buffer's order; `None` when empty.
+    ///
+    /// # Tornado
+    /// `Queue._get()`.
     fn get(&mut self) -> Option<T>;
 
     /// Puts back an item that [`get`](QueueBuffer::get) gave, where `get`
@@ -147,6 +153,9 @@ pub trait QueueBuffer<T>: Default {
     fn unget(&mut self, item: T);
 
     /// How many items the buffer holds.
+    ///
+    /// # Tornado
+    /// `len(Queue._queue)`.
     fn len(&self) -> usize;
 
     /// True if the buffer holds no items.

@@ -16,6 +16,9 @@ use crate::escape::url_escape;
 use crate::httputil::url_unescape;
 
 /// A route pattern that could not be compiled.
+///
+/// # Tornado
+/// The `re.error` Tornado raises when compiling the pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteError {
     /// The pattern as written.
@@ -38,6 +41,10 @@ impl std::error::Error for RouteError {}
 
 /// What a matched path yields: positional or named groups, URL-unescaped
 /// (`+` stays `+`), as raw bytes (the handler decodes them as UTF-8).
+///
+/// # Tornado
+/// The `{"path_args": ..., "path_kwargs": ...}` dict `PathMatches.match`
+/// returns.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PathArgs {
     /// Groups by position, when the pattern has no named groups.
@@ -69,6 +76,9 @@ pub enum PathMatches {
 
 impl PathMatches {
     /// Compiles a Tornado path pattern.
+    ///
+    /// # Tornado
+    /// `PathMatches(path_pattern)`.
     pub fn new(pattern: &str) -> Result<PathMatches, RouteError> {
         let body = pattern.strip_prefix('^').unwrap_or(pattern);
         let body = body.strip_suffix('$').unwrap_or(body);
@@ -88,6 +98,9 @@ impl PathMatches {
     }
 
     /// Matches `path` (still URL-escaped, as Tornado matches it).
+    ///
+    /// # Tornado
+    /// `PathMatches.match(request)`.
     pub fn match_path(&self, path: &str) -> Option<PathArgs> {
         match self {
             PathMatches::Literal(literal) => (literal == path).then(PathArgs::default),
@@ -190,6 +203,9 @@ pub struct HostMatches(Regex);
 
 impl HostMatches {
     /// Compiles a host pattern (anchored at both ends).
+    ///
+    /// # Tornado
+    /// `HostMatches(host_pattern)`.
     pub fn new(pattern: &str) -> Result<HostMatches, RouteError> {
         let body = pattern.strip_prefix('^').unwrap_or(pattern);
         let body = body.strip_suffix('$').unwrap_or(body);
@@ -202,6 +218,9 @@ impl HostMatches {
     }
 
     /// True if `host_name` matches.
+    ///
+    /// # Tornado
+    /// `HostMatches.match(request)`, given the request's `host_name`.
     pub fn matches(&self, host_name: &str) -> bool {
         self.0.is_match(host_name)
     }
@@ -211,6 +230,10 @@ impl HostMatches {
 ///
 /// Literal rules are found by a hash lookup; only regex rules listed before
 /// the literal one (usually none) are tried first.
+///
+/// # Tornado
+/// The `rules` list of `tornado.routing.RuleRouter`, searched in order as
+/// `RuleRouter.find_handler` does.
 #[derive(Debug, Clone)]
 pub struct RuleTable<T> {
     rules: Vec<(PathMatches, T)>,
@@ -232,6 +255,9 @@ impl<T> Default for RuleTable<T> {
 
 impl<T> RuleTable<T> {
     /// Appends a rule.
+    ///
+    /// # Tornado
+    /// `RuleRouter.add_rules([Rule(matcher, target)])`.
     pub fn push(&mut self, matcher: PathMatches, target: T) {
         let index = self.rules.len();
         match &matcher {
@@ -244,6 +270,9 @@ impl<T> RuleTable<T> {
     }
 
     /// The first rule matching `path`, with its arguments.
+    ///
+    /// # Tornado
+    /// `RuleRouter.find_handler(request)`, for path rules.
     pub fn find(&self, path: &str) -> Option<(&T, PathArgs)> {
         let literal = self.literals.get(path).copied();
         for &index in &self.regexes {
@@ -259,6 +288,9 @@ impl<T> RuleTable<T> {
     }
 
     /// Every rule, in order.
+    ///
+    /// # Tornado
+    /// `RuleRouter.rules`.
     pub fn rules(&self) -> impl Iterator<Item = &(PathMatches, T)> {
         self.rules.iter()
     }

@@ -41,6 +41,10 @@ use crate::httputil::HTTPServerConnectionDelegate;
 use crate::ioloop::IOLoop;
 
 /// Tornado's default async test timeout: 5 seconds.
+///
+/// # Tornado
+///
+/// `get_async_test_timeout()` when `ASYNC_TEST_TIMEOUT` is not set.
 pub const DEFAULT_ASYNC_TEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The timeout for async tests: `ASYNC_TEST_TIMEOUT` (seconds, may be
@@ -143,6 +147,10 @@ impl<D: HTTPServerConnectionDelegate + 'static> AsyncHTTPTestCase<D> {
     /// # Errors
     ///
     /// If the IOLoop cannot be created or the port bound.
+    ///
+    /// # Tornado
+    ///
+    /// `AsyncHTTPTestCase.setUp()`, with `app` as `get_app()` returns.
     pub fn new(app: D) -> io::Result<AsyncHTTPTestCase<D>> {
         AsyncHTTPTestCase::with_settings(app, HTTPServerSettings::default())
     }
@@ -203,6 +211,10 @@ impl<D: HTTPServerConnectionDelegate + 'static> AsyncHTTPTestCase<D> {
     }
 
     /// The test's IOLoop.
+    ///
+    /// # Tornado
+    ///
+    /// `self.io_loop`.
     pub fn io_loop(&self) -> &IOLoop {
         &self.io_loop
     }
@@ -282,6 +294,10 @@ impl<D: HTTPServerConnectionDelegate + 'static> AsyncHTTPTestCase<D> {
     ///
     /// [`io::ErrorKind::TimedOut`] past the test timeout; another error if
     /// the future panics or the loop fails.
+    ///
+    /// # Tornado
+    ///
+    /// `self.io_loop.run_sync(func, timeout=get_async_test_timeout())`.
     pub fn run_sync<F>(&self, future: F) -> io::Result<F::Output>
     where
         F: Future + 'static,

@@ -9,7 +9,7 @@ use super::head::HeadReader;
 use super::readers::Decoder;
 use super::receive_buffer::ReceiveBuffer;
 use super::state::{ConnectionState, Side, State, Transition};
-use super::writers::{plan, Encoder, HeadKind, RequestInfo, ResponseHead};
+use super::writers::{plan, BodyFraming, Encoder, HeadKind, RequestInfo, ResponseHead};
 use crate::httputil::HTTPHeaders;
 
 /// The interim response Tornado sends for `Expect: 100-continue`.
@@ -403,6 +403,30 @@ impl Codec {
             _ => Err(LocalProtocolError::WrongState),
         };
         self.check_local(result)
+    }
+
+    /// Frames a body piece of `len` bytes that the caller sends itself,
+    /// as its own buffer (so a large piece is never copied): writes what
+    /// precedes it into `out`, and returns whether to send it and what to
+    /// write after it. The result on the wire is exactly [`write`](Self::write)'s.
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](Self::write).
+    pub fn frame_body(
+        &mut self,
+        len: usize,
+        out: &mut impl BufMut,
+    ) -> Result<BodyFraming, LocalProtocolError> {
+        let result = match (&mut self.encoder, self.state.server()) {
+            (Some(encoder), State::SendBody) => encoder.frame(len, out),
+            _ => Err(LocalProtocolError::WrongState),
+        };
+        match result {
+            Ok(framing) => Ok(framing),
+            // The same failure handling as `write`'s (it always returns the error).
+            Err(err) => self.check_local(Err(err)).map(|()| BodyFraming::SKIP),
+        }
     }
 
     /// Ends the response: writes the last chunk if chunked, and checks that a

@@ -98,4 +98,4 @@ pub use error::{LocalProtocolError, ParseError};
 pub use events::{Event, Framing, RequestHead, Version};
 pub use response_head::{ResponseFraming, ResponseInfo};
 pub use state::State;
-pub use writers::ResponseHead;
+pub use writers::{BodyFraming, ResponseHead};

@@ -91,6 +91,24 @@ pub(crate) enum Encoder {
     Discard,
 }
 
+/// How to send one body piece once [`Encoder::frame`] has written what
+/// precedes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyFraming {
+    /// Whether the body bytes go on the wire (not for HEAD, 204, 304 or an
+    /// empty chunk).
+    pub send_body: bool,
+    /// What must follow the body bytes (`\r\n` after a chunk).
+    pub suffix: &'static [u8],
+}
+
+impl BodyFraming {
+    pub(crate) const SKIP: BodyFraming = BodyFraming {
+        send_body: false,
+        suffix: b"",
+    };
+}
+
 impl Encoder {
     /// Whether `len` more body bytes may be written.
     pub(crate) fn accepts(&self, len: usize) -> bool {
@@ -107,26 +125,47 @@ impl Encoder {
         chunk: &[u8],
         out: &mut impl BufMut,
     ) -> Result<(), LocalProtocolError> {
-        if !self.accepts(chunk.len()) {
-            return Err(LocalProtocolError::TooMuchData);
-        }
-        match self {
-            Encoder::Length(remaining) => {
-                *remaining = remaining.saturating_sub(chunk.len() as u64);
-                out.put_slice(chunk);
-            }
-            // An empty chunk would read as the end of the body: skip it.
-            Encoder::Chunked if chunk.is_empty() => {}
-            Encoder::Chunked => {
-                put_hex(chunk.len(), out);
-                out.put_slice(b"\r\n");
-                out.put_slice(chunk);
-                out.put_slice(b"\r\n");
-            }
-            Encoder::CloseDelimited => out.put_slice(chunk),
-            Encoder::NoBody | Encoder::Discard => {}
+        let framing = self.frame(chunk.len(), out)?;
+        if framing.send_body {
+            out.put_slice(chunk);
+            out.put_slice(framing.suffix);
         }
         Ok(())
+    }
+
+    /// Frames a body piece of `len` bytes without touching its bytes: writes
+    /// what precedes it into `out` and says whether to send it and what must
+    /// follow it. [`encode`](Self::encode) is this plus the copy, so a caller
+    /// that sends the body as its own buffer (no copy) frames it identically.
+    pub(crate) fn frame(
+        &mut self,
+        len: usize,
+        out: &mut impl BufMut,
+    ) -> Result<BodyFraming, LocalProtocolError> {
+        if !self.accepts(len) {
+            return Err(LocalProtocolError::TooMuchData);
+        }
+        let send = |suffix| {
+            Ok(BodyFraming {
+                send_body: true,
+                suffix,
+            })
+        };
+        match self {
+            Encoder::Length(remaining) => {
+                *remaining = remaining.saturating_sub(len as u64);
+                send(b"")
+            }
+            // An empty chunk would read as the end of the body: skip it.
+            Encoder::Chunked if len == 0 => Ok(BodyFraming::SKIP),
+            Encoder::Chunked => {
+                put_hex(len, out);
+                out.put_slice(b"\r\n");
+                send(b"\r\n")
+            }
+            Encoder::CloseDelimited => send(b""),
+            Encoder::NoBody | Encoder::Discard => Ok(BodyFraming::SKIP),
+        }
     }
 
     /// Ends the body: the last chunk for chunked framing; an error if a
@@ -898,5 +937,56 @@ mod tests {
             put_hex(n, &mut buf);
             assert_eq!(buf, hex.as_bytes());
         }
+    }
+
+    #[test]
+    fn framing_a_body_apart_gives_the_bytes_write_gives() {
+        let empty = HTTPHeaders::new();
+        let mut length = HTTPHeaders::new();
+        length.set("Content-Length", "9");
+        for (request, fields) in [
+            (GET11, &empty),
+            (GET10, &empty),
+            (HEAD11, &empty),
+            (GET11, &length),
+        ] {
+            let pieces: [&[u8]; 3] = [b"abc", b"", b"defghi"];
+            let mut copied = Vec::new();
+            let mut codec = after(request);
+            codec
+                .write_headers(&ResponseHead::new(200, fields), None, &mut copied)
+                .unwrap();
+            for piece in pieces {
+                codec.write(piece, &mut copied).unwrap();
+            }
+            codec.finish(&mut copied).unwrap();
+
+            let mut framed = Vec::new();
+            let mut codec = after(request);
+            codec
+                .write_headers(&ResponseHead::new(200, fields), None, &mut framed)
+                .unwrap();
+            for piece in pieces {
+                let framing = codec.frame_body(piece.len(), &mut framed).unwrap();
+                if framing.send_body {
+                    framed.extend_from_slice(piece);
+                    framed.extend_from_slice(framing.suffix);
+                }
+            }
+            codec.finish(&mut framed).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&framed),
+                String::from_utf8_lossy(&copied)
+            );
+        }
+        let mut codec = after(GET11);
+        let mut out = Vec::new();
+        codec
+            .write_headers(&ResponseHead::new(200, &length), None, &mut out)
+            .unwrap();
+        assert_eq!(
+            codec.frame_body(10, &mut out),
+            Err(LocalProtocolError::TooMuchData)
+        );
     }
 }

@@ -35,6 +35,11 @@ pub(crate) use serve::{serve_connection, ConnectionControl};
 /// #2997; tokio's cooperative budget does the same).
 const FLUSH_BUDGET: usize = 1024 * 1024;
 
+/// Body pieces at least this large are queued for the socket without a
+/// copy; smaller ones are cheaper to copy into the output buffer than to
+/// send as a buffer of their own.
+const ZERO_COPY_MIN: usize = 16 * 1024;
+
 thread_local! {
     /// The `Date` header value, formatted at most once a second per thread,
     /// and the same as shareable bytes.
@@ -220,6 +225,9 @@ impl HTTP1Connection {
     }
 
     /// The client's address, IP and protocol for the current request.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.context`.
     pub fn context(&self) -> RequestContext {
         self.shared.context.borrow().clone()
     }
@@ -229,11 +237,17 @@ impl HTTP1Connection {
     }
 
     /// The connection's parameters.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.params`.
     pub fn params(&self) -> &HTTP1ConnectionParameters {
         &self.shared.params
     }
 
     /// The underlying stream.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.stream`.
     pub fn stream(&self) -> &IOStream {
         &self.shared.stream
     }
@@ -283,6 +297,31 @@ impl HTTP1Connection {
         Ok(())
     }
 
+    /// Encodes a piece of the response body given as `Bytes`: a large piece
+    /// is queued for the socket as it is, beside its framing, instead of
+    /// being copied into the output buffer (a streamed 64 KiB chunk costs no
+    /// copy here). The bytes on the wire are [`write`](Self::write)'s.
+    pub fn write_bytes(&self, chunk: Bytes) -> Result<(), HTTPOutputError> {
+        if chunk.len() < ZERO_COPY_MIN {
+            return self.write(&chunk);
+        }
+        self.check_open()?;
+        let mut out = self.out();
+        let framing = self
+            .shared
+            .codec
+            .borrow_mut()
+            .frame_body(chunk.len(), &mut *out)?;
+        if framing.send_body {
+            // Everything encoded so far, then the piece itself, in order.
+            let before = out.split().freeze();
+            self.shared.stream.write(before)?;
+            self.shared.stream.write(chunk)?;
+            out.extend_from_slice(framing.suffix);
+        }
+        Ok(())
+    }
+
     /// Ends the response (the last chunk, for a chunked one). The current
     /// request's close callback is dropped: the request is over.
     ///
@@ -307,6 +346,10 @@ impl HTTP1Connection {
     /// has gone it fails. A handler that keeps flushing on a fast network
     /// yields to the loop every MiB it sends, so it cannot starve
     /// other connections.
+    ///
+    /// # Tornado
+    /// No `flush` in Tornado: the future that `HTTP1Connection.write(chunk)`
+    /// returns resolves once the chunk is sent.
     pub async fn flush(&self) -> Result<(), HTTPOutputError> {
         let pending = self.shared.out.borrow_mut().split().freeze();
         let sending = pending.len();

@@ -28,10 +28,11 @@
 //!
 //! Deliberate differences from `simple_httpclient`: connections are kept
 //! alive and reused (a pool per scheme, host and port; Tornado sends
-//! `Connection: close`), a reused connection the server closed meanwhile is
-//! retried once on a new one, and a redirect to another origin drops the
-//! credentials. Only plain `http` for now: the stream sits behind
-//! [`ClientStream`]/[`Connector`] so that TLS can be added.
+//! `Connection: close`), and a reused connection the server closed meanwhile
+//! is retried once on a new one. A redirect to another origin drops the
+//! credentials (`Authorization`, `auth`) as Tornado does, but keeps a
+//! `Cookie` header, which Tornado also drops. Only plain `http` for now: the
+//! stream sits behind [`ClientStream`]/[`Connector`] so that TLS can be added.
 
 mod connection;
 mod request;
@@ -65,6 +66,10 @@ use url::{base64_encode, percent_decode, urljoin, Url};
 const DEFAULT_USER_AGENT: &str = concat!("tornado-rs/", env!("CARGO_PKG_VERSION"));
 
 /// Tornado's `max_clients` default.
+///
+/// # Tornado
+///
+/// `SimpleAsyncHTTPClient.initialize(max_clients=10)`.
 pub const DEFAULT_MAX_CLIENTS: usize = 10;
 
 /// The client's limits.
@@ -145,17 +150,29 @@ impl Default for AsyncHTTPClient {
 
 impl AsyncHTTPClient {
     /// A new client with default limits, not shared.
+    ///
+    /// # Tornado
+    ///
+    /// `AsyncHTTPClient(force_instance=True)`.
     pub fn new() -> AsyncHTTPClient {
         AsyncHTTPClient::with_config(ClientConfig::default())
     }
 
     /// A new client with `config`.
+    ///
+    /// # Tornado
+    ///
+    /// `AsyncHTTPClient(force_instance=True, max_clients=..., ...)`.
     pub fn with_config(config: ClientConfig) -> AsyncHTTPClient {
         AsyncHTTPClient::with_connector(config, TcpConnector)
     }
 
     /// A new client whose connections `connector` opens (for TLS, or to
     /// map host names in tests, as Tornado's `hostname_mapping`).
+    ///
+    /// # Tornado
+    ///
+    /// `AsyncHTTPClient(force_instance=True, hostname_mapping=..., resolver=...)`.
     pub fn with_connector(
         config: ClientConfig,
         connector: impl Connector + 'static,
@@ -569,6 +586,10 @@ impl HTTPClient {
     /// # Errors
     ///
     /// If the IOLoop cannot be created (out of file descriptors).
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPClient()`.
     pub fn new() -> io::Result<HTTPClient> {
         HTTPClient::with_config(ClientConfig::default())
     }
@@ -578,6 +599,10 @@ impl HTTPClient {
     /// # Errors
     ///
     /// If the IOLoop cannot be created.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPClient(max_clients=..., ...)`.
     pub fn with_config(config: ClientConfig) -> io::Result<HTTPClient> {
         Ok(HTTPClient {
             io_loop: IOLoop::new()?,
@@ -591,6 +616,10 @@ impl HTTPClient {
     ///
     /// As [`AsyncHTTPClient::fetch`], plus [`HTTPClientError::Io`] if the
     /// private IOLoop fails.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPClient.fetch(request, raise_error=True, **kwargs)`.
     pub fn fetch(&self, request: impl Into<HTTPRequest>) -> Result<HTTPResponse, HTTPClientError> {
         let client = self.client.clone();
         let request = request.into();

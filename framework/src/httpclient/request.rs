@@ -74,6 +74,10 @@ pub struct HTTPRequest {
 
 impl HTTPRequest {
     /// A GET of `url` with Tornado's defaults.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(url)`.
     pub fn new(url: impl Into<String>) -> HTTPRequest {
         HTTPRequest {
             url: url.into(),
@@ -98,18 +102,30 @@ impl HTTPRequest {
     }
 
     /// The HTTP method (default `GET`).
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(method=...)`.
     pub fn method(mut self, method: impl Into<String>) -> HTTPRequest {
         self.method = method.into();
         self
     }
 
     /// Adds a header field (keeping others of the same name).
+    ///
+    /// # Tornado
+    ///
+    /// An entry of `HTTPRequest(headers=...)`.
     pub fn header(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> HTTPRequest {
         self.headers.add(name, value);
         self
     }
 
     /// Replaces all header fields.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(headers=...)`.
     pub fn headers(mut self, headers: HTTPHeaders) -> HTTPRequest {
         self.headers = headers;
         self
@@ -118,6 +134,10 @@ impl HTTPRequest {
     /// The request body, sent with a `Content-Length`. POST, PUT and PATCH
     /// need one (an empty body is fine), other methods must not have one,
     /// unless [`allow_nonstandard_methods`](Self::allow_nonstandard_methods).
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(body=...)`; the same method checks as `simple_httpclient`.
     pub fn body(mut self, body: impl Into<Bytes>) -> HTTPRequest {
         self.body = Some(body.into());
         self
@@ -155,6 +175,11 @@ impl HTTPRequest {
     }
 
     /// Time allowed to connect (`None`: no limit). Default 20 s.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(connect_timeout=20.0)`; `None` is Tornado's `0` (no
+    /// timeout). As in Tornado, connecting also stops at `request_timeout`.
     pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> HTTPRequest {
         self.connect_timeout = timeout.into();
         self
@@ -162,18 +187,31 @@ impl HTTPRequest {
 
     /// Time allowed for the whole request, from the fetch to the end of the
     /// response, queueing included (`None`: no limit). Default 20 s.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(request_timeout=20.0)`; `None` is Tornado's `0`. Tornado
+    /// starts this clock once the request leaves the `max_clients` queue.
     pub fn request_timeout(mut self, timeout: impl Into<Option<Duration>>) -> HTTPRequest {
         self.request_timeout = timeout.into();
         self
     }
 
     /// Follow 301, 302, 303, 307 and 308 redirects (default true).
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(follow_redirects=True)`.
     pub fn follow_redirects(mut self, follow: bool) -> HTTPRequest {
         self.follow_redirects = follow;
         self
     }
 
     /// Most redirects to follow (default 5); past them the 3xx is the response.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(max_redirects=5)`.
     pub fn max_redirects(mut self, max: u32) -> HTTPRequest {
         self.max_redirects = max;
         self
@@ -181,6 +219,10 @@ impl HTTPRequest {
 
     /// The `User-Agent` (default `tornado-rs/<version>` unless the headers
     /// set one).
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(user_agent=None)`; Tornado's default is `Tornado/<version>`.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> HTTPRequest {
         self.user_agent = Some(user_agent.into());
         self
@@ -188,6 +230,10 @@ impl HTTPRequest {
 
     /// Ask for gzip (`Accept-Encoding: gzip`) and decompress a gzip body
     /// (default true). The decompressed size counts against the body limit.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(decompress_response=True)`.
     pub fn decompress_response(mut self, decompress: bool) -> HTTPRequest {
         self.decompress_response = decompress;
         self
@@ -196,6 +242,10 @@ impl HTTPRequest {
     /// Basic authentication (`Authorization: Basic ...`). Credentials in the
     /// URL (`http://user:pass@host/`) take precedence, as in Tornado. Dropped
     /// when a redirect leads to another origin.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(auth_username=..., auth_password=..., auth_mode="basic")`.
     pub fn auth(mut self, username: impl Into<String>, password: impl Into<String>) -> HTTPRequest {
         self.auth_username = Some(username.into());
         self.auth_password = Some(password.into());
@@ -204,12 +254,20 @@ impl HTTPRequest {
 
     /// Send `Expect: 100-continue` and the body only after the server's
     /// `100 Continue`; a final status instead means the body is not sent.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(expect_100_continue=False)`.
     pub fn expect_100_continue(mut self, expect: bool) -> HTTPRequest {
         self.expect_100_continue = expect;
         self
     }
 
     /// Skip the method/body checks (any method, body or not).
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(allow_nonstandard_methods=False)`.
     pub fn allow_nonstandard_methods(mut self, allow: bool) -> HTTPRequest {
         self.allow_nonstandard_methods = allow;
         self
@@ -231,6 +289,10 @@ impl HTTPRequest {
     /// most 64 KiB) instead of in [`HTTPResponse::body`](super::HTTPResponse::body),
     /// which is then empty: memory stays bounded whatever the body's size.
     /// Not called for the bodies of redirects that are followed.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(streaming_callback=...)`.
     pub fn streaming_callback(mut self, callback: impl FnMut(Bytes) + 'static) -> HTTPRequest {
         self.streaming_callback = Some(Rc::new(RefCell::new(callback)));
         self
@@ -239,27 +301,47 @@ impl HTTPRequest {
     /// Receive the final response's head line by line, as Tornado passes it:
     /// `"HTTP/1.1 200 OK\r\n"`, then `"Name: value\r\n"` per field, then
     /// `"\r\n"`.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest(header_callback=...)`.
     pub fn header_callback(mut self, callback: impl FnMut(&str) + 'static) -> HTTPRequest {
         self.header_callback = Some(Rc::new(RefCell::new(callback)));
         self
     }
 
     /// The URL.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest.url`.
     pub fn url(&self) -> &str {
         &self.url
     }
 
     /// The method.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest.method`.
     pub fn get_method(&self) -> &str {
         &self.method
     }
 
     /// The header fields the caller set.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest.headers`.
     pub fn get_headers(&self) -> &HTTPHeaders {
         &self.headers
     }
 
     /// The body, if one was set with [`body`](Self::body).
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPRequest.body`.
     pub fn get_body(&self) -> Option<&Bytes> {
         self.body.as_ref()
     }
@@ -312,6 +394,11 @@ impl BodyWriter {
     /// # Errors
     ///
     /// The connection failed, or more bytes than a `Content-Length` allows.
+    ///
+    /// # Tornado
+    ///
+    /// The `write(chunk)` passed to `body_producer`, whose future resolves
+    /// when the chunk is written.
     pub async fn write(&self, chunk: impl Into<Bytes>) -> io::Result<()> {
         self.connection.send_body_chunk(&chunk.into()).await
     }

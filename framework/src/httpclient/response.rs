@@ -45,6 +45,10 @@ pub struct HTTPResponse {
 impl HTTPResponse {
     /// A 599 response standing for `error`, as Tornado builds for a
     /// transport failure (the shape `AsyncHTTPTestCase.fetch` returns).
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPResponse(request, 599, error=e, request_time=...)`.
     pub fn from_error(
         request: HTTPRequest,
         error: HTTPClientError,
@@ -168,6 +172,10 @@ impl fmt::Display for MalformedResponse {
 
 impl HTTPClientError {
     /// The status code, or 599 when there was no (acceptable) HTTP response.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPClientError.code`.
     pub fn code(&self) -> u16 {
         match self {
             HTTPClientError::Http { code, .. } => *code,
@@ -176,6 +184,10 @@ impl HTTPClientError {
     }
 
     /// The response of an [`HTTPClientError::Http`].
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPClientError.response`.
     pub fn response(&self) -> Option<&HTTPResponse> {
         match self {
             HTTPClientError::Http { response, .. } => response.as_deref(),
@@ -184,6 +196,10 @@ impl HTTPClientError {
     }
 
     /// Whether a timeout fired.
+    ///
+    /// # Tornado
+    ///
+    /// `isinstance(e, tornado.simple_httpclient.HTTPTimeoutError)`.
     pub fn is_timeout(&self) -> bool {
         matches!(self, HTTPClientError::Timeout(_))
     }

@@ -32,6 +32,9 @@ where
 }
 
 /// The message delegate of a closure-served request.
+///
+/// # Tornado
+/// `tornado.httpserver._CallableAdapter`.
 #[derive(Debug)]
 pub struct CallbackMessage<F> {
     callback: F,

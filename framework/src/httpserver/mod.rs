@@ -43,6 +43,14 @@ static NEXT_SERVER_ID: AtomicU64 = AtomicU64::new(1);
 /// };
 /// assert!(!settings.no_keep_alive);
 /// ```
+///
+/// # Tornado
+/// `HTTPServer(request_callback, no_keep_alive=False, xheaders=False,
+/// decompress_request=False, chunk_size=None, max_header_size=None,
+/// idle_connection_timeout=None, body_timeout=None, max_body_size=None,
+/// max_buffer_size=None, trusted_downstream=None)`. `header_timeout` is ours
+/// (Tornado reuses `idle_connection_timeout` there); `ssl_options` and
+/// `protocol` are not ported (no TLS).
 #[derive(Debug, Clone)]
 pub struct HTTPServerSettings {
     /// Trust `X-Real-Ip`/`X-Forwarded-For` and `X-Scheme`/`X-Forwarded-Proto`
@@ -107,6 +115,10 @@ impl HTTPServerSettings {
 /// What each accepted connection runs: the HTTP serving loop for the delegate.
 ///
 /// `Clone + Send` when the delegate is, so `start(n)` can put a copy on every thread.
+///
+/// # Tornado
+/// `HTTPServer.handle_stream(stream, address)`, which starts an
+/// `HTTP1ServerConnection` on each stream.
 #[derive(Clone)]
 pub struct ServeHTTP<D> {
     delegate: D,
@@ -180,6 +192,10 @@ impl<D: HTTPServerConnectionDelegate> HTTPServerConnectionDelegate for WithProxy
 /// server.listen(8888, "").unwrap();
 /// IOLoop::current().start().unwrap();
 /// ```
+///
+/// # Tornado
+/// `tornado.httpserver.HTTPServer(request_callback, **kwargs)`; see the
+/// [module docs](self).
 pub struct HTTPServer<D> {
     tcp: TCPServer<ServeHTTP<D>>,
     id: u64,
@@ -187,6 +203,9 @@ pub struct HTTPServer<D> {
 
 impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
     /// A server with default settings.
+    ///
+    /// # Tornado
+    /// `HTTPServer(request_callback)`.
     pub fn new(delegate: D) -> HTTPServer<D> {
         HTTPServer::with_settings(delegate, HTTPServerSettings::default())
     }

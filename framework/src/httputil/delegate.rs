@@ -20,12 +20,21 @@ use crate::http1connection::HTTP1Connection;
 /// and `on_close(server_conn)`.
 pub trait HTTPServerConnectionDelegate {
     /// The per-request delegate.
+    ///
+    /// # Tornado
+    /// The `HTTPMessageDelegate` that `start_request` returns.
     type Message: HTTPMessageDelegate + 'static;
 
     /// Called when a request head has been parsed, before `headers_received`.
+    ///
+    /// # Tornado
+    /// `HTTPServerConnectionDelegate.start_request(server_conn, request_conn)`.
     fn start_request(&self, connection: &HTTP1Connection) -> Self::Message;
 
     /// Called once when the connection closes.
+    ///
+    /// # Tornado
+    /// `HTTPServerConnectionDelegate.on_close(server_conn)`.
     fn on_close(&self, _connection: &HTTP1Connection) {}
 }
 
@@ -48,14 +57,27 @@ pub trait HTTPServerConnectionDelegate {
 /// `data_received(chunk)`, `finish()`, `on_connection_close()`.
 pub trait HTTPMessageDelegate {
     /// The request line and headers have arrived.
+    ///
+    /// # Tornado
+    /// `HTTPMessageDelegate.headers_received(start_line, headers)`.
     fn headers_received(&mut self, head: RequestHead) -> impl Future<Output = ()>;
 
     /// A chunk of the (decoded, and with `decompress`, decompressed) body.
+    ///
+    /// # Tornado
+    /// `HTTPMessageDelegate.data_received(chunk)`.
     fn data_received(&mut self, chunk: Bytes) -> impl Future<Output = ()>;
 
     /// The whole request has arrived: produce the response.
+    ///
+    /// # Tornado
+    /// `HTTPMessageDelegate.finish()`, which returns nothing; here the
+    /// connection waits for the returned future.
     fn finish(&mut self) -> impl Future<Output = ()>;
 
     /// The connection closed before the request was complete.
+    ///
+    /// # Tornado
+    /// `HTTPMessageDelegate.on_connection_close()`.
     fn on_connection_close(&mut self);
 }

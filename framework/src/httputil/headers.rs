@@ -50,6 +50,10 @@ pub struct HTTPHeaders {
 
 impl HTTPHeaders {
     /// Creates an empty map.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPHeaders()`.
     pub fn new() -> HTTPHeaders {
         HTTPHeaders::default()
     }
@@ -127,6 +131,10 @@ impl HTTPHeaders {
     /// `headers[name]` does. Values that are not UTF-8 are left out.
     ///
     /// Borrows when there is exactly one value; allocates only to join several.
+    ///
+    /// # Tornado
+    ///
+    /// `headers[name]`.
     pub fn get_joined(&self, name: &str) -> Option<Cow<'_, str>> {
         let mut values = self.get_list(name);
         let first = values.next()?;
@@ -203,6 +211,10 @@ impl HTTPHeaders {
     }
 
     /// Returns the number of field lines (not of distinct names).
+    ///
+    /// # Tornado
+    ///
+    /// `len(headers)` counts distinct names.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -213,6 +225,10 @@ impl HTTPHeaders {
     }
 
     /// Removes every field line, keeping the allocation.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPHeaders.clear()`.
     pub fn clear(&mut self) {
         self.entries.clear();
     }

@@ -57,6 +57,10 @@ pub struct HTTPServerRequest {
 
 impl HTTPServerRequest {
     /// Builds the request from a parsed head and the connection it arrived on.
+    ///
+    /// # Tornado
+    /// `HTTPServerRequest(start_line=..., headers=..., connection=...)`, as
+    /// `_CallableAdapter` and `routing._RoutingDelegate` build it.
     pub fn new(mut head: RequestHead, connection: Option<&HTTP1Connection>) -> HTTPServerRequest {
         let headers = head.take_headers();
         let uri = head.uri().to_owned();

@@ -100,6 +100,9 @@ pub struct IOLoopHandle {
 impl IOLoopHandle {
     /// Runs `callback` on the loop's thread at its next iteration, waking the
     /// loop if it is waiting in `poll`. Returns `false` if the loop is gone.
+    ///
+    /// # Tornado
+    /// `IOLoop.add_callback(callback)` called from another thread.
     pub fn add_callback(&self, callback: impl FnOnce() + Send + 'static) -> bool {
         self.shared
             .send(|inbox| inbox.callbacks.push(Box::new(callback)))
@@ -107,6 +110,10 @@ impl IOLoopHandle {
 
     /// Asks the loop to stop after its current iteration (see
     /// [`IOLoop::stop`](super::IOLoop::stop)). Returns `false` if the loop is gone.
+    ///
+    /// # Tornado
+    /// `io_loop.add_callback(io_loop.stop)`, the thread-safe way to stop a
+    /// Tornado loop.
     pub fn stop(&self) -> bool {
         self.shared.send(|inbox| inbox.stop = true)
     }

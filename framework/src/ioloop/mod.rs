@@ -147,6 +147,9 @@ fn schedule_local(loop_id: u64, task: TaskRef) -> bool {
 
 impl IOLoop {
     /// Creates a new loop (not made current).
+    ///
+    /// # Tornado
+    /// `IOLoop()`, except that Tornado makes the new loop current.
     pub fn new() -> io::Result<IOLoop> {
         let poll = mio::Poll::new()?;
         let registry = poll.registry().try_clone()?;
@@ -176,6 +179,9 @@ impl IOLoop {
     /// # Panics
     /// If the loop cannot be created (the process is out of file descriptors).
     /// [`IOLoop::try_current`] returns that error instead.
+    ///
+    /// # Tornado
+    /// `IOLoop.current()`.
     pub fn current() -> IOLoop {
         match IOLoop::try_current() {
             Ok(ioloop) => ioloop,
@@ -184,6 +190,9 @@ impl IOLoop {
     }
 
     /// This thread's current loop, created on first use; an error if creating it fails.
+    ///
+    /// # Tornado
+    /// `IOLoop.current()`, with creation failure as an error.
     pub fn try_current() -> io::Result<IOLoop> {
         CURRENT.with(|current| {
             let mut current = current.borrow_mut();
@@ -205,6 +214,9 @@ impl IOLoop {
     }
 
     /// Forgets the thread's current loop (it lives on while other handles do).
+    ///
+    /// # Tornado
+    /// `IOLoop.clear_current()` (deprecated in Tornado 6.2).
     pub fn clear_current() {
         let previous = CURRENT.with(|current| current.borrow_mut().take());
         drop(previous);

@@ -50,6 +50,10 @@ impl PeriodicCallback {
     /// Creates a stopped periodic callback on the current loop.
     ///
     /// A zero period is raised to one millisecond, so the loop cannot spin.
+    ///
+    /// # Tornado
+    /// `PeriodicCallback(callback, callback_time)`, which raises `ValueError`
+    /// for a non-positive `callback_time`; `jitter` is not ported.
     pub fn new(callback: impl FnMut() + 'static, period: Duration) -> PeriodicCallback {
         PeriodicCallback {
             inner: Rc::new(State {
@@ -63,6 +67,9 @@ impl PeriodicCallback {
     }
 
     /// Starts the timer; the first call is one period from now. No effect if running.
+    ///
+    /// # Tornado
+    /// `PeriodicCallback.start()`.
     pub fn start(&self) {
         if self.is_running() {
             return;
@@ -72,6 +79,9 @@ impl PeriodicCallback {
     }
 
     /// Stops the timer; a pending tick never fires.
+    ///
+    /// # Tornado
+    /// `PeriodicCallback.stop()`.
     pub fn stop(&self) {
         if let (Some(handle), Some(ioloop)) =
             (self.inner.timeout.take(), self.inner.ioloop.upgrade())
@@ -81,6 +91,9 @@ impl PeriodicCallback {
     }
 
     /// True between `start` and `stop`.
+    ///
+    /// # Tornado
+    /// `PeriodicCallback.is_running()`.
     pub fn is_running(&self) -> bool {
         self.inner.timeout.get().is_some()
     }

@@ -132,6 +132,9 @@ impl<T> Task<T> {
     /// Cancels the task: its future is dropped (releasing what it holds) and
     /// awaiting this handle gives [`JoinError::Cancelled`]. No effect once the
     /// task has finished.
+    ///
+    /// # Tornado
+    /// `Task.cancel()`.
     pub fn abort(&self) {
         if let Some(inner) = self.owner.upgrade() {
             inner.abort_task(self.task);
@@ -139,6 +142,9 @@ impl<T> Task<T> {
     }
 
     /// True once the task has finished, been aborted or panicked.
+    ///
+    /// # Tornado
+    /// `Task.done()`.
     pub fn is_finished(&self) -> bool {
         !matches!(*self.state.borrow(), JoinState::Running(_))
     }

@@ -34,9 +34,15 @@ pub use error::{StreamClosedError, StreamError};
 use write_buffer::WriteBuffer;
 
 /// Tornado's default `max_buffer_size`: 100 MiB.
+///
+/// # Tornado
+/// `BaseIOStream(max_buffer_size=None)` means 104857600.
 pub const DEFAULT_MAX_BUFFER_SIZE: usize = 104_857_600;
 
 /// Tornado's default `read_chunk_size`: 64 KiB per read call at most.
+///
+/// # Tornado
+/// `BaseIOStream(read_chunk_size=None)` means 65536.
 pub const DEFAULT_READ_CHUNK_SIZE: usize = 65_536;
 
 /// A result of a stream operation.
@@ -71,6 +77,10 @@ pub type StreamResult<T> = Result<T, StreamError>;
 ///     .unwrap();
 /// assert_eq!(&peer.join().unwrap(), b"pong");
 /// ```
+///
+/// # Tornado
+/// `tornado.iostream.IOStream`; see the [module docs](self) for the
+/// write/flush difference.
 #[derive(Clone)]
 pub struct IOStream {
     inner: Rc<Inner>,
@@ -145,11 +155,18 @@ impl Drop for Busy<'_> {
 
 impl IOStream {
     /// Wraps a connected socket with default limits.
+    ///
+    /// # Tornado
+    /// `IOStream(socket)`.
     pub fn new(socket: TcpStream) -> io::Result<IOStream> {
         IOStream::with_options(socket, StreamOptions::default())
     }
 
     /// Wraps a connected socket with the given limits.
+    ///
+    /// # Tornado
+    /// `IOStream(socket, max_buffer_size=..., read_chunk_size=...,
+    /// max_write_buffer_size=...)`.
     pub fn with_options(mut socket: TcpStream, options: StreamOptions) -> io::Result<IOStream> {
         let registration = Registration::new(&mut socket)?;
         Ok(IOStream {
@@ -500,6 +517,9 @@ impl IOStream {
     }
 
     /// Number of bytes read from the socket but not yet consumed.
+    ///
+    /// # Tornado
+    /// `IOStream._read_buffer_size` (private in Tornado).
     pub fn read_buffer_size(&self) -> usize {
         self.inner.read_buffer.borrow().len()
     }
@@ -521,6 +541,9 @@ impl IOStream {
     }
 
     /// Buffers a copy of `data` (small writes are coalesced without allocating).
+    ///
+    /// # Tornado
+    /// `IOStream.write(data)`, buffering only, as [`write`](IOStream::write).
     pub fn write_slice(&self, data: &[u8]) -> StreamResult<()> {
         self.check_writable(data.len())?;
         self.inner.write_buffer.borrow_mut().push_slice(data);
@@ -558,6 +581,10 @@ impl IOStream {
     /// waits: that is the backpressure a producer needs. If the connection
     /// fails or the stream is closed, the buffered bytes are dropped and this
     /// returns [`StreamError::Closed`] with the cause.
+    ///
+    /// # Tornado
+    /// No `flush` in Tornado: `await stream.write(data)` resolves once the
+    /// data is sent, which is `write` then `flush().await` here.
     pub async fn flush(&self) -> StreamResult<()> {
         let _busy = Busy::claim(&self.inner.flushing, "already flushing")?;
         poll_fn(|cx| self.poll_flush(cx)).await

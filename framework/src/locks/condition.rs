@@ -55,6 +55,9 @@ pub struct Condition {
 
 impl Condition {
     /// A new condition with nobody waiting.
+    ///
+    /// # Tornado
+    /// `tornado.locks.Condition()`.
     pub fn new() -> Condition {
         Condition::default()
     }

@@ -59,6 +59,9 @@ struct EventState {
 
 impl Event {
     /// A new event, clear.
+    ///
+    /// # Tornado
+    /// `tornado.locks.Event()`.
     pub fn new() -> Event {
         Event::default()
     }

@@ -62,6 +62,9 @@ pub struct LockGuard {
 
 impl Lock {
     /// A new lock, unlocked.
+    ///
+    /// # Tornado
+    /// `tornado.locks.Lock()`.
     pub fn new() -> Lock {
         Lock::default()
     }

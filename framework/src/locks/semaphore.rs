@@ -148,6 +148,9 @@ impl Semaphore {
     /// # Panics
     /// If `value` exceeds `tokio::sync::Semaphore::MAX_PERMITS` (`usize::MAX >> 3`).
     /// (Tornado raises `ValueError` for a negative value, which `usize` rules out.)
+    ///
+    /// # Tornado
+    /// `tornado.locks.Semaphore(value=1)`; `value` has no default here.
     pub fn new(value: usize) -> Semaphore {
         Semaphore {
             permits: Arc::new(Permits::new(value)),
@@ -204,6 +207,9 @@ impl BoundedSemaphore {
     ///
     /// # Panics
     /// If `value` exceeds `tokio::sync::Semaphore::MAX_PERMITS` (`usize::MAX >> 3`).
+    ///
+    /// # Tornado
+    /// `tornado.locks.BoundedSemaphore(value=1)`; `value` has no default here.
     pub fn new(value: usize) -> BoundedSemaphore {
         BoundedSemaphore {
             permits: Arc::new(Permits::new(value)),

@@ -33,6 +33,9 @@ use accept::{accept_loop, Connections};
 pub trait StreamHandler: 'static {
     /// Serves one connection; the connection is counted as active until the
     /// returned future completes.
+    ///
+    /// # Tornado
+    /// `TCPServer.handle_stream(stream, address)`.
     fn handle_stream(&self, stream: IOStream, address: SocketAddr) -> impl Future<Output = ()>;
 
     /// Called on each thread [`TCPServer::start`] created when the server
@@ -67,6 +70,11 @@ where
 /// server.listen(9888, "").unwrap();
 /// IOLoop::current().start().unwrap();
 /// ```
+///
+/// # Tornado
+/// `tornado.tcpserver.TCPServer(ssl_options=None, max_buffer_size=None,
+/// read_chunk_size=None)`, without `ssl_options` (no TLS); see the [module
+/// docs](self).
 pub struct TCPServer<H> {
     handler: Rc<H>,
     options: StreamOptions,
@@ -95,6 +103,9 @@ struct Worker {
 
 impl<H: StreamHandler> TCPServer<H> {
     /// A server that passes each connection to `handler`, with default stream limits.
+    ///
+    /// # Tornado
+    /// `TCPServer()` with `handle_stream` overridden.
     pub fn new(handler: H) -> TCPServer<H> {
         TCPServer::with_options(handler, StreamOptions::default())
     }

@@ -55,6 +55,9 @@ pub struct URLSpec {
 
 impl URLSpec {
     /// Names the route, for `reverse_url`.
+    ///
+    /// # Tornado
+    /// `url(..., name=name)`.
     pub fn name(mut self, name: impl Into<String>) -> URLSpec {
         self.name = Some(name.into());
         self
@@ -83,6 +86,10 @@ impl URLSpec {
 /// ]);
 /// assert_eq!(app.reverse_url("user", &["42"]).unwrap(), "/user/42");
 /// ```
+///
+/// # Tornado
+/// `tornado.web.url(pattern, handler, kwargs=None, name=None)`: the factory
+/// stands for `handler` plus `kwargs` (what `initialize` received).
 pub fn url<H: RequestHandler, F: Fn() -> H + Send + Sync + 'static>(
     pattern: &str,
     factory: F,
@@ -95,6 +102,9 @@ pub fn url<H: RequestHandler, F: Fn() -> H + Send + Sync + 'static>(
 }
 
 /// An access-log replacement: called once per finished request.
+///
+/// # Tornado
+/// The `log_function` application setting.
 pub type LogFunction = Arc<dyn Fn(&Handler) + Send + Sync>;
 
 /// Application settings, named as Tornado's.
@@ -156,6 +166,9 @@ impl Application {
     /// If a route pattern is not valid (for instance it uses look-around,
     /// which the `regex` crate lacks); the message names the pattern. Use
     /// [`Application::try_new`] to get the error instead.
+    ///
+    /// # Tornado
+    /// `Application(handlers)`, which raises `re.error` for a bad pattern.
     pub fn new(handlers: impl IntoIterator<Item = URLSpec>) -> Application {
         Application::with_settings(handlers, Settings::default())
     }
@@ -164,6 +177,9 @@ impl Application {
     ///
     /// # Panics
     /// As [`Application::new`].
+    ///
+    /// # Tornado
+    /// `Application(handlers, **settings)`.
     pub fn with_settings(
         handlers: impl IntoIterator<Item = URLSpec>,
         settings: Settings,
@@ -216,6 +232,9 @@ impl Application {
     }
 
     /// The application's settings.
+    ///
+    /// # Tornado
+    /// `Application.settings`.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
     }

@@ -109,26 +109,42 @@ impl Handler {
     }
 
     /// The application this request is routed by.
+    ///
+    /// # Tornado
+    /// `RequestHandler.application`.
     pub fn application(&self) -> &Application {
         &self.application
     }
 
     /// The application's settings.
+    ///
+    /// # Tornado
+    /// `RequestHandler.settings`.
     pub fn settings(&self) -> &Settings {
         self.application.settings()
     }
 
     /// Positional path arguments: the route's capture groups, URL-unescaped.
+    ///
+    /// # Tornado
+    /// `RequestHandler.path_args`.
     pub fn path_args(&self) -> &[String] {
         &self.path_args
     }
 
     /// Named path arguments: the route's named groups, URL-unescaped.
+    ///
+    /// # Tornado
+    /// `RequestHandler.path_kwargs`.
     pub fn path_kwargs(&self) -> &HashMap<String, String> {
         &self.path_kwargs
     }
 
     /// The connection, for what the handler API does not cover.
+    ///
+    /// # Tornado
+    /// `RequestHandler.request.connection`; `None` for a request built
+    /// without one.
     pub fn connection(&self) -> Option<&HTTP1Connection> {
         self.request.connection.as_ref()
     }
@@ -185,6 +201,9 @@ impl Handler {
     }
 
     /// The response reason phrase.
+    ///
+    /// # Tornado
+    /// `RequestHandler._reason` (private in Tornado).
     pub fn reason(&self) -> &str {
         &self.reason
     }
@@ -224,6 +243,9 @@ impl Handler {
     }
 
     /// The response headers set so far.
+    ///
+    /// # Tornado
+    /// `RequestHandler._headers` (private in Tornado).
     pub fn response_headers(&self) -> &HTTPHeaders {
         &self.headers
     }
@@ -248,6 +270,10 @@ impl Handler {
     /// Writes `value` as JSON, exactly as Tornado's `write(dict)` does
     /// (its `json_encode` bytes), and sets `Content-Type:
     /// application/json; charset=UTF-8`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.write(chunk)` with a `dict`. Tornado refuses a `list`
+    /// ("for security reasons"); any `Serialize` value is accepted here.
     pub fn write_json<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
         let json = json_encode(value)?;
         self.set_header("Content-Type", "application/json; charset=UTF-8")?;
@@ -255,16 +281,25 @@ impl Handler {
     }
 
     /// Bytes written and not yet flushed.
+    ///
+    /// # Tornado
+    /// `RequestHandler._write_buffer` (private in Tornado).
     pub fn write_buffer(&self) -> &[u8] {
         &self.write_buffer
     }
 
     /// True once the status line and headers have been sent.
+    ///
+    /// # Tornado
+    /// `RequestHandler._headers_written` (private in Tornado).
     pub fn headers_written(&self) -> bool {
         self.headers_written
     }
 
     /// True once [`finish`](Handler::finish) has run.
+    ///
+    /// # Tornado
+    /// `RequestHandler._finished` (private in Tornado).
     pub fn finished(&self) -> bool {
         self.finished
     }
@@ -299,19 +334,16 @@ impl Handler {
         let Some(conn) = self.request.connection.clone() else {
             return Ok(());
         };
-        let body: &[u8] = if self.request.method == "HEAD" {
-            b""
-        } else {
-            &chunk
-        };
         if !self.headers_written {
             self.headers_written = true;
             for (_, cookie) in std::mem::take(&mut self.new_cookies) {
                 self.headers.add("Set-Cookie", cookie);
             }
-            conn.write_headers(self.status, &self.reason, &self.headers, Some(body))?;
-        } else if !body.is_empty() {
-            conn.write(body)?;
+            conn.write_headers(self.status, &self.reason, &self.headers, None)?;
+        }
+        // A HEAD response is its head only (Tornado drops the chunk).
+        if !chunk.is_empty() && self.request.method != "HEAD" {
+            conn.write_bytes(chunk)?;
         }
         Ok(())
     }
@@ -367,6 +399,9 @@ impl Handler {
     }
 
     /// Tornado's default `compute_etag`: `"<sha1 hex of the body>"`.
+    ///
+    /// # Tornado
+    /// The default `RequestHandler.compute_etag()`.
     pub fn default_etag(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha1::digest(&self.write_buffer);
@@ -450,6 +485,9 @@ impl Handler {
     }
 
     /// [`get_argument`](Handler::get_argument), or `default` when absent.
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_argument(name, default)`.
     pub fn get_argument_or(&self, name: &str, default: &str) -> Result<String> {
         Ok(self
             .get_arguments(name)?
@@ -475,6 +513,9 @@ impl Handler {
     }
 
     /// Every value of query argument `name`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_query_arguments(name)`.
     pub fn get_query_arguments(&self, name: &str) -> Result<Vec<String>> {
         decode_arguments(name, self.request.query_arguments.get(name))
     }
@@ -488,6 +529,9 @@ impl Handler {
     }
 
     /// Every value of body argument `name`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_body_arguments(name)`.
     pub fn get_body_arguments(&self, name: &str) -> Result<Vec<String>> {
         decode_arguments(name, self.request.body_arguments.get(name))
     }
@@ -526,6 +570,9 @@ impl Handler {
     }
 
     /// Sets a cookie with Tornado's defaults (`Path=/`).
+    ///
+    /// # Tornado
+    /// `RequestHandler.set_cookie(name, value)`.
     pub fn set_cookie(&mut self, name: &str, value: &str) -> Result {
         self.set_cookie_with(name, value, &CookieOptions::default())
     }
@@ -563,13 +610,17 @@ impl Handler {
     /// Deletes cookie `name` (it expires a year ago), for `Path=/`.
     ///
     /// # Tornado
-    /// `RequestHandler.clear_cookie(name, path="/", domain=None)`.
+    /// `RequestHandler.clear_cookie(name)`.
     pub fn clear_cookie(&mut self, name: &str) -> Result {
         self.clear_cookie_with(name, &CookieOptions::default())
     }
 
     /// Deletes cookie `name`; `options` must name the same domain and path
     /// it was set with (`expires` and `max_age` are ignored).
+    ///
+    /// # Tornado
+    /// `RequestHandler.clear_cookie(name, **kwargs)`, which raises `TypeError`
+    /// for `expires` or `max_age` where this ignores them.
     pub fn clear_cookie_with(&mut self, name: &str, options: &CookieOptions) -> Result {
         let expired = CookieOptions {
             expires: SystemTime::now().checked_sub(Duration::from_secs(365 * 86_400)),
@@ -616,6 +667,10 @@ impl Handler {
 
     /// Tornado's default error page (or, with `serve_traceback`, the error
     /// and its chain as text), then `finish`.
+    ///
+    /// # Tornado
+    /// The default `RequestHandler.write_error(status_code, **kwargs)`; the
+    /// debug text is the error chain, not a Python traceback.
     pub fn write_default_error(&mut self, status: u16, error: Option<&Error>) -> Result {
         if should_not_send_content(status) {
             return self.finish();

@@ -32,6 +32,9 @@ pub struct HTTPError {
 
 impl HTTPError {
     /// An error with `status_code` and no message.
+    ///
+    /// # Tornado
+    /// `HTTPError(status_code)`.
     pub fn new(status_code: u16) -> HTTPError {
         HTTPError {
             status_code,
@@ -41,12 +44,19 @@ impl HTTPError {
     }
 
     /// Adds a message for the log.
+    ///
+    /// # Tornado
+    /// `HTTPError(status_code, log_message)`; `%`-style `*args` are not
+    /// ported (format the message yourself).
     pub fn log_message(mut self, message: impl Into<String>) -> HTTPError {
         self.log_message = Some(message.into());
         self
     }
 
     /// Sets a custom reason phrase.
+    ///
+    /// # Tornado
+    /// `HTTPError(status_code, reason=reason)`.
     pub fn reason(mut self, reason: impl Into<String>) -> HTTPError {
         self.reason = Some(reason.into());
         self

@@ -49,60 +49,101 @@ pub const DEFAULT_SUPPORTED_METHODS: &[&str] =
 /// ```
 pub trait RequestHandler: 'static {
     /// Methods this handler accepts at all; others get 405 before `prepare`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.SUPPORTED_METHODS`.
     const SUPPORTED_METHODS: &'static [&'static str] = DEFAULT_SUPPORTED_METHODS;
 
     /// Called before the method, for every method. Finishing the response
     /// here (or returning an error) skips the method.
+    ///
+    /// # Tornado
+    /// `RequestHandler.prepare()`, sync or `async def`.
     fn prepare(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         std::future::ready(Ok(()))
     }
 
     /// `GET`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.get(*args, **kwargs)`; path arguments are on `cx`. Left
+    /// unimplemented: 405, with an `Allow` header Tornado does not send.
     fn get(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         Unimplemented
     }
 
     /// `HEAD`. Only the headers of what is written are sent.
+    ///
+    /// # Tornado
+    /// `RequestHandler.head(*args, **kwargs)`.
     fn head(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         Unimplemented
     }
 
     /// `POST`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.post(*args, **kwargs)`.
     fn post(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         Unimplemented
     }
 
     /// `DELETE`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.delete(*args, **kwargs)`.
     fn delete(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         Unimplemented
     }
 
     /// `PATCH`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.patch(*args, **kwargs)`.
     fn patch(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         Unimplemented
     }
 
     /// `PUT`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.put(*args, **kwargs)`.
     fn put(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         Unimplemented
     }
 
     /// `OPTIONS`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.options(*args, **kwargs)`.
     fn options(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         Unimplemented
     }
 
     /// Called after the response has been sent, for cleanup and logging.
+    ///
+    /// # Tornado
+    /// `RequestHandler.on_finish()`; runs after the method returns, not inside
+    /// `finish()`.
     fn on_finish(&mut self, _cx: &mut Handler) {}
 
     /// Called if the client closed the connection before the response was
     /// finished (a streaming handler's `flush()` returned an error).
+    ///
+    /// # Tornado
+    /// `RequestHandler.on_connection_close()`; runs once the method has
+    /// returned, since the method holds `&mut self` until then.
     fn on_connection_close(&mut self, _cx: &mut Handler) {}
 
     /// Writes the error page for `status`. `error` is what the method
     /// returned (or a panic, as [`Error::Other`]), if anything. The default
     /// is Tornado's page; with the `serve_traceback` (or `debug`) setting
     /// it is the error and its chain as plain text.
+    ///
+    /// # Tornado
+    /// `RequestHandler.write_error(status_code, **kwargs)`; `error` stands for
+    /// `kwargs["exc_info"]`, and the debug text is the error chain, not a Python
+    /// traceback.
     fn write_error(&mut self, cx: &mut Handler, status: u16, error: Option<&Error>) -> Result {
         cx.write_default_error(status, error)
     }
@@ -111,6 +152,9 @@ pub trait RequestHandler: 'static {
     /// `cx.write_buffer()`); `None` for none. The default is Tornado's: the
     /// quoted SHA-1 hex of the body. An associated function, not a method, so
     /// `cx.finish()` can call it from inside your method.
+    ///
+    /// # Tornado
+    /// `RequestHandler.compute_etag()`.
     fn compute_etag(cx: &Handler) -> Option<String>
     where
         Self: Sized,
@@ -120,6 +164,10 @@ pub trait RequestHandler: 'static {
 
     /// Sets headers every response of this handler carries (also error
     /// responses, which start from a cleared set).
+    ///
+    /// # Tornado
+    /// `RequestHandler.set_default_headers()`; see [`Handler::clear`] for when
+    /// it runs.
     fn set_default_headers(&mut self, _cx: &mut Handler) {}
 }
 
