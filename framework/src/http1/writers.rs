@@ -91,8 +91,8 @@ pub(crate) enum Encoder {
     Discard,
 }
 
-/// How to send one body piece once [`Encoder::frame`] has written what
-/// precedes it.
+/// How to send one body piece once [`Codec::frame_body`](super::Codec::frame_body)
+/// has written what precedes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodyFraming {
     /// Whether the body bytes go on the wire (not for HEAD, 204, 304 or an

@@ -301,6 +301,9 @@ impl HTTP1Connection {
     /// is queued for the socket as it is, beside its framing, instead of
     /// being copied into the output buffer (a streamed 64 KiB chunk costs no
     /// copy here). The bytes on the wire are [`write`](Self::write)'s.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.write(chunk)`, as [`write`](Self::write).
     pub fn write_bytes(&self, chunk: Bytes) -> Result<(), HTTPOutputError> {
         if chunk.len() < ZERO_COPY_MIN {
             return self.write(&chunk);
