@@ -144,11 +144,11 @@ fn parse_head(
     let framing = facts.framing(version)?;
     let has_length = matches!(framing, Framing::Length(_));
     let keep_alive = !config.no_keep_alive
-        && !facts.connection_close
+        && !facts.framing.connection_close
         && match version {
             Version::Http11 => true,
             Version::Http10 => {
-                facts.connection_keep_alive
+                facts.framing.connection_keep_alive
                     && (has_length || matches!(&method[..], b"GET" | b"HEAD"))
             }
         };
@@ -163,29 +163,35 @@ fn parse_head(
     })
 }
 
-/// Facts gathered from the header fields in one pass.
+/// What a head's framing fields (`Content-Length`, `Transfer-Encoding`,
+/// `Connection`) say, gathered in one pass. Requests and responses read them
+/// by the same rules, so both parsers share this.
 #[derive(Debug, Default)]
-struct Facts {
-    host_count: usize,
+pub(crate) struct FramingFields {
     content_length: Option<u64>,
-    transfer_encoding: bool,
+    /// A `Transfer-Encoding` field was present.
+    pub(crate) transfer_encoding: bool,
     /// The last transfer coding seen was `chunked`.
     chunked_last: bool,
     chunked_count: usize,
     other_codings: usize,
-    connection_close: bool,
-    connection_keep_alive: bool,
-    expect_continue: bool,
+    pub(crate) connection_close: bool,
+    pub(crate) connection_keep_alive: bool,
 }
 
-impl Facts {
-    fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<(), ParseError> {
-        if name.eq_ignore_ascii_case(b"host") {
-            self.host_count += 1;
-            if self.host_count > 1 || !is_valid_host(value) {
-                return Err(ParseError::InvalidHost);
-            }
-        } else if name.eq_ignore_ascii_case(b"content-length") {
+/// How long a body is, by its framing fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyLength {
+    Chunked,
+    Length(u64),
+    /// Neither field: no body for a request, until close for a response.
+    Unspecified,
+}
+
+impl FramingFields {
+    /// Records `name: value` if it is a framing field; `Ok(false)` if not.
+    pub(crate) fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<bool, ParseError> {
+        if name.eq_ignore_ascii_case(b"content-length") {
             // RFC 9110 §8.6: a list of identical values ("5, 5", or repeated
             // lines) is one length; anything else is an error.
             for element in list_elements(value) {
@@ -210,36 +216,74 @@ impl Facts {
                 self.connection_close |= option.eq_ignore_ascii_case(b"close");
                 self.connection_keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
             }
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The body length per RFC 9112 §6.3, strictest reading: where the RFC
+    /// lets a recipient guess (both fields, or a coding it cannot undo), the
+    /// message is refused instead.
+    pub(crate) fn body_length(&self) -> Result<BodyLength, ParseError> {
+        if !self.transfer_encoding {
+            return Ok(self
+                .content_length
+                .map_or(BodyLength::Unspecified, BodyLength::Length));
+        }
+        if self.content_length.is_some() {
+            return Err(ParseError::TransferEncodingAndContentLength);
+        }
+        // §6.3: chunked not final means the length cannot be determined:
+        // 400. Applying chunked twice is forbidden to senders: 400.
+        if !self.chunked_last || self.chunked_count > 1 {
+            return Err(ParseError::TransferEncodingNotChunked);
+        }
+        // §6.1: a coding we do not implement (gzip, ...) before chunked: 501.
+        if self.other_codings > 0 {
+            return Err(ParseError::UnsupportedTransferEncoding);
+        }
+        Ok(BodyLength::Chunked)
+    }
+}
+
+/// Facts gathered from a request's header fields in one pass.
+#[derive(Debug, Default)]
+struct Facts {
+    host_count: usize,
+    expect_continue: bool,
+    framing: FramingFields,
+}
+
+impl Facts {
+    fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<(), ParseError> {
+        if self.framing.observe(name, value)? {
+            return Ok(());
+        }
+        if name.eq_ignore_ascii_case(b"host") {
+            self.host_count += 1;
+            if self.host_count > 1 || !is_valid_host(value) {
+                return Err(ParseError::InvalidHost);
+            }
         } else if name.eq_ignore_ascii_case(b"expect") {
             self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
         }
         Ok(())
     }
 
-    /// Body framing per RFC 9112 §6.3, strictest reading.
+    /// Body framing of the request.
     fn framing(&self, version: Version) -> Result<Framing, ParseError> {
         if version == Version::Http11 && self.host_count == 0 {
             return Err(ParseError::MissingHost);
         }
-        if self.transfer_encoding {
-            if version == Version::Http10 {
-                return Err(ParseError::TransferEncodingInHttp10);
-            }
-            if self.content_length.is_some() {
-                return Err(ParseError::TransferEncodingAndContentLength);
-            }
-            // §6.3: chunked not final means the length cannot be determined:
-            // 400. Applying chunked twice is forbidden to senders: 400.
-            if !self.chunked_last || self.chunked_count > 1 {
-                return Err(ParseError::TransferEncodingNotChunked);
-            }
-            // §6.1: a coding we do not implement (gzip, ...) before chunked: 501.
-            if self.other_codings > 0 {
-                return Err(ParseError::UnsupportedTransferEncoding);
-            }
-            return Ok(Framing::Chunked);
+        if version == Version::Http10 && self.framing.transfer_encoding {
+            return Err(ParseError::TransferEncodingInHttp10);
         }
-        Ok(self.content_length.map_or(Framing::Empty, Framing::Length))
+        Ok(match self.framing.body_length()? {
+            BodyLength::Chunked => Framing::Chunked,
+            BodyLength::Length(n) => Framing::Length(n),
+            BodyLength::Unspecified => Framing::Empty,
+        })
     }
 }
 

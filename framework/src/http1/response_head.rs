@@ -15,7 +15,7 @@ use bytes::Bytes;
 use super::config::Config;
 use super::error::ParseError;
 use super::events::Version;
-use super::head::{ends_empty_line, line_len, list_elements, parse_decimal, sub_bytes, trim_ows};
+use super::head::{ends_empty_line, line_len, sub_bytes, BodyLength, FramingFields};
 use super::receive_buffer::ReceiveBuffer;
 use crate::httputil::HTTPHeaders;
 
@@ -188,24 +188,24 @@ fn parse_response(
     };
     let reason = sub_bytes(&head, res.reason.unwrap_or_default().as_bytes());
     let mut headers = HTTPHeaders::with_capacity(res.headers.len());
-    let mut facts = Facts::default();
+    let mut fields = FramingFields::default();
     for field in res.headers.iter() {
-        facts.observe(field.name.as_bytes(), field.value)?;
+        fields.observe(field.name.as_bytes(), field.value)?;
         headers.add(
             sub_bytes(&head, field.name.as_bytes()),
             sub_bytes(&head, field.value),
         );
     }
     let no_body = head_request || (100..200).contains(&code) || code == 204 || code == 304;
-    let framing = facts.framing(no_body)?;
-    let keep_alive = !facts.connection_close
+    let framing = framing(&fields, no_body)?;
+    let keep_alive = !fields.connection_close
         && framing != ResponseFraming::CloseDelimited
         // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing;
         // process the message, then close.
-        && !(version == Version::Http10 && facts.transfer_encoding)
+        && !(version == Version::Http10 && fields.transfer_encoding)
         && match version {
             Version::Http11 => true,
-            Version::Http10 => facts.connection_keep_alive,
+            Version::Http10 => fields.connection_keep_alive,
         };
     Ok(ResponseInfo {
         code,
@@ -217,73 +217,17 @@ fn parse_response(
     })
 }
 
-/// Facts gathered from the header fields in one pass.
-#[derive(Debug, Default)]
-struct Facts {
-    content_length: Option<u64>,
-    transfer_encoding: bool,
-    /// The last transfer coding seen was `chunked`.
-    chunked_last: bool,
-    chunked_count: usize,
-    other_codings: usize,
-    connection_close: bool,
-    connection_keep_alive: bool,
-}
-
-impl Facts {
-    fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<(), ParseError> {
-        if name.eq_ignore_ascii_case(b"content-length") {
-            // RFC 9110 §8.6: identical values ("5, 5") are one length.
-            for element in list_elements(value) {
-                let n = parse_decimal(element).ok_or(ParseError::InvalidContentLength)?;
-                if self.content_length.is_some_and(|previous| previous != n) {
-                    return Err(ParseError::ConflictingContentLength);
-                }
-                self.content_length = Some(n);
-            }
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            self.transfer_encoding = true;
-            for coding in list_elements(value).filter(|c| !c.is_empty()) {
-                self.chunked_last = coding.eq_ignore_ascii_case(b"chunked");
-                if self.chunked_last {
-                    self.chunked_count += 1;
-                } else {
-                    self.other_codings += 1;
-                }
-            }
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            for option in list_elements(value) {
-                let option = trim_ows(option);
-                self.connection_close |= option.eq_ignore_ascii_case(b"close");
-                self.connection_keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
-            }
-        }
-        Ok(())
+/// Body framing of a response: none where the status or the request says
+/// so, else what its framing fields say, until close when they say nothing.
+fn framing(fields: &FramingFields, no_body: bool) -> Result<ResponseFraming, ParseError> {
+    if no_body {
+        return Ok(ResponseFraming::NoBody);
     }
-
-    /// Body framing per RFC 9112 §6.3, strictest reading: where the RFC lets
-    /// a client guess (both `Transfer-Encoding` and `Content-Length`, or a
-    /// coding it cannot undo), this codec refuses the response instead.
-    fn framing(&self, no_body: bool) -> Result<ResponseFraming, ParseError> {
-        if no_body {
-            return Ok(ResponseFraming::NoBody);
-        }
-        if self.transfer_encoding {
-            if self.content_length.is_some() {
-                return Err(ParseError::TransferEncodingAndContentLength);
-            }
-            if !self.chunked_last || self.chunked_count > 1 {
-                return Err(ParseError::TransferEncodingNotChunked);
-            }
-            if self.other_codings > 0 {
-                return Err(ParseError::UnsupportedTransferEncoding);
-            }
-            return Ok(ResponseFraming::Chunked);
-        }
-        Ok(self
-            .content_length
-            .map_or(ResponseFraming::CloseDelimited, ResponseFraming::Length))
-    }
+    Ok(match fields.body_length()? {
+        BodyLength::Chunked => ResponseFraming::Chunked,
+        BodyLength::Length(n) => ResponseFraming::Length(n),
+        BodyLength::Unspecified => ResponseFraming::CloseDelimited,
+    })
 }
 
 fn classify_error(error: httparse::Error) -> ParseError {
