@@ -105,6 +105,8 @@ pub(crate) struct Shared {
     /// How much to read next: grows while reads fill what was asked, shrinks
     /// while they bring little, so small requests cost a small zero-fill.
     read_hint: Cell<usize>,
+    /// `TCP_NODELAY` has been set (by the first `finish`).
+    nodelay: Cell<bool>,
     /// Bytes flushed since the loop last had to wait (see [`FLUSH_BUDGET`]).
     unyielded: Cell<usize>,
     params: HTTP1ConnectionParameters,
@@ -173,6 +175,7 @@ impl HTTP1Connection {
                 }),
                 close_callback: RefCell::new(None),
                 read_hint: Cell::new(buffers::INITIAL_READ),
+                nodelay: Cell::new(false),
                 unyielded: Cell::new(0),
                 params,
             }),
@@ -200,6 +203,16 @@ impl HTTP1Connection {
         buffers::release(std::mem::take(codec.read_buf()));
         buffers::release(std::mem::take(&mut *out));
         true
+    }
+
+    /// Hands bytes read elsewhere to the codec (taking a pooled buffer).
+    pub(crate) fn receive(&self, bytes: &[u8]) {
+        let mut codec = self.shared.codec.borrow_mut();
+        let buffer = codec.read_buf();
+        if buffer.capacity() == 0 {
+            *buffer = buffers::acquire();
+        }
+        buffer.extend_from_slice(bytes);
     }
 
     /// Reads once from the socket into the codec's buffer (taking a pooled
@@ -338,8 +351,11 @@ impl HTTP1Connection {
         }
         drop(self.shared.close_callback.borrow_mut().take());
         // No more data is coming, so have TCP send what remains at once
-        // (Tornado's `finish` does the same). A failure only costs latency.
-        let _ = self.shared.stream.set_nodelay(true);
+        // (Tornado's `finish` does the same, on every response; once per
+        // connection is enough). A failure only costs latency.
+        if !self.shared.nodelay.replace(true) {
+            let _ = self.shared.stream.set_nodelay(true);
+        }
         Ok(())
     }
 

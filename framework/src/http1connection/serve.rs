@@ -23,6 +23,10 @@ use crate::httputil::{HTTPMessageDelegate, HTTPServerConnectionDelegate};
 const REQUEST_TIMEOUT: &[u8] =
     b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
+/// The first read of an idle connection's next request, into a stack buffer:
+/// a typical request fits; a longer one continues in a pooled buffer.
+const IDLE_READ: usize = 4096;
+
 /// Encoded responses to pipelined requests are written together, up to this
 /// many bytes, before the loop flushes.
 const PIPELINE_FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -128,8 +132,12 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
             return None;
         }
         let started = !conn.shared.codec.borrow_mut().read_buf().is_empty();
-        if !started && conn.release_buffers() && !wait_readable(conn, idle_deadline).await {
-            return None; // idle too long: close quietly
+        if !started && conn.release_buffers() {
+            match read_idle(conn, idle_deadline).await {
+                Read::Data => continue,
+                // Closed by the client, or idle too long: close quietly.
+                Read::Closed | Read::TimedOut => return None,
+            }
         }
         if started && head_deadline.is_none() {
             head_deadline = params
@@ -302,16 +310,27 @@ async fn read_more(conn: &HTTP1Connection, deadline: Option<Instant>) -> Read {
     }
 }
 
-/// Waits, holding no buffer, until the next request's first bytes can be
-/// read; `false` if `deadline` passes first.
-async fn wait_readable(conn: &HTTP1Connection, deadline: Option<Instant>) -> bool {
-    let ready = poll_fn(|cx| conn.shared.stream.poll_read_ready(cx));
-    match deadline {
-        Some(deadline) => with_deadline(deadline, ready).await.is_ok(),
-        None => {
-            ready.await;
-            true
+/// Waits for the next request while holding no buffer: its first bytes are
+/// read into a stack buffer (alive only during a poll, so the waiting task
+/// stays small) and then copied into a pooled one. One read per request,
+/// no readiness probe.
+async fn read_idle(conn: &HTTP1Connection, deadline: Option<Instant>) -> Read {
+    let read = poll_fn(|cx| {
+        let mut first = [0u8; IDLE_READ];
+        match conn.shared.stream.poll_read_slice(cx, &mut first) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(n)) if n > 0 => {
+                conn.receive(first.get(..n).unwrap_or_default());
+                Poll::Ready(Read::Data)
+            }
+            Poll::Ready(_) => Poll::Ready(Read::Closed),
         }
+    });
+    match deadline {
+        Some(deadline) => with_deadline(deadline, read)
+            .await
+            .unwrap_or(Read::TimedOut),
+        None => read.await,
     }
 }
 

@@ -460,23 +460,6 @@ impl IOStream {
         })
     }
 
-    /// Ready once the socket may have bytes to read (or has closed); lets a
-    /// caller wait for data before it commits a buffer to the read.
-    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.closed() {
-            return Poll::Ready(());
-        }
-        // Readiness is only a hint (the last read may not have drained the
-        // socket to `WouldBlock`): peek one byte to be sure, which needs no buffer.
-        let mut probe = [0u8; 1];
-        self.inner
-            .registration
-            .poll_io(cx, Direction::Read, || {
-                self.with_socket(|socket| socket.peek(&mut probe))
-            })
-            .map(drop)
-    }
-
     /// Reads once from the socket straight into `buffer` (at most `want`
     /// bytes), bypassing the stream's read buffer, which must be empty: the
     /// HTTP connection reads into its codec's buffer this way, with no copy.
@@ -490,7 +473,29 @@ impl IOStream {
         if let Some(cause) = &*self.inner.closed.borrow() {
             return Poll::Ready(Err(cause.to_error()));
         }
-        match self.poll_read_raw(cx, buffer, want.max(1)) {
+        let polled = self.poll_read_raw(cx, buffer, want.max(1));
+        self.end_direct_read(polled)
+    }
+
+    /// [`poll_read_into`](Self::poll_read_into) into a plain slice (a
+    /// caller's stack buffer, say), bypassing the stream's read buffer.
+    pub(crate) fn poll_read_slice(
+        &self,
+        cx: &mut Context<'_>,
+        buffer: &mut [u8],
+    ) -> Poll<StreamResult<usize>> {
+        if let Some(cause) = &*self.inner.closed.borrow() {
+            return Poll::Ready(Err(cause.to_error()));
+        }
+        let polled = self.inner.registration.poll_io(cx, Direction::Read, || {
+            self.with_socket(|mut socket| socket.read(buffer))
+        });
+        self.end_direct_read(polled)
+    }
+
+    /// A direct read's outcome: EOF and errors close the stream.
+    fn end_direct_read(&self, polled: Poll<io::Result<usize>>) -> Poll<StreamResult<usize>> {
+        match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(0)) => {
                 self.inner.eof.set(true);
