@@ -1,8 +1,9 @@
 // How to run (pinned to one core, so the loop, tokio's background worker and
 // the waking thread share it as on a busy server):
 //
-//     taskset -c 0 cargo run --release --example ioloop_bench
+//     taskset -c 0 cargo bench -p tornado-rs --bench ioloop
 //
+// `cargo bench -p tornado-rs` runs it with the codec benchmark.
 // `-- --quick` runs a tenth of each workload (a smoke test, not a measurement).
 //
 //! IOLoop micro-benchmark: spawn+complete, wake→poll round trips (from the
