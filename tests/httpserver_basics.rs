@@ -4,6 +4,7 @@ use std::io::Write;
 
 use test_support::{echo_server, exchange, is_closed, read_response};
 use tornado::httpserver::HTTPServerSettings;
+use tornado::web::{url, Application, Handler, RequestHandler, Result};
 
 #[test]
 fn keep_alive_serves_many_requests_on_one_connection() {
@@ -123,4 +124,60 @@ fn curl_sees_normal_responses() {
         String::from_utf8(out.stdout).unwrap(),
         "POST /curl helloPOST /curl hello"
     );
+}
+
+/// Echoes a POST body through the web layer, which hands bodies of 16 KiB
+/// and more to the stream beside their framing (no copy): they must still go
+/// out before a closing connection closes, and before the server waits for
+/// the rest of a pipelined request.
+fn large_body_server() -> test_support::ServerThread {
+    struct Echo;
+    impl RequestHandler for Echo {
+        async fn post(&mut self, cx: &mut Handler) -> Result {
+            let body = cx.request.body.clone();
+            cx.write("POST /big ")?;
+            cx.write(body)
+        }
+        async fn get(&mut self, cx: &mut Handler) -> Result {
+            cx.write("GET /next ")
+        }
+    }
+    test_support::app_server(Application::new([url(r"/.*", || Echo)]))
+}
+
+#[test]
+fn a_large_response_is_sent_before_connection_close() {
+    let server = large_body_server();
+    let mut sock = server.connect();
+    let body = vec![b'z'; 20_000];
+    let mut request = format!(
+        "POST /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    sock.write_all(&request).unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!(response.body.len(), "POST /big ".len() + body.len());
+    assert!(is_closed(&mut sock));
+}
+
+#[test]
+fn a_large_response_is_not_held_back_by_a_partial_pipelined_request() {
+    let server = large_body_server();
+    let mut sock = server.connect();
+    let body = vec![b'y'; 20_000];
+    let mut request = format!(
+        "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    // The start of the next request arrives with the first one.
+    request.extend_from_slice(b"GET /next HTTP/1.1\r\n");
+    sock.write_all(&request).unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!(response.body.len(), "POST /big ".len() + body.len());
+    sock.write_all(b"Host: x\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"GET /next ");
 }

@@ -205,6 +205,14 @@ impl HTTP1Connection {
         true
     }
 
+    /// Response bytes not yet taken by the kernel: those still in the output
+    /// buffer and those queued on the stream (where `write_bytes` puts large
+    /// body pieces). The serving loop flushes by this, so nothing queued is
+    /// held back or dropped at close.
+    pub(crate) fn pending_output(&self) -> usize {
+        self.shared.out.borrow().len() + self.shared.stream.write_buffer_size()
+    }
+
     /// Hands bytes read elsewhere to the codec (taking a pooled buffer).
     pub(crate) fn receive(&self, bytes: &[u8]) {
         let mut codec = self.shared.codec.borrow_mut();
@@ -230,9 +238,10 @@ impl HTTP1Connection {
         let want = buffers::read_size(buffer, hint.min(self.shared.params.chunk_size));
         let polled = self.shared.stream.poll_read_into(cx, buffer, want);
         if let std::task::Poll::Ready(Ok(n)) = polled {
+            let next = buffers::next_read_hint(hint, want, n);
             self.shared
                 .read_hint
-                .set(buffers::next_read_hint(hint, want, n));
+                .set(next.min(self.shared.params.chunk_size));
         }
         polled
     }

@@ -55,7 +55,7 @@ pub(crate) async fn serve_connection<D: HTTPServerConnectionDelegate>(
     control: &ConnectionControl,
 ) {
     serve_requests(&conn, delegate, control).await;
-    if !conn.closed() && !conn.shared.out.borrow().is_empty() {
+    if !conn.closed() && conn.pending_output() > 0 {
         // The last response (or an error response): nothing else to do if it fails.
         let _ = conn.flush().await;
     }
@@ -95,7 +95,7 @@ async fn serve_requests<D: HTTPServerConnectionDelegate>(
         // Keep encoding while pipelined requests are already buffered: their
         // responses then leave in one write.
         let pipelined = !conn.shared.codec.borrow_mut().read_buf().is_empty();
-        if (!pipelined || conn.shared.out.borrow().len() >= PIPELINE_FLUSH_THRESHOLD)
+        if (!pipelined || conn.pending_output() >= PIPELINE_FLUSH_THRESHOLD)
             && conn.flush().await.is_err()
         {
             return;
@@ -128,7 +128,7 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
             return None;
         }
         // Responses to pipelined requests go out before we wait for more.
-        if !conn.shared.out.borrow().is_empty() && conn.flush().await.is_err() {
+        if conn.pending_output() > 0 && conn.flush().await.is_err() {
             return None;
         }
         let started = !conn.shared.codec.borrow_mut().read_buf().is_empty();
