@@ -28,7 +28,7 @@ use super::receive_buffer::ReceiveBuffer;
 use crate::httputil::{is_tchar, HTTPHeaders};
 
 /// Up to this many header slots live on the stack during a parse.
-const STACK_HEADERS: usize = 128;
+pub(crate) const STACK_HEADERS: usize = 128;
 
 /// Progress of the search for the end of a head, kept across calls.
 #[derive(Debug, Default)]
@@ -102,22 +102,31 @@ pub(crate) fn ends_empty_line(bytes: &[u8], newline: usize) -> bool {
     }
 }
 
+/// The `max` field slots httparse fills: on the stack when they fit (no
+/// allocation per head), else in `heap`. Shared by request and response heads.
+pub(crate) fn header_slots<'s, 'h>(
+    stack: &'s mut [MaybeUninit<httparse::Header<'h>>; STACK_HEADERS],
+    heap: &'s mut Vec<MaybeUninit<httparse::Header<'h>>>,
+    max: usize,
+) -> &'s mut [MaybeUninit<httparse::Header<'h>>] {
+    match stack.get_mut(..max) {
+        Some(slots) => slots,
+        None => {
+            heap.resize_with(max, MaybeUninit::uninit);
+            &mut heap[..]
+        }
+    }
+}
+
 /// Parses a complete head (request line through the empty line).
 fn parse_head(
     head: Bytes,
     config: &Config,
     mut headers: HTTPHeaders,
 ) -> Result<RequestHead, ParseError> {
-    let mut stack: [MaybeUninit<httparse::Header<'_>>; STACK_HEADERS] =
-        [const { MaybeUninit::uninit() }; STACK_HEADERS];
+    let mut stack = [const { MaybeUninit::uninit() }; STACK_HEADERS];
     let mut heap = Vec::new();
-    let slots = match stack.get_mut(..config.max_headers) {
-        Some(slots) => slots,
-        None => {
-            heap.resize_with(config.max_headers, MaybeUninit::uninit);
-            &mut heap[..]
-        }
-    };
+    let slots = header_slots(&mut stack, &mut heap, config.max_headers);
     let mut req = httparse::Request::new(&mut []);
     match req.parse_with_uninit_headers(&head, slots) {
         Ok(httparse::Status::Complete(n)) if n == head.len() => {}

@@ -15,12 +15,11 @@ use bytes::Bytes;
 use super::config::Config;
 use super::error::ParseError;
 use super::events::Version;
-use super::head::{ends_empty_line, line_len, sub_bytes, BodyLength, FramingFields};
+use super::head::{
+    ends_empty_line, header_slots, line_len, sub_bytes, BodyLength, FramingFields, STACK_HEADERS,
+};
 use super::receive_buffer::ReceiveBuffer;
 use crate::httputil::HTTPHeaders;
-
-/// Up to this many header slots live on the stack during a parse.
-const STACK_HEADERS: usize = 128;
 
 /// How the length of a response body is determined (RFC 9112 §6.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -157,16 +156,9 @@ fn parse_response(
     config: &Config,
     head_request: bool,
 ) -> Result<ResponseInfo, ParseError> {
-    let mut stack: [MaybeUninit<httparse::Header<'_>>; STACK_HEADERS] =
-        [const { MaybeUninit::uninit() }; STACK_HEADERS];
+    let mut stack = [const { MaybeUninit::uninit() }; STACK_HEADERS];
     let mut heap = Vec::new();
-    let slots = match stack.get_mut(..config.max_headers) {
-        Some(slots) => slots,
-        None => {
-            heap.resize_with(config.max_headers, MaybeUninit::uninit);
-            &mut heap[..]
-        }
-    };
+    let slots = header_slots(&mut stack, &mut heap, config.max_headers);
     let mut res = httparse::Response::new(&mut []);
     let parsed = httparse::ParserConfig::default()
         .parse_response_with_uninit_headers(&mut res, &head, slots);
