@@ -2,7 +2,7 @@
 //! `tornado/test/locks_test.py`, plus cancellation safety.
 //!
 //! Tornado checks `future.done()` right after a call; here a future is
-//! polled once by hand ([`poll_once`]), which works because every waiting
+//! polled once by hand (`poll_once`), which works because every waiting
 //! method joins its line when called.
 
 use std::cell::RefCell;
@@ -10,52 +10,13 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
+use test_support::futures::{is_ready, ms, poll_once, run, spawn};
 use tornado::gen::{moment, sleep, TimeoutError};
 use tornado::ioloop::{IOLoop, Task};
 use tornado::locks::{BoundedSemaphore, Condition, Event, Lock, ReleaseError, Semaphore};
-
-/// Runs `future` on this thread's loop, failing the test after 10 s.
-fn run<F>(future: F) -> F::Output
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    IOLoop::current()
-        .run_sync_with_timeout(future, Duration::from_secs(10))
-        .expect("the test future did not complete")
-}
-
-fn spawn<F>(future: F) -> Task<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    IOLoop::current().spawn(future)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-struct NoopWake;
-
-impl Wake for NoopWake {
-    fn wake(self: Arc<Self>) {}
-}
-
-/// Polls `future` once, as Tornado's tests check `future.done()`.
-fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
-    let waker = Waker::from(Arc::new(NoopWake));
-    future.poll(&mut Context::from_waker(&waker))
-}
-
-fn is_ready<F: Future + ?Sized>(future: Pin<&mut F>) -> bool {
-    poll_once(future).is_ready()
-}
 
 /// A shared log that tasks append to.
 #[derive(Clone, Default)]

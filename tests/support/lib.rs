@@ -370,3 +370,56 @@ pub mod guide {
     #[doc = include_str!("../../docs/guide/running.md")]
     pub mod running {}
 }
+
+/// Helpers for tests that drive futures on this thread's IOLoop by hand.
+pub mod futures {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    use std::time::Duration;
+
+    use tornado::ioloop::{IOLoop, Task};
+
+    /// Runs `future` on this thread's loop, failing the test after 10 s.
+    pub fn run<F>(future: F) -> F::Output
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        IOLoop::current()
+            .run_sync_with_timeout(future, Duration::from_secs(10))
+            .expect("the test future did not complete")
+    }
+
+    /// Spawns `future` on this thread's loop.
+    pub fn spawn<F>(future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        IOLoop::current().spawn(future)
+    }
+
+    /// `n` milliseconds.
+    pub fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    struct NoopWake;
+
+    impl Wake for NoopWake {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// Polls `future` once, as Tornado's tests check `future.done()`.
+    pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
+        let waker = Waker::from(Arc::new(NoopWake));
+        future.poll(&mut Context::from_waker(&waker))
+    }
+
+    /// True if one poll completes `future`.
+    pub fn is_ready<F: Future + ?Sized>(future: Pin<&mut F>) -> bool {
+        poll_once(future).is_ready()
+    }
+}
