@@ -340,7 +340,7 @@ pub(crate) fn scan_fields(headers: &HTTPHeaders) -> Result<Fields, LocalProtocol
         if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
             return Err(LocalProtocolError::InvalidHeaderName);
         }
-        if value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
+        if memchr::memchr3(b'\r', b'\n', 0, value).is_some() {
             return Err(LocalProtocolError::InvalidHeaderValue);
         }
         if name.eq_ignore_ascii_case(b"content-length") {

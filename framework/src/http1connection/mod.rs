@@ -254,6 +254,17 @@ impl HTTP1Connection {
         self.shared.context.borrow().clone()
     }
 
+    /// Runs `f` on the request context, without cloning it.
+    pub(crate) fn with_context<R>(&self, f: impl FnOnce(&RequestContext) -> R) -> R {
+        f(&self.shared.context.borrow())
+    }
+
+    /// Hands a spent header list to the codec, to hold the next request's
+    /// head without allocating.
+    pub(crate) fn recycle_headers(&self, headers: HTTPHeaders) {
+        self.shared.codec.borrow_mut().recycle_headers(headers);
+    }
+
     pub(crate) fn set_context(&self, context: RequestContext) {
         *self.shared.context.borrow_mut() = context;
     }

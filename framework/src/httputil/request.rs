@@ -61,43 +61,91 @@ impl HTTPServerRequest {
     /// # Tornado
     /// `HTTPServerRequest(start_line=..., headers=..., connection=...)`, as
     /// `_CallableAdapter` and `routing._RoutingDelegate` build it.
-    pub fn new(mut head: RequestHead, connection: Option<&HTTP1Connection>) -> HTTPServerRequest {
-        let headers = head.take_headers();
-        let uri = head.uri().to_owned();
-        let (path, query) = match uri.split_once('?') {
-            Some((path, query)) => (path.to_owned(), query.to_owned()),
-            None => (uri.clone(), String::new()),
-        };
-        let host = headers
-            .get("Host")
-            .filter(|h| !h.is_empty())
-            .unwrap_or("127.0.0.1")
-            .to_owned();
-        let host_name = split_host_and_port(&host.to_ascii_lowercase()).to_owned();
-        let (remote_ip, protocol) = match connection.map(HTTP1Connection::context) {
-            Some(context) => (context.remote_ip, context.protocol),
-            None => (String::new(), "http".to_owned()),
-        };
-        let query_arguments = parse_qs_bytes(query.as_bytes(), true);
+    pub fn new(head: RequestHead, connection: Option<&HTTP1Connection>) -> HTTPServerRequest {
+        let mut request = HTTPServerRequest::empty();
+        request.refill(head, connection);
+        request
+    }
+
+    /// A request with no head yet, allocating nothing: the shell that
+    /// [`refill`](HTTPServerRequest::refill) fills.
+    pub(crate) fn empty() -> HTTPServerRequest {
         HTTPServerRequest {
-            method: head.method().to_owned(),
-            version: head.version(),
-            arguments: query_arguments.clone(),
-            query_arguments,
+            method: String::new(),
+            uri: String::new(),
+            version: Version::Http11,
+            headers: HTTPHeaders::new(),
+            body: Bytes::new(),
+            remote_ip: String::new(),
+            protocol: String::new(),
+            host: String::new(),
+            host_name: String::new(),
+            path: String::new(),
+            query: String::new(),
+            arguments: Arguments::new(),
+            query_arguments: Arguments::new(),
             body_arguments: Arguments::new(),
             files: Files::new(),
-            uri,
-            headers,
-            body: Bytes::new(),
-            remote_ip,
-            protocol,
-            host,
-            host_name,
-            path,
-            query,
-            connection: connection.cloned(),
+            connection: None,
             start_time: Instant::now(),
         }
+    }
+
+    /// Makes this the request for `head`, reusing the strings' capacity of
+    /// the request this one was before (see
+    /// [`recycle`](HTTPServerRequest::recycle)), so a keep-alive stream of
+    /// requests allocates nothing here.
+    pub(crate) fn refill(&mut self, mut head: RequestHead, connection: Option<&HTTP1Connection>) {
+        let spare = std::mem::replace(&mut self.headers, head.take_headers());
+        if let Some(connection) = connection {
+            // The previous request's header list becomes the next parse's.
+            connection.recycle_headers(spare);
+        }
+        replace(&mut self.method, head.method());
+        let uri = head.uri();
+        replace(&mut self.uri, uri);
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        replace(&mut self.path, path);
+        replace(&mut self.query, query);
+        let host = self
+            .headers
+            .get("Host")
+            .filter(|h| !h.is_empty())
+            .unwrap_or("127.0.0.1");
+        replace(&mut self.host, host);
+        replace(&mut self.host_name, split_host_and_port(host));
+        self.host_name.make_ascii_lowercase();
+        match connection {
+            Some(connection) => connection.with_context(|context| {
+                replace(&mut self.remote_ip, &context.remote_ip);
+                replace(&mut self.protocol, &context.protocol);
+            }),
+            None => {
+                self.remote_ip.clear();
+                replace(&mut self.protocol, "http");
+            }
+        }
+        self.version = head.version();
+        self.query_arguments = parse_qs_bytes(self.query.as_bytes(), true);
+        self.arguments.clone_from(&self.query_arguments);
+        self.body_arguments.clear();
+        self.files.clear();
+        self.body = Bytes::new();
+        self.connection = connection.cloned();
+        self.start_time = Instant::now();
+    }
+
+    /// Lets go of everything this request shares with its connection (the
+    /// connection, the head's and the body's bytes), keeping only the
+    /// capacity of its own strings and maps for the next request.
+    pub(crate) fn recycle(&mut self) {
+        self.headers.clear();
+        self.body = Bytes::new();
+        self.connection = None;
+        self.arguments.clear();
+        self.query_arguments.clear();
+        self.body_arguments.clear();
+        self.files.clear();
     }
 
     /// Parses `body` by its `Content-Type` (form-encoded or multipart) into
@@ -188,6 +236,12 @@ impl RequestCollector {
         self.request = None;
         self.body.clear();
     }
+}
+
+/// Sets `target` to `value`, reusing its capacity.
+fn replace(target: &mut String, value: &str) {
+    target.clear();
+    target.push_str(value);
 }
 
 /// The host part of `host[:port]` (an IPv6 literal keeps its brackets).

@@ -6,29 +6,30 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use std::future::poll_fn;
 
-use super::execute::ErasedHandler;
-use super::{HTTPError, Handler, RequestHandler};
+use bytes::{Bytes, BytesMut};
+
+use super::execute::execute;
+use super::task::{Route, RouteTo};
+use super::{recycle, HTTPError, Handler, RequestHandler};
 use crate::http1::RequestHead;
 use crate::http1connection::HTTP1Connection;
 use crate::httpserver::HTTPServer;
-use crate::httputil::{
-    HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest, RequestCollector,
-};
+use crate::httputil::{HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest};
 use crate::routing::{HostMatches, PathArgs, PathMatches, RouteError, RuleTable};
 
 /// Builds a fresh handler for each request.
 #[derive(Clone)]
-pub struct HandlerFactory(Arc<dyn Fn() -> Box<dyn ErasedHandler> + Send + Sync>);
+pub struct HandlerFactory(Arc<dyn Route>);
 
 impl HandlerFactory {
     /// Wraps a closure that builds handlers of type `H`.
     pub fn new<H: RequestHandler, F: Fn() -> H + Send + Sync + 'static>(
         factory: F,
     ) -> HandlerFactory {
-        HandlerFactory(Arc::new(move || {
-            Box::new(factory()) as Box<dyn ErasedHandler>
+        HandlerFactory(Arc::new(RouteTo {
+            make: Arc::new(factory),
         }))
     }
 }
@@ -157,6 +158,8 @@ struct Inner {
     hosts: Vec<(HostMatches, RuleTable<HandlerFactory>)>,
     named: HashMap<String, PathMatches>,
     settings: Settings,
+    /// Tornado's 404 page, for a path no route matches.
+    not_found: HandlerFactory,
 }
 
 impl Application {
@@ -206,6 +209,7 @@ impl Application {
             hosts: Vec::new(),
             named: HashMap::new(),
             settings,
+            not_found: HandlerFactory::new(|| NotFound),
         };
         inner.routes = inner.compile(handlers)?;
         Ok(Application {
@@ -229,6 +233,11 @@ impl Application {
         let table = inner.compile(handlers)?;
         inner.hosts.push((host, table));
         Ok(())
+    }
+
+    /// Whether `a` and `b` are the same application (clones of one).
+    pub(crate) fn ptr_eq(a: &Application, b: &Application) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
     }
 
     /// The application's settings.
@@ -298,8 +307,10 @@ impl Application {
             400..=499 => log::Level::Warn,
             _ => log::Level::Error,
         };
-        let millis = cx.request.request_time().as_secs_f64() * 1000.0;
-        log::log!(target: "tornado.access", level, "{status} {} {millis:.2}ms", cx.request_summary());
+        if log::log_enabled!(target: "tornado.access", level) {
+            let millis = cx.request.request_time().as_secs_f64() * 1000.0;
+            log::log!(target: "tornado.access", level, "{status} {} {millis:.2}ms", cx.request_summary());
+        }
     }
 }
 
@@ -345,95 +356,111 @@ impl HTTPServerConnectionDelegate for Application {
     fn start_request(&self, connection: &HTTP1Connection) -> RequestDelegate {
         RequestDelegate {
             app: self.clone(),
-            collector: RequestCollector::new(connection),
+            connection: connection.clone(),
+            cx: None,
+            body: BytesMut::new(),
         }
     }
 }
 
 /// Collects one request and runs its handler.
 ///
+/// The request is gathered straight into a pooled [`Handler`] context and
+/// run in a pooled slot of its route (see `recycle.rs`), so serving a
+/// request allocates nothing once the pools are warm.
+///
 /// # Tornado
 /// `tornado.web._HandlerDelegate`.
 pub struct RequestDelegate {
     app: Application,
-    collector: RequestCollector,
+    connection: HTTP1Connection,
+    /// The context, from the head on.
+    cx: Option<Box<Handler>>,
+    body: BytesMut,
 }
 
 impl fmt::Debug for RequestDelegate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestDelegate")
-            .field("collector", &self.collector)
+            .field("request", &self.cx.as_ref().map(|cx| &cx.request))
             .finish()
     }
 }
 
 impl HTTPMessageDelegate for RequestDelegate {
     async fn headers_received(&mut self, head: RequestHead) {
-        self.collector.head(head);
+        let mut cx = recycle::handler(&self.app);
+        cx.request.refill(head, Some(&self.connection));
+        self.cx = Some(cx);
     }
 
     async fn data_received(&mut self, chunk: Bytes) {
-        self.collector.data(&chunk);
+        // The codec bounds the total by max_body_size.
+        self.body.extend_from_slice(&chunk);
     }
 
     async fn finish(&mut self) {
-        let Some((request, body_error)) = self.collector.take() else {
+        let Some(mut cx) = self.cx.take() else {
             return;
         };
+        cx.request.body = self.body.split().freeze();
+        let body_error = cx.request.parse_body().err();
         let found = self
             .app
-            .find_handler(&request)
-            .map(|(factory, args)| (factory.clone(), args));
-        let (factory, args) = match found {
+            .find_handler(&cx.request)
+            .map(|(factory, args)| (factory.0.clone(), args));
+        let (route, args) = match found {
             Some(found) => found,
             None => match &self.app.inner.settings.default_handler {
-                Some(factory) => (factory.clone(), PathArgs::default()),
-                None => (HandlerFactory::new(|| NotFound), PathArgs::default()),
+                Some(factory) => (factory.0.clone(), PathArgs::default()),
+                None => (self.app.inner.not_found.0.clone(), PathArgs::default()),
             },
         };
-        let mut cx = Handler::new(request, self.app.clone());
-        let mut handler = (factory.0)();
         if let Err(status) = set_path_args(&mut cx, args) {
-            run_refusal(handler.as_mut(), &mut cx, status).await;
+            run_refusal(cx, status).await;
             return;
         }
         if let Some(err) = body_error {
             log::warn!(target: "tornado.general", "Invalid body from {}: {err}", cx.request.remote_ip);
-            run_refusal(handler.as_mut(), &mut cx, err.status_hint()).await;
+            run_refusal(cx, err.status_hint()).await;
             return;
         }
-        handler.run(&mut cx).await;
+        let mut task = recycle::task(&route);
+        task.as_mut().start(cx);
+        if let Some(cx) = poll_fn(|waker| task.as_mut().poll_request(waker)).await {
+            recycle::release_handler(cx);
+        }
+        recycle::release_task(&route, task);
     }
 
     fn on_connection_close(&mut self) {
-        self.collector.clear();
+        self.cx = None;
+        self.body.clear();
     }
 }
 
-/// Decodes path arguments as UTF-8; `Err(400)` if one is not.
+/// Decodes path arguments as UTF-8 into the context; `Err(400)` if one is not.
 fn set_path_args(cx: &mut Handler, args: PathArgs) -> Result<(), u16> {
     let decode = |raw: Vec<u8>| String::from_utf8(raw).map_err(|_| 400u16);
-    cx.path_args = args
-        .args
-        .into_iter()
-        .map(decode)
-        .collect::<Result<_, _>>()?;
-    cx.path_kwargs = args
-        .kwargs
-        .into_iter()
-        .map(|(name, raw)| decode(raw).map(|value| (name, value)))
-        .collect::<Result<_, _>>()?;
+    for raw in args.args {
+        cx.path_args.push(decode(raw)?);
+    }
+    for (name, raw) in args.kwargs {
+        cx.path_kwargs.insert(name, decode(raw)?);
+    }
     Ok(())
 }
 
 /// Answers a request refused before its handler ran (bad path arguments or
 /// body) with `status`, through a handler that only fails.
-async fn run_refusal(_handler: &mut dyn ErasedHandler, cx: &mut Handler, status: u16) {
+async fn run_refusal(mut cx: Box<Handler>, status: u16) {
     struct Refuse(u16);
     impl RequestHandler for Refuse {
         async fn prepare(&mut self, _cx: &mut Handler) -> super::Result {
             Err(HTTPError::new(self.0).into())
         }
     }
-    Refuse(status).run(cx).await;
+    // Boxed: a rare path, kept out of the size of every request's future.
+    Box::pin(execute(&mut Refuse(status), &mut cx)).await;
+    recycle::release_handler(cx);
 }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::fmt::{self, Write as _};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -33,6 +33,10 @@ pub struct Handler {
     reason: Cow<'static, str>,
     headers: HTTPHeaders,
     write_buffer: BytesMut,
+    /// The bytes of the header names and values set by this handler: each
+    /// is a `Bytes` slice of this one buffer, which a recycled `Handler`
+    /// reuses once the previous response's slices are gone.
+    header_bytes: BytesMut,
     headers_written: bool,
     finished: bool,
     /// `Set-Cookie` values by cookie name, in the order first set.
@@ -40,8 +44,6 @@ pub struct Handler {
     request_cookies: Option<Vec<(String, String)>>,
     pub(crate) path_args: Vec<String>,
     pub(crate) path_kwargs: HashMap<String, String>,
-    /// Set by the connection's close callback: the client has gone.
-    pub(crate) closed: Rc<Cell<bool>>,
     /// The handler type's `compute_etag`.
     pub(crate) etag_fn: fn(&Handler) -> Option<String>,
 }
@@ -49,26 +51,56 @@ pub struct Handler {
 /// The value of Tornado's `Server` header, naming this framework.
 const SERVER: &str = concat!("tornado-rs/", env!("CARGO_PKG_VERSION"));
 
-/// Capitalizes each dash-separated word (`content-type` → `Content-Type`), as
-/// Tornado's `HTTPHeaders` normalizes names.
-fn normalize_header_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
+/// Room for a typical response's header names and values in `header_bytes`.
+const HEADER_BYTES: usize = 512;
+
+thread_local! {
+    /// The `String` of the last `Etag` written, lent to the next
+    /// [`Handler::default_etag`] so that computing one allocates nothing.
+    static SPARE_ETAG: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// Header names handlers often set, as Tornado normalizes them: these need
+/// no copy.
+const KNOWN_HEADER_NAMES: [&str; 14] = [
+    "Content-Type",
+    "Content-Length",
+    "Cache-Control",
+    "Location",
+    "Etag",
+    "Last-Modified",
+    "Expires",
+    "Vary",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Access-Control-Allow-Origin",
+    "X-Frame-Options",
+    "Server",
+    "Date",
+];
+
+/// Appends `name` with each dash-separated word capitalized (`content-type`
+/// → `Content-Type`), as Tornado's `HTTPHeaders` normalizes names. The name
+/// is a token (ASCII), checked before.
+fn push_normalized_name(out: &mut BytesMut, name: &str) {
+    let from = out.len();
+    out.extend_from_slice(name.as_bytes());
     let mut start = true;
-    for c in name.chars() {
+    for byte in out.iter_mut().skip(from) {
+        let dash = *byte == b'-';
         if start {
-            out.extend(c.to_uppercase());
+            byte.make_ascii_uppercase();
         } else {
-            out.extend(c.to_lowercase());
+            byte.make_ascii_lowercase();
         }
-        start = c == '-';
+        start = dash;
     }
-    out
 }
 
 /// True if a header value could inject a line (Tornado's `_VALID_HEADER_CHARS`:
 /// tab, printable ASCII and bytes from 0x80).
-fn is_unsafe_header_value(value: &str) -> bool {
-    value.bytes().any(|b| b != b'\t' && (b < 0x20 || b == 0x7f))
+fn is_unsafe_header_value(value: &[u8]) -> bool {
+    value.iter().any(|&b| b != b'\t' && (b < 0x20 || b == 0x7f))
 }
 
 /// Replaces control characters (except whitespace) with spaces, as Tornado
@@ -87,25 +119,60 @@ fn remove_control_chars(value: &str) -> String {
 }
 
 impl Handler {
-    pub(crate) fn new(request: HTTPServerRequest, application: Application) -> Handler {
-        let mut cx = Handler {
-            request,
+    /// A context for `application` with an empty request, ready for
+    /// [`reset`](Handler::reset).
+    pub(crate) fn blank(application: Application) -> Handler {
+        Handler {
+            request: HTTPServerRequest::empty(),
             application,
             status: 200,
             reason: Cow::Borrowed(""),
             headers: HTTPHeaders::new(),
             write_buffer: BytesMut::new(),
+            header_bytes: BytesMut::new(),
             headers_written: false,
             finished: false,
             new_cookies: Vec::new(),
             request_cookies: None,
             path_args: Vec::new(),
             path_kwargs: HashMap::new(),
-            closed: Rc::new(Cell::new(false)),
             etag_fn: |cx| Some(cx.default_etag()),
-        };
-        cx.clear();
-        cx
+        }
+    }
+
+    /// Readies this context for a new request of `application` (whose
+    /// head the caller puts in `request`): the response state as a fresh
+    /// `Handler`'s, the buffers' capacity kept.
+    pub(crate) fn reset(&mut self, application: &Application) {
+        if !Application::ptr_eq(&self.application, application) {
+            self.application = application.clone();
+        }
+        self.headers_written = false;
+        self.finished = false;
+        self.new_cookies.clear();
+        self.request_cookies = None;
+        self.path_args.clear();
+        self.path_kwargs.clear();
+        self.etag_fn = |cx| Some(cx.default_etag());
+        self.clear();
+    }
+
+    /// Lets go of everything the finished request shares with others (its
+    /// connection, the bytes of its head and body, the response's header
+    /// slices), so the context can wait in a pool holding only capacity.
+    pub(crate) fn recycle(&mut self) {
+        self.request.recycle();
+        self.headers.clear();
+        self.write_buffer.clear();
+        self.new_cookies.clear();
+        self.request_cookies = None;
+    }
+
+    /// Whether the buffers this context grew are small enough to keep in a
+    /// pool (a large unflushed page is not kept around).
+    pub(crate) fn fits_in_pool(&self) -> bool {
+        const MAX_KEPT: usize = 64 * 1024;
+        self.write_buffer.capacity() <= MAX_KEPT && self.header_bytes.capacity() <= MAX_KEPT
     }
 
     /// The application this request is routed by.
@@ -157,9 +224,12 @@ impl Handler {
     /// after this, where Tornado runs it inside.
     pub fn clear(&mut self) {
         self.headers.clear();
-        self.headers.set("Server", SERVER);
-        self.headers.set("Content-Type", "text/html; charset=UTF-8");
-        self.headers.set("Date", http_date());
+        // With the old header slices gone this takes back the buffer they
+        // were cut from (no allocation); otherwise it starts a new one.
+        self.header_bytes.reserve(HEADER_BYTES);
+        self.headers.add("Server", SERVER);
+        self.headers.add("Content-Type", "text/html; charset=UTF-8");
+        self.headers.add("Date", http_date());
         self.write_buffer.clear();
         self.status = 200;
         self.reason = Cow::Borrowed("OK");
@@ -216,10 +286,9 @@ impl Handler {
     ///
     /// # Tornado
     /// `RequestHandler.set_header(name, value)`.
-    pub fn set_header(&mut self, name: &str, value: impl ToString) -> Result {
-        let value = value.to_string();
-        check_header(name, &value)?;
-        self.headers.set(normalize_header_name(name), value);
+    pub fn set_header(&mut self, name: &str, value: impl fmt::Display) -> Result {
+        let (name, value) = self.header_line(name, value)?;
+        self.headers.set(name, value);
         Ok(())
     }
 
@@ -227,11 +296,45 @@ impl Handler {
     ///
     /// # Tornado
     /// `RequestHandler.add_header(name, value)`.
-    pub fn add_header(&mut self, name: &str, value: impl ToString) -> Result {
-        let value = value.to_string();
-        check_header(name, &value)?;
-        self.headers.add(normalize_header_name(name), value);
+    pub fn add_header(&mut self, name: &str, value: impl fmt::Display) -> Result {
+        let (name, value) = self.header_line(name, value)?;
+        self.headers.add(name, value);
         Ok(())
+    }
+
+    /// Writes a header line's normalized name and formatted value into
+    /// `header_bytes` and returns them as slices of it, refusing a name that
+    /// is not a token and a value that could inject a line.
+    fn header_line(&mut self, name: &str, value: impl fmt::Display) -> Result<(Bytes, Bytes)> {
+        if !is_token(name) {
+            return Err(unsafe_header());
+        }
+        let name = match KNOWN_HEADER_NAMES
+            .iter()
+            .find(|known| known.eq_ignore_ascii_case(name))
+        {
+            Some(known) => Bytes::from_static(known.as_bytes()),
+            None => {
+                push_normalized_name(&mut self.header_bytes, name);
+                self.header_bytes.split().freeze()
+            }
+        };
+        if write!(self.header_bytes, "{value}").is_err()
+            || is_unsafe_header_value(&self.header_bytes)
+        {
+            self.header_bytes.clear();
+            return Err(unsafe_header());
+        }
+        Ok((name, self.header_bytes.split().freeze()))
+    }
+
+    /// `value` as a header value cut from `header_bytes`, if it is safe.
+    fn header_value(&mut self, value: &[u8]) -> Result<Bytes> {
+        if is_unsafe_header_value(value) {
+            return Err(unsafe_header());
+        }
+        self.header_bytes.extend_from_slice(value);
+        Ok(self.header_bytes.split().freeze())
     }
 
     /// Removes a response header.
@@ -368,8 +471,9 @@ impl Handler {
                 && !self.headers.contains("Etag")
             {
                 if let Some(etag) = (self.etag_fn)(self) {
-                    check_header("Etag", &etag)?;
-                    self.headers.set("Etag", etag);
+                    let value = self.header_value(etag.as_bytes());
+                    SPARE_ETAG.with(|spare| spare.set(etag));
+                    self.headers.set("Etag", value?);
                     if self.check_etag_header() {
                         self.write_buffer.clear();
                         self.set_status(304);
@@ -385,8 +489,8 @@ impl Handler {
                 }
             } else if !self.headers.contains("Content-Length") {
                 let mut digits = itoa::Buffer::new();
-                let length =
-                    Bytes::copy_from_slice(digits.format(self.write_buffer.len()).as_bytes());
+                let length = digits.format(self.write_buffer.len());
+                let length = self.header_value(length.as_bytes())?;
                 self.headers.set("Content-Length", length);
             }
         }
@@ -405,7 +509,8 @@ impl Handler {
     pub fn default_etag(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha1::digest(&self.write_buffer);
-        let mut etag = String::with_capacity(42);
+        let mut etag = SPARE_ETAG.with(Cell::take);
+        etag.clear();
         etag.push('"');
         for byte in digest {
             etag.push(char::from(HEX[usize::from(byte >> 4)]));
@@ -709,7 +814,7 @@ impl Handler {
     /// True once the connection is gone: the client closed it (seen while
     /// the handler ran) or a write to it failed.
     pub fn connection_closed(&self) -> bool {
-        self.closed.get() || self.connection().is_some_and(HTTP1Connection::closed)
+        self.connection().is_some_and(HTTP1Connection::closed)
     }
 }
 
@@ -717,14 +822,13 @@ fn should_not_send_content(status: u16) -> bool {
     status == 204 || status == 304 || (100..200).contains(&status)
 }
 
-fn check_header(name: &str, value: &str) -> Result {
-    if name.is_empty()
-        || !name.bytes().all(crate::httputil::is_tchar)
-        || is_unsafe_header_value(value)
-    {
-        return Err(misuse("Unsafe header name or value"));
-    }
-    Ok(())
+/// True for a non-empty header name of token characters only.
+fn is_token(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(crate::httputil::is_tchar)
+}
+
+fn unsafe_header() -> Error {
+    misuse("Unsafe header name or value")
 }
 
 /// A misuse of the handler API: a 500, logged with its message.
@@ -804,9 +908,24 @@ mod tests {
 
     #[test]
     fn header_names_are_normalized_like_tornado() {
-        assert_eq!(normalize_header_name("content-TYPE"), "Content-Type");
-        assert_eq!(normalize_header_name("etag"), "Etag");
-        assert_eq!(normalize_header_name("x-forwarded-for"), "X-Forwarded-For");
+        for (name, normalized) in [
+            ("content-TYPE", "Content-Type"),
+            ("etag", "Etag"),
+            ("x-forwarded-for", "X-Forwarded-For"),
+        ] {
+            let mut out = BytesMut::new();
+            push_normalized_name(&mut out, name);
+            assert_eq!(&out[..], normalized.as_bytes());
+        }
+    }
+
+    #[test]
+    fn known_header_names_are_in_normalized_form() {
+        for known in KNOWN_HEADER_NAMES {
+            let mut out = BytesMut::new();
+            push_normalized_name(&mut out, known);
+            assert_eq!(&out[..], known.as_bytes());
+        }
     }
 
     #[test]

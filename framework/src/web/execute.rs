@@ -4,33 +4,24 @@
 //! # Tornado
 //! `RequestHandler._execute` and `_handle_request_exception`.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use super::{Error, Handler, RequestHandler};
 use crate::ioloop::CatchUnwind;
 use crate::web::handler::is_unimplemented;
 
-/// A handler with its type erased, so routes of different handler types
-/// share one table. Boxing the method's future is the one allocation this
-/// costs per request.
-pub(crate) trait ErasedHandler {
-    fn run<'a>(&'a mut self, cx: &'a mut Handler) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
-}
-
-impl<H: RequestHandler> ErasedHandler for H {
-    fn run<'a>(&'a mut self, cx: &'a mut Handler) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
-        Box::pin(execute(self, cx))
-    }
+/// Runs one request on `handler`, owning both it and the context, so the
+/// future borrows nothing and can live in a reusable slot (`task.rs`).
+/// Gives the context back for the next request.
+pub(crate) async fn run_owned<H: RequestHandler>(
+    mut handler: H,
+    mut cx: Box<Handler>,
+) -> Box<Handler> {
+    execute(&mut handler, &mut cx).await;
+    cx
 }
 
 /// Runs the whole lifecycle of one request on `handler`.
-async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler) {
+pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler) {
     cx.etag_fn = H::compute_etag;
-    if let Some(conn) = cx.connection() {
-        let closed = cx.closed.clone();
-        conn.set_close_callback(move || closed.set(true));
-    }
     handler.set_default_headers(cx);
     let outcome = CatchUnwind::new(call_methods(handler, cx)).await;
     let error = match outcome {
@@ -58,25 +49,30 @@ async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler) {
 
 /// `prepare`, then the method for the request's verb.
 async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> super::Result {
-    let method = cx.request.method.clone();
-    if !H::SUPPORTED_METHODS.contains(&method.as_str()) {
+    let method = cx.request.method.as_str();
+    if !H::SUPPORTED_METHODS.contains(&method) {
         return Err(super::HTTPError::new(405).into());
     }
+    // The verb as an index, so the request is not borrowed across the calls.
+    let verb = METHODS.iter().position(|&known| known == method);
     handler.prepare(cx).await?;
     if cx.finished() {
         return Ok(());
     }
-    match method.as_str() {
-        "GET" => handler.get(cx).await,
-        "HEAD" => handler.head(cx).await,
-        "POST" => handler.post(cx).await,
-        "DELETE" => handler.delete(cx).await,
-        "PATCH" => handler.patch(cx).await,
-        "PUT" => handler.put(cx).await,
-        "OPTIONS" => handler.options(cx).await,
+    match verb {
+        Some(0) => handler.get(cx).await,
+        Some(1) => handler.head(cx).await,
+        Some(2) => handler.post(cx).await,
+        Some(3) => handler.delete(cx).await,
+        Some(4) => handler.patch(cx).await,
+        Some(5) => handler.put(cx).await,
+        Some(6) => handler.options(cx).await,
         _ => Err(super::HTTPError::new(405).into()),
     }
 }
+
+/// The verbs with a `RequestHandler` method, in `call_methods`' order.
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS"];
 
 /// The methods `H` implements, for the `Allow` header of a 405: each
 /// method's future is created (not polled) and checked for the default body.

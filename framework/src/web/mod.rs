@@ -32,6 +32,8 @@ mod cookies;
 mod error;
 mod execute;
 mod handler;
+mod recycle;
+mod task;
 
 pub use application::{
     url, Application, HandlerFactory, LogFunction, RequestDelegate, Settings, URLSpec,

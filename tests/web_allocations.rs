@@ -1,0 +1,208 @@
+//! The request path of a `web::Application` allocates nothing in the steady
+//! state (issue 6): a counting global allocator counts every allocation made
+//! on the server's IOLoop thread while a client sends keep-alive requests,
+//! one at a time and pipelined, to handlers written as the benchmark's are.
+//!
+//! `ALLOC_TRACE=40 cargo test --test web_allocations -- --nocapture` prints a
+//! backtrace for each of the first 40 allocations counted, to find where they
+//! come from.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::backtrace::Backtrace;
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use test_support::app_server;
+use tornado::web::{url, Application, Handler, RequestHandler, Result};
+
+/// Counts allocations made on threads that opted in, while `MEASURING`.
+struct CountingAllocator;
+
+static MEASURING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Set on the server's IOLoop thread.
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+    /// Set while a backtrace is captured (which allocates itself).
+    static TRACING: Cell<bool> = const { Cell::new(false) };
+}
+
+impl CountingAllocator {
+    fn count(&self) {
+        if !MEASURING.load(Ordering::Relaxed) || !COUNTED.with(Cell::get) {
+            return;
+        }
+        if TRACING.with(Cell::get) {
+            return;
+        }
+        let seen = ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        if seen < trace_limit() {
+            TRACING.with(|t| t.set(true));
+            eprintln!("allocation:\n{}", Backtrace::force_capture());
+            TRACING.with(|t| t.set(false));
+        }
+    }
+}
+
+/// `ALLOC_TRACE=N`: print a backtrace for each of the first N allocations.
+fn trace_limit() -> usize {
+    TRACING.with(|t| t.set(true));
+    let limit = std::env::var("ALLOC_TRACE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    TRACING.with(|t| t.set(false));
+    limit
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counting around it touches only atomics and const-initialized thread locals.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.count();
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.count();
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.count();
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// `GET /plaintext`, as in `examples/bench_server.rs`.
+struct Plaintext;
+
+impl RequestHandler for Plaintext {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_header("Content-Type", "text/plain")?;
+        cx.write("Hello, World!")
+    }
+}
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+/// `GET /json`, as in `examples/bench_server.rs`.
+struct Json;
+
+impl RequestHandler for Json {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write_json(&Message {
+            message: "Hello, World!",
+        })
+    }
+}
+
+fn server() -> test_support::ServerThread {
+    app_server(Application::new([
+        url("/plaintext", || {
+            COUNTED.with(|c| c.set(true));
+            Plaintext
+        }),
+        url("/json", || {
+            COUNTED.with(|c| c.set(true));
+            Json
+        }),
+    ]))
+}
+
+/// Sends `count` copies of `request` in one write, then reads `count` whole
+/// responses (each framed by its Content-Length) and checks their status.
+fn exchange(sock: &mut TcpStream, request: &[u8], count: usize, buf: &mut Vec<u8>) {
+    let batch = request.repeat(count);
+    sock.write_all(&batch).unwrap();
+    let mut seen = 0;
+    buf.clear();
+    let mut start = 0;
+    while seen < count {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = sock.read(&mut chunk).unwrap();
+        assert!(n > 0, "server closed after {seen} responses");
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(end) = whole_response(&buf[start..]) {
+            assert!(buf[start..].starts_with(b"HTTP/1.1 200 OK\r\n"));
+            start += end;
+            seen += 1;
+        }
+    }
+    assert_eq!(start, buf.len(), "more bytes than {count} responses");
+}
+
+/// The length of the first response in `data`, if it is all there.
+fn whole_response(data: &[u8]) -> Option<usize> {
+    let head_end = data.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&data[..head_end]).unwrap();
+    let length: usize = head
+        .split("\r\n")
+        .find_map(|line| line.strip_prefix("Content-Length: "))
+        .expect("a Content-Length")
+        .parse()
+        .unwrap();
+    (data.len() >= head_end + length).then_some(head_end + length)
+}
+
+/// Runs `rounds` batches of `depth` requests for each path, after the same
+/// as a warm-up, and returns the allocations counted on the server thread.
+fn allocations_for(depth: usize, rounds: usize) -> usize {
+    let server = server();
+    let mut sock = server.connect();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let requests: [&[u8]; 2] = [
+        b"GET /plaintext HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n",
+        b"GET /json HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n\r\n",
+    ];
+    for request in requests {
+        for _ in 0..rounds {
+            exchange(&mut sock, request, depth, &mut buf);
+        }
+    }
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    MEASURING.store(true, Ordering::SeqCst);
+    for request in requests {
+        for _ in 0..rounds {
+            exchange(&mut sock, request, depth, &mut buf);
+        }
+    }
+    MEASURING.store(false, Ordering::SeqCst);
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
+// One test, so the two measurements never overlap on the shared counter.
+#[test]
+fn keep_alive_and_pipelined_requests_allocate_nothing() {
+    let one_at_a_time = allocations_for(1, 1000);
+    let pipelined = allocations_for(16, 100);
+    println!(
+        "allocations: {one_at_a_time} for 2000 keep-alive requests, {pipelined} for 3200 pipelined"
+    );
+    assert_eq!(
+        (one_at_a_time, pipelined),
+        (0, 0),
+        "allocations on the server thread (run with ALLOC_TRACE=40 to see where)"
+    );
+}
