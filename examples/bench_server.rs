@@ -32,6 +32,8 @@
 
 use std::process::ExitCode;
 
+use serde::Serialize;
+
 use tornado::httpserver::HTTPServer;
 use tornado::ioloop::IOLoop;
 use tornado::options::OptionParser;
@@ -49,12 +51,20 @@ impl RequestHandler for Plaintext {
     }
 }
 
+/// The JSON body, serialized per request (a `dict` in the Tornado peer).
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
 /// `GET /json`.
 struct Json;
 
 impl RequestHandler for Json {
     async fn get(&mut self, cx: &mut Handler) -> Result {
-        cx.write_json(&serde_json::json!({"message": "Hello, World!"}))
+        cx.write_json(&Message {
+            message: "Hello, World!",
+        })
     }
 }
 

@@ -72,11 +72,18 @@ pub fn url_escape(value: &[u8], plus: bool) -> String {
 /// `tornado.escape.json_encode(value)`.
 pub fn json_encode<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut out = Vec::with_capacity(128);
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
-    value.serialize(&mut serializer)?;
+    json_encode_into(value, &mut out)?;
     // Every byte written is ASCII (non-ASCII is escaped), so this is valid UTF-8.
-    let text = String::from_utf8_lossy(&out);
-    Ok(text.replace("</", "<\\/"))
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// [`json_encode`], appending the bytes to `out` instead of returning them.
+pub(crate) fn json_encode_into<T: Serialize + ?Sized>(
+    value: &T,
+    out: impl io::Write,
+) -> serde_json::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, PythonFormatter);
+    value.serialize(&mut serializer)
 }
 
 /// `", "` before every array element or object member but the first.
@@ -117,19 +124,28 @@ impl Formatter for PythonFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // `</` only occurs inside a string, and never across two fragments
+        // (serde_json splits a string only at the characters it escapes).
+        let bytes = fragment.as_bytes();
         let mut units = [0u16; 2];
         let mut start = 0;
         for (at, c) in fragment.char_indices() {
+            if c == '<' && bytes.get(at + 1) == Some(&b'/') {
+                writer.write_all(&bytes[start..at])?;
+                writer.write_all(b"<\\")?;
+                start = at + 1;
+                continue;
+            }
             if c.is_ascii() {
                 continue;
             }
-            writer.write_all(&fragment.as_bytes()[start..at])?;
+            writer.write_all(&bytes[start..at])?;
             for unit in c.encode_utf16(&mut units) {
                 write!(writer, "\\u{unit:04x}")?;
             }
             start = at + c.len_utf8();
         }
-        writer.write_all(&fragment.as_bytes()[start..])
+        writer.write_all(&bytes[start..])
     }
 }
 
@@ -152,6 +168,10 @@ mod tests {
                 r#"{"nested": {"k": []}, "s": "tab\tq\"\\"}"#,
             ),
             (json!("\u{1f}"), r#""\u001f""#),
+            (
+                json!({"</k": "a</b<</c<", "é</": "<"}),
+                r#"{"<\/k": "a<\/b<<\/c<", "\u00e9<\/": "<"}"#,
+            ),
         ];
         for (value, expected) in cases {
             assert_eq!(json_encode(&value).unwrap(), expected);

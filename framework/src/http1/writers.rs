@@ -340,7 +340,10 @@ pub(crate) fn scan_fields(headers: &HTTPHeaders) -> Result<Fields, LocalProtocol
         if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
             return Err(LocalProtocolError::InvalidHeaderName);
         }
-        if memchr::memchr3(b'\r', b'\n', 0, value).is_some() {
+        if value
+            .iter()
+            .fold(false, |bad, &b| bad | matches!(b, b'\r' | b'\n' | 0))
+        {
             return Err(LocalProtocolError::InvalidHeaderValue);
         }
         if name.eq_ignore_ascii_case(b"content-length") {

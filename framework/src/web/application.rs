@@ -403,7 +403,9 @@ impl HTTPMessageDelegate for RequestDelegate {
         let Some(mut cx) = self.cx.take() else {
             return;
         };
-        cx.request.body = self.body.split().freeze();
+        if !self.body.is_empty() {
+            cx.request.body = self.body.split().freeze();
+        }
         let body_error = cx.request.parse_body().err();
         let found = self
             .app
