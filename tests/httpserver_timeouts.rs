@@ -134,6 +134,32 @@ fn requests_keep_an_idle_timeout_connection_alive() {
 }
 
 #[test]
+fn idle_timeout_after_a_slow_head_runs_from_the_response() {
+    // One timer serves the connection's deadlines in turn: the head's, which
+    // is earlier, must not cut the idle wait that follows short.
+    let server = server(HTTPServerSettings {
+        header_timeout: Some(TIMEOUT),
+        idle_connection_timeout: Some(TIMEOUT * 2),
+        ..HTTPServerSettings::default()
+    });
+    let mut sock = server.connect();
+    sock.set_nodelay(true).unwrap();
+    sock.write_all(b"GET /slow-head HTTP/1.1\r\n").unwrap();
+    std::thread::sleep(TIMEOUT / 3);
+    sock.write_all(b"Host: x\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"GET /slow-head ");
+    let start = Instant::now();
+    let out = read_until_close(&mut sock);
+    let elapsed = start.elapsed();
+    assert!(elapsed >= TIMEOUT * 2, "idle close after only {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "idle close after {elapsed:?}"
+    );
+    assert_eq!(out, b"", "an idle connection is closed without a response");
+}
+
+#[test]
 fn stalled_body_gets_408_and_close() {
     let server = server(HTTPServerSettings {
         body_timeout: Some(TIMEOUT),

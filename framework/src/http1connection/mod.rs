@@ -23,7 +23,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::gen::moment;
 use crate::http1::{Codec, DateCache, LocalProtocolError, ResponseHead, State};
-use crate::httputil::HTTPHeaders;
+use crate::httputil::{HTTPHeaders, HTTP_DATE_LEN};
 use crate::iostream::{IOStream, StreamError};
 
 pub use params::HTTP1ConnectionParameters;
@@ -43,23 +43,83 @@ const ZERO_COPY_MIN: usize = 16 * 1024;
 thread_local! {
     /// The `Date` header value, formatted at most once a second per thread,
     /// and the same as shareable bytes.
-    static DATE: RefCell<(DateCache, Bytes)> = RefCell::new({
-        let cache = DateCache::new(SystemTime::now());
-        let bytes = Bytes::copy_from_slice(cache.as_bytes());
-        (cache, bytes)
-    });
+    static DATE: RefCell<DateValue> = RefCell::new(DateValue::new(SystemTime::now()));
+}
+
+/// How many buffers [`DateValue`] rewrites in turn. A buffer is reused once
+/// no `Bytes` of an earlier second points into it; the headers of a
+/// handler keep one until its next request, so a few are enough.
+const DATE_SLOTS: usize = 4;
+
+/// The `Date` header, as the codec's cache and as shareable bytes.
+struct DateValue {
+    cache: DateCache,
+    /// `cache` as shareable bytes, split off one of `slots`.
+    bytes: Bytes,
+    /// Buffers the values are written into and split off: splitting a
+    /// buffer already shared costs a reference count, not an allocation.
+    slots: [BytesMut; DATE_SLOTS],
+    /// The slot to try first next time.
+    next: usize,
+}
+
+impl DateValue {
+    /// The value for `now`, with its buffers ready for the seconds to come.
+    fn new(now: SystemTime) -> DateValue {
+        let mut value = DateValue {
+            cache: DateCache::new(now),
+            bytes: Bytes::new(),
+            slots: std::array::from_fn(|_| {
+                let mut slot = BytesMut::with_capacity(HTTP_DATE_LEN);
+                // Splitting turns it into a shared buffer (one allocation):
+                // now, as the thread starts, not at its first use later.
+                drop(slot.split());
+                slot
+            }),
+            next: 0,
+        };
+        value.refresh_bytes();
+        value
+    }
+
+    /// Makes `bytes` show `cache`, reusing a slot nothing points into.
+    fn refresh_bytes(&mut self) {
+        // Our own reference to the previous value must not hold its slot.
+        self.bytes = Bytes::new();
+        let date = self.cache.as_bytes();
+        for _ in 0..DATE_SLOTS {
+            let slot = &mut self.slots[self.next];
+            self.next = (self.next + 1) % DATE_SLOTS;
+            // Never allocates: false while bytes split off it are still held.
+            if slot.try_reclaim(date.len()) {
+                slot.extend_from_slice(date);
+                self.bytes = slot.split().freeze();
+                return;
+            }
+        }
+        // Every slot is still held (by handlers idle since earlier seconds):
+        // a new buffer takes the place of one, which lives on while held.
+        let slot = &mut self.slots[self.next];
+        self.next = (self.next + 1) % DATE_SLOTS;
+        *slot = BytesMut::with_capacity(date.len());
+        slot.extend_from_slice(date);
+        self.bytes = slot.split().freeze();
+    }
 }
 
 /// The current `Date` header value (formatted at most once a second per
-/// thread; cloning it allocates nothing).
+/// thread; neither cloning it nor, in the steady state, a new second
+/// allocates).
 pub fn http_date() -> Bytes {
     DATE.with(|date| {
         let mut date = date.borrow_mut();
-        let (cache, bytes) = &mut *date;
-        if cache.update(SystemTime::now()) {
-            *bytes = Bytes::copy_from_slice(cache.as_bytes());
+        date.cache.update(SystemTime::now());
+        // Compared, not taken from `update`: writing a response head may
+        // have moved the cache to this second first.
+        if date.bytes != date.cache.as_bytes() {
+            date.refresh_bytes();
         }
-        bytes.clone()
+        date.bytes.clone()
     })
 }
 
@@ -109,6 +169,8 @@ pub(crate) struct Shared {
     nodelay: Cell<bool>,
     /// Bytes flushed since the loop last had to wait (see [`FLUSH_BUDGET`]).
     unyielded: Cell<usize>,
+    /// The serving loop's idle, head and body deadlines, one after another.
+    deadline: serve::DeadlineTimer,
     params: HTTP1ConnectionParameters,
 }
 
@@ -177,6 +239,7 @@ impl HTTP1Connection {
                 read_hint: Cell::new(buffers::INITIAL_READ),
                 nodelay: Cell::new(false),
                 unyielded: Cell::new(0),
+                deadline: serve::DeadlineTimer::default(),
                 params,
             }),
         }
@@ -303,12 +366,12 @@ impl HTTP1Connection {
         self.check_open()?;
         DATE.with(|date| {
             let mut date = date.borrow_mut();
-            date.0.update(SystemTime::now());
+            date.cache.update(SystemTime::now());
             let head = ResponseHead {
                 status,
                 reason,
                 headers,
-                date: Some(&date.0),
+                date: Some(&date.cache),
             };
             let mut out = self.out();
             self.shared
@@ -390,11 +453,10 @@ impl HTTP1Connection {
     /// No `flush` in Tornado: the future that `HTTP1Connection.write(chunk)`
     /// returns resolves once the chunk is sent.
     pub async fn flush(&self) -> Result<(), HTTPOutputError> {
-        let pending = self.shared.out.borrow_mut().split().freeze();
-        let sending = pending.len();
-        let stream = &self.shared.stream;
-        stream.write(pending)?;
-        let mut flush = std::pin::pin!(stream.flush());
+        let sending = self.shared.out.borrow().len();
+        // Straight from the output buffer to the socket, unless `write_bytes`
+        // queued pieces on the stream ahead of it.
+        let mut flush = std::pin::pin!(self.shared.stream.flush_from(&self.shared.out));
         let mut waited = false;
         std::future::poll_fn(|cx| {
             let poll = flush.as_mut().poll(cx);
@@ -453,12 +515,12 @@ impl HTTP1Connection {
         let mut out = self.out();
         DATE.with(|date| {
             let mut date = date.borrow_mut();
-            date.0.update(SystemTime::now());
+            date.cache.update(SystemTime::now());
             let head = ResponseHead {
                 status,
                 reason: "",
                 headers: &headers,
-                date: Some(&date.0),
+                date: Some(&date.cache),
             };
             // Refused only if the state allows no response, and then none is sent.
             let _ = self
@@ -516,5 +578,40 @@ impl fmt::Debug for HTTP1Connection {
             .field("context", &*self.shared.context.borrow())
             .field("closed", &self.closed())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn date_values_reuse_buffers_nothing_holds_and_never_change_held_ones() {
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_359_312_200);
+        let mut date = DateValue::new(t0);
+        assert_eq!(date.bytes, "Sun, 27 Jan 2013 18:43:20 GMT");
+        let mut buffers = HashSet::new();
+        for s in 1..=3 * DATE_SLOTS as u64 {
+            date.cache.update(t0 + Duration::from_secs(s));
+            date.refresh_bytes();
+            assert_eq!(date.bytes, date.cache.as_bytes());
+            buffers.insert(date.bytes.as_ptr());
+        }
+        assert!(buffers.len() <= DATE_SLOTS, "{} buffers", buffers.len());
+
+        // Values still held (by idle handlers' headers) are never rewritten.
+        let held: Vec<Bytes> = (1..=2 * DATE_SLOTS as u64)
+            .map(|s| {
+                date.cache.update(t0 + Duration::from_secs(100 + s));
+                date.refresh_bytes();
+                date.bytes.clone()
+            })
+            .collect();
+        for (s, value) in (1..).zip(&held) {
+            let expected = DateCache::new(t0 + Duration::from_secs(100 + s));
+            assert_eq!(value, expected.as_bytes());
+        }
     }
 }

@@ -6,15 +6,15 @@
 //! `HTTP1Connection._read_message`, with the parsing moved into the pure
 //! codec, so this file only moves bytes, waits, and calls the delegate.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::decompress::GzipMessageDelegate;
 use super::HTTP1Connection;
-use crate::gen::with_deadline;
+use crate::gen::{sleep_until, Sleep};
 use crate::http1::{Event, ParseError, RequestHead};
 use crate::httputil::{HTTPMessageDelegate, HTTPServerConnectionDelegate};
 
@@ -41,6 +41,39 @@ pub(crate) struct ConnectionControl {
     pub(crate) closing: Cell<bool>,
 }
 
+/// The serving loop's one deadline timer, moved from deadline to deadline
+/// (idle, head, body) for the life of the connection instead of a timer
+/// made and cancelled for every wait: between keep-alive requests it costs
+/// no allocation and, while the deadline only moves later, no timer-heap
+/// operation (see [`Sleep::reset`]).
+#[derive(Default)]
+pub(super) struct DeadlineTimer(RefCell<Option<Sleep>>);
+
+impl DeadlineTimer {
+    /// Makes `deadline` the one the next waits end at.
+    fn set(&self, deadline: Instant) {
+        let mut timer = self.0.borrow_mut();
+        match &mut *timer {
+            Some(timer) => timer.reset(deadline),
+            None => *timer = Some(sleep_until(deadline)),
+        }
+    }
+
+    /// Ready once the deadline has passed; never without one.
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.0.borrow_mut().as_mut() {
+            Some(timer) => Pin::new(timer).poll(cx),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Cancels the timer: the serving loop is over.
+    fn cancel(&self) {
+        let timer = self.0.borrow_mut().take();
+        drop(timer); // outside the borrow
+    }
+}
+
 /// How one read ended.
 enum Read {
     Data,
@@ -55,6 +88,8 @@ pub(crate) async fn serve_connection<D: HTTPServerConnectionDelegate>(
     control: &ConnectionControl,
 ) {
     serve_requests(&conn, delegate, control).await;
+    // Now, not when the last handle to the connection goes.
+    conn.shared.deadline.cancel();
     if !conn.closed() && conn.pending_output() > 0 {
         // The last response (or an error response): nothing else to do if it fails.
         let _ = conn.flush().await;
@@ -294,19 +329,34 @@ async fn run_watching_for_close(conn: &HTTP1Connection, work: impl Future<Output
     .await;
 }
 
+/// Runs `work` until `deadline` (`None`: no limit) on the connection's
+/// [`DeadlineTimer`]; `None` if the deadline came first.
+async fn until_deadline<T>(
+    conn: &HTTP1Connection,
+    deadline: Option<Instant>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let Some(deadline) = deadline else {
+        return Some(work.await);
+    };
+    conn.shared.deadline.set(deadline);
+    let mut work = pin!(work);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        conn.shared.deadline.poll(cx).map(|()| None)
+    })
+    .await
+}
+
 /// Reads once into the codec's buffer, giving up at `deadline`.
 async fn read_more(conn: &HTTP1Connection, deadline: Option<Instant>) -> Read {
     let read = poll_fn(|cx| conn.poll_read(cx));
-    let outcome = match deadline {
-        Some(deadline) => match with_deadline(deadline, read).await {
-            Ok(outcome) => outcome,
-            Err(_) => return Read::TimedOut,
-        },
-        None => read.await,
-    };
-    match outcome {
-        Ok(n) if n > 0 => Read::Data,
-        _ => Read::Closed,
+    match until_deadline(conn, deadline, read).await {
+        Some(Ok(n)) if n > 0 => Read::Data,
+        Some(_) => Read::Closed,
+        None => Read::TimedOut,
     }
 }
 
@@ -326,12 +376,9 @@ async fn read_idle(conn: &HTTP1Connection, deadline: Option<Instant>) -> Read {
             Poll::Ready(_) => Poll::Ready(Read::Closed),
         }
     });
-    match deadline {
-        Some(deadline) => with_deadline(deadline, read)
-            .await
-            .unwrap_or(Read::TimedOut),
-        None => read.await,
-    }
+    until_deadline(conn, deadline, read)
+        .await
+        .unwrap_or(Read::TimedOut)
 }
 
 /// Answers a malformed request with its status and logs one line.

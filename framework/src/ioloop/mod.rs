@@ -35,7 +35,7 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::Context;
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
@@ -51,7 +51,7 @@ use reactor::ScheduledIo;
 pub(crate) use spawned::CatchUnwind;
 use spawned::{CancelOnDrop, Spawned};
 use task::{JoinState, LocalFuture, Slot, TaskRef, TaskWaker};
-use timers::Timers;
+use timers::{TimerCallback, Timers};
 
 /// The token of the loop's cross-thread `mio::Waker`; sockets use slab indexes.
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
@@ -295,7 +295,21 @@ impl IOLoop {
         self.inner
             .timers
             .borrow_mut()
-            .insert(deadline, Box::new(callback))
+            .insert(deadline, TimerCallback::Call(Box::new(callback)))
+    }
+
+    /// Wakes `waker` at `deadline`: a timer for a task to wait on, armed
+    /// without an allocation (cancel it with [`remove_timeout`](IOLoop::remove_timeout)).
+    pub(crate) fn wake_at(&self, deadline: Instant, waker: Waker) -> TimeoutHandle {
+        self.inner
+            .timers
+            .borrow_mut()
+            .insert(deadline, TimerCallback::Wake(waker))
+    }
+
+    /// True while the timeout has neither fired nor been removed.
+    pub(crate) fn timeout_pending(&self, handle: TimeoutHandle) -> bool {
+        self.inner.timers.borrow().contains(handle)
     }
 
     /// Cancels a timeout: its callback never runs and is dropped now.
@@ -507,7 +521,8 @@ impl IOLoop {
         loop {
             let due = self.inner.timers.borrow_mut().pop_due(now, cutoff);
             match due {
-                Some(callback) => run_guarded("timeout", callback),
+                Some(TimerCallback::Call(callback)) => run_guarded("timeout", callback),
+                Some(TimerCallback::Wake(waker)) => run_guarded("timeout", || waker.wake()),
                 None => break,
             }
         }

@@ -4,10 +4,17 @@
 //! (and so dropped) at once, not left behind as a tombstone.
 
 use std::collections::BTreeMap;
+use std::task::Waker;
 use std::time::Instant;
 
-/// A callback waiting for its deadline.
-pub(crate) type TimerCallback = Box<dyn FnOnce()>;
+/// What a timer does at its deadline.
+pub(crate) enum TimerCallback {
+    /// Runs a callback ([`IOLoop::call_at`](super::IOLoop::call_at)).
+    Call(Box<dyn FnOnce()>),
+    /// Wakes a task waiting in a [`Sleep`](crate::gen::Sleep): arming it
+    /// clones a waker, where a callback would be boxed.
+    Wake(Waker),
+}
 
 /// Identifies one scheduled timeout; pass it to [`IOLoop::remove_timeout`](super::IOLoop::remove_timeout).
 ///
@@ -17,6 +24,13 @@ pub(crate) type TimerCallback = Box<dyn FnOnce()>;
 pub struct TimeoutHandle {
     deadline: Instant,
     id: u64,
+}
+
+impl TimeoutHandle {
+    /// When the timer fires.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
 }
 
 /// Pending timers of one loop.
@@ -40,6 +54,11 @@ impl Timers {
     /// Cancels a timer; returns its callback (for the caller to drop outside any borrow).
     pub(crate) fn remove(&mut self, handle: TimeoutHandle) -> Option<TimerCallback> {
         self.map.remove(&(handle.deadline, handle.id))
+    }
+
+    /// True while the timer has neither fired nor been cancelled.
+    pub(crate) fn contains(&self, handle: TimeoutHandle) -> bool {
+        self.map.contains_key(&(handle.deadline, handle.id))
     }
 
     /// The earliest deadline, if any timer is pending.
@@ -86,9 +105,23 @@ mod tests {
     use std::rc::Rc;
     use std::time::Duration;
 
+    /// A callback that appends `n` to `log`.
     fn recorder(log: &Rc<RefCell<Vec<u32>>>, n: u32) -> TimerCallback {
         let log = log.clone();
-        Box::new(move || log.borrow_mut().push(n))
+        TimerCallback::Call(Box::new(move || log.borrow_mut().push(n)))
+    }
+
+    /// A callback that does nothing.
+    fn nothing() -> TimerCallback {
+        TimerCallback::Call(Box::new(|| {}))
+    }
+
+    /// Does what the loop does with a due timer.
+    fn run(callback: TimerCallback) {
+        match callback {
+            TimerCallback::Call(callback) => callback(),
+            TimerCallback::Wake(waker) => waker.wake(),
+        }
     }
 
     #[test]
@@ -101,7 +134,7 @@ mod tests {
         timers.insert(t0, recorder(&log, 2));
         let cutoff = timers.cutoff();
         while let Some(cb) = timers.pop_due(t0 + Duration::from_millis(5), cutoff) {
-            cb();
+            run(cb);
         }
         assert_eq!(*log.borrow(), vec![1, 2, 3]);
     }
@@ -110,10 +143,10 @@ mod tests {
     fn not_due_and_late_additions_wait() {
         let mut timers = Timers::default();
         let t0 = Instant::now();
-        timers.insert(t0 + Duration::from_secs(1), Box::new(|| {}));
+        timers.insert(t0 + Duration::from_secs(1), nothing());
         assert!(timers.pop_due(t0, timers.cutoff()).is_none());
         let cutoff = timers.cutoff();
-        timers.insert(t0, Box::new(|| {}));
+        timers.insert(t0, nothing());
         assert!(
             timers.pop_due(t0, cutoff).is_none(),
             "added after the cutoff"
@@ -126,9 +159,14 @@ mod tests {
         let token = Rc::new(());
         let mut timers = Timers::default();
         let held = token.clone();
-        let handle = timers.insert(Instant::now(), Box::new(move || drop(held)));
+        let handle = timers.insert(
+            Instant::now(),
+            TimerCallback::Call(Box::new(move || drop(held))),
+        );
         assert_eq!(Rc::strong_count(&token), 2);
+        assert!(timers.contains(handle));
         drop(timers.remove(handle));
+        assert!(!timers.contains(handle));
         assert_eq!(Rc::strong_count(&token), 1);
         assert!(timers.remove(handle).is_none());
         assert_eq!(timers.len(), 0);

@@ -18,7 +18,7 @@ mod write_buffer;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -618,6 +618,79 @@ impl IOStream {
         }
     }
 
+    /// [`flush`](IOStream::flush), then `out`'s bytes after what was queued;
+    /// resolves once the kernel holds them all, and fails as `flush` does.
+    ///
+    /// With nothing queued (the usual case: a response encoded into its
+    /// connection's buffer) `out` is written to the socket as it is and
+    /// advanced by what the kernel takes, costing no copy and no allocation;
+    /// behind queued bytes it joins the queue. `out` is borrowed only during
+    /// each poll, so its owner may append to it while this waits.
+    pub(crate) async fn flush_from(&self, out: &RefCell<BytesMut>) -> StreamResult<()> {
+        let _busy = match Busy::claim(&self.inner.flushing, "already flushing") {
+            Ok(busy) => busy,
+            Err(err) => {
+                // As `write` then `flush` would: the bytes are queued for
+                // the flush under way, and this one fails.
+                self.queue_from(out)?;
+                return Err(err);
+            }
+        };
+        poll_fn(|cx| self.poll_flush_from(cx, out)).await
+    }
+
+    /// Moves `out`'s bytes to the end of the write queue.
+    fn queue_from(&self, out: &RefCell<BytesMut>) -> StreamResult<()> {
+        let mut out = out.borrow_mut();
+        self.check_writable(out.len())?;
+        // Splitting even an empty buffer may allocate (to share it).
+        if !out.is_empty() {
+            self.inner
+                .write_buffer
+                .borrow_mut()
+                .push(out.split().freeze());
+        }
+        Ok(())
+    }
+
+    /// One poll of [`flush_from`](IOStream::flush_from).
+    fn poll_flush_from(
+        &self,
+        cx: &mut Context<'_>,
+        out: &RefCell<BytesMut>,
+    ) -> Poll<StreamResult<()>> {
+        loop {
+            if let Some(cause) = &*self.inner.closed.borrow() {
+                // Dropped, as the stream's own buffered bytes were at close.
+                out.borrow_mut().clear();
+                return Poll::Ready(Err(cause.to_error()));
+            }
+            if !self.inner.write_buffer.borrow().is_empty() {
+                // Queued bytes (large pieces `write` kept as they are) go
+                // first: `out`'s follow them through the queue.
+                if let Err(err) = self.queue_from(out) {
+                    return Poll::Ready(Err(err));
+                }
+                return self.poll_flush(cx);
+            }
+            if out.borrow().is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            let result = self.inner.registration.poll_io(cx, Direction::Write, || {
+                self.with_socket(|mut socket| socket.write(&out.borrow()))
+            });
+            match result {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    let err = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
+                    self.close_with(CloseCause::from_error(&err));
+                }
+                Poll::Ready(Ok(n)) => consume(&mut out.borrow_mut(), n),
+                Poll::Ready(Err(err)) => self.close_with(CloseCause::from_error(&err)),
+            }
+        }
+    }
+
     /// True once the stream is closed (locally, by the peer, or by an error).
     ///
     /// # Tornado
@@ -683,6 +756,20 @@ impl IOStream {
             *self.inner.close_callback.borrow_mut() = Some(Box::new(callback));
         }
     }
+}
+
+/// Drops the first `n` bytes of `out`, which the kernel took.
+fn consume(out: &mut BytesMut, n: usize) {
+    if n < out.len() {
+        out.advance(n);
+        return;
+    }
+    out.clear();
+    // Partial sends advanced the start; with the buffer empty, moving it
+    // back copies nothing and allocates nothing (`try_reclaim` never does),
+    // and gives the next response, or the buffer pool, the whole capacity.
+    // Asking for one byte more than the capacity is what makes it look.
+    let _ = out.try_reclaim(out.capacity() + 1);
 }
 
 impl fmt::Debug for IOStream {
