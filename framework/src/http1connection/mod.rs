@@ -11,6 +11,7 @@ mod buffers;
 mod decompress;
 mod params;
 mod serve;
+mod slot;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;

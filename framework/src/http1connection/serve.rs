@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::decompress::GzipMessageDelegate;
+use super::slot::in_slot;
 use super::HTTP1Connection;
 use crate::gen::{sleep_until, Sleep};
 use crate::http1::{Event, ParseError, RequestHead};
@@ -112,14 +113,14 @@ async fn serve_requests<D: HTTPServerConnectionDelegate>(
             return;
         };
         let message = delegate.start_request(conn);
-        // Boxed: the request's state (its delegate, the handler and its
-        // context) exists only while a request is served, so an idle
-        // connection's task stays small.
+        // In a heap slot: the request's state exists only while a request is
+        // served, so an idle connection's task stays small; the slot is
+        // reused by the next request, so this allocates nothing either.
         let reusable = if conn.shared.params.decompress {
             let message = GzipMessageDelegate::new(message, conn.clone());
-            Box::pin(serve_one(conn, message, head)).await
+            in_slot(serve_one(conn.clone(), message, head)).await
         } else {
-            Box::pin(serve_one(conn, message, head)).await
+            in_slot(serve_one(conn.clone(), message, head)).await
         };
         if !reusable || control.closing.get() {
             return;
@@ -210,11 +211,15 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
 
 /// Passes one request to its delegate and waits for the response. Returns
 /// whether the connection may carry another request.
-async fn serve_one<M: HTTPMessageDelegate>(
-    conn: &HTTP1Connection,
+///
+/// Owns its connection handle so the future borrows nothing and can run in
+/// a reusable slot (see `slot.rs`).
+async fn serve_one<M: HTTPMessageDelegate + 'static>(
+    conn: HTTP1Connection,
     mut message: M,
     head: RequestHead,
 ) -> bool {
+    let conn = &conn;
     let expect_continue = head.expect_continue();
     let body_deadline = conn
         .shared
