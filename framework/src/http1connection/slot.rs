@@ -31,7 +31,9 @@ type Slot<F> = Box<Pin<Box<Option<F>>>>;
 pub(crate) fn in_slot<F: Future + 'static>(future: F) -> InSlot<F> {
     let pooled = IDLE.with(|idle| {
         let mut idle = idle.borrow_mut();
-        let at = idle.iter().rposition(|slot| slot.is::<Pin<Box<Option<F>>>>())?;
+        let at = idle
+            .iter()
+            .rposition(|slot| slot.is::<Pin<Box<Option<F>>>>())?;
         idle.swap_remove(at).downcast::<Pin<Box<Option<F>>>>().ok()
     });
     let mut slot: Slot<F> = pooled.unwrap_or_else(|| Box::new(Box::pin(None)));
@@ -108,7 +110,10 @@ mod tests {
         let mut first = std::pin::pin!(first);
         assert_eq!(poll(first.as_mut()), Poll::Ready(2));
         let second = in_slot(double(2));
-        let reused = second.slot.as_ref().map(|slot| &**slot as *const _ as usize);
+        let reused = second
+            .slot
+            .as_ref()
+            .map(|slot| &**slot as *const _ as usize);
         assert_eq!(address, reused);
         let mut second = std::pin::pin!(second);
         assert_eq!(poll(second.as_mut()), Poll::Ready(4));
