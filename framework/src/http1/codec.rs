@@ -243,6 +243,20 @@ impl Codec {
         self.spare_headers = Some(headers);
     }
 
+    /// True if the next request head would need a new header map (none was
+    /// handed back with [`recycle_headers`](Self::recycle_headers) since the
+    /// last head).
+    pub fn wants_headers(&self) -> bool {
+        self.spare_headers.is_none()
+    }
+
+    /// Takes back a header map handed over with
+    /// [`recycle_headers`](Self::recycle_headers) and not used yet, e.g. to
+    /// keep it elsewhere while the connection waits idle.
+    pub fn take_spare_headers(&mut self) -> Option<HTTPHeaders> {
+        self.spare_headers.take()
+    }
+
     /// Changes the body limit for the current request only (until
     /// [`start_next_cycle`](Self::start_next_cycle)).
     ///

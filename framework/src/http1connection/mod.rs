@@ -24,7 +24,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::gen::moment;
 use crate::http1::{Codec, DateCache, LocalProtocolError, ResponseHead, State};
-use crate::httputil::{HTTPHeaders, HTTP_DATE_LEN};
+use crate::httputil::{recycle_header_map, HTTPHeaders, HTTP_DATE_LEN};
 use crate::iostream::{IOStream, StreamError};
 
 pub use params::HTTP1ConnectionParameters;
@@ -136,7 +136,7 @@ pub struct RequestContext {
     /// proxy reported.
     pub remote_ip: String,
     /// `"http"` or (with `xheaders`, as reported by a proxy) `"https"`.
-    pub protocol: String,
+    pub protocol: &'static str,
 }
 
 /// The connection as a request's delegate sees it: where its response goes.
@@ -234,7 +234,7 @@ impl HTTP1Connection {
                 context: RefCell::new(RequestContext {
                     address,
                     remote_ip: address.ip().to_string(),
-                    protocol: "http".to_owned(),
+                    protocol: "http",
                 }),
                 close_callback: RefCell::new(None),
                 read_hint: Cell::new(buffers::INITIAL_READ),
@@ -266,6 +266,9 @@ impl HTTP1Connection {
         }
         buffers::release(std::mem::take(codec.read_buf()));
         buffers::release(std::mem::take(&mut *out));
+        if let Some(headers) = codec.take_spare_headers() {
+            recycle_header_map(headers);
+        }
         true
     }
 
@@ -321,12 +324,6 @@ impl HTTP1Connection {
     /// Runs `f` on the request context, without cloning it.
     pub(crate) fn with_context<R>(&self, f: impl FnOnce(&RequestContext) -> R) -> R {
         f(&self.shared.context.borrow())
-    }
-
-    /// Hands a spent header list to the codec, to hold the next request's
-    /// head without allocating.
-    pub(crate) fn recycle_headers(&self, headers: HTTPHeaders) {
-        self.shared.codec.borrow_mut().recycle_headers(headers);
     }
 
     pub(crate) fn set_context(&self, context: RequestContext) {

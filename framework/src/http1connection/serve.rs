@@ -17,7 +17,7 @@ use super::slot::in_slot;
 use super::HTTP1Connection;
 use crate::gen::{sleep_until, Sleep};
 use crate::http1::{Event, ParseError, RequestHead};
-use crate::httputil::{HTTPMessageDelegate, HTTPServerConnectionDelegate};
+use crate::httputil::{spare_header_map, HTTPMessageDelegate, HTTPServerConnectionDelegate};
 
 /// Tornado answers a client that stalls mid-head with this, then closes. It
 /// is written as it stands: the codec has no request to answer.
@@ -148,7 +148,7 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
         .and_then(|t| Instant::now().checked_add(t));
     let mut head_deadline = None;
     loop {
-        let event = conn.shared.codec.borrow_mut().next_event();
+        let event = next_head_event(conn);
         match event {
             Ok(Event::Request(head)) => return Some(head),
             Ok(Event::NeedData) => {}
@@ -207,6 +207,19 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
             }
         }
     }
+}
+
+/// The codec's next event while a head is awaited. Once a head has begun
+/// to arrive the codec gets a spare header map from the thread's pool to
+/// parse it into, so neither a parse nor an idle connection costs one.
+fn next_head_event(conn: &HTTP1Connection) -> Result<Event, ParseError> {
+    let mut codec = conn.shared.codec.borrow_mut();
+    if codec.wants_headers() && !codec.read_buf().is_empty() {
+        if let Some(headers) = spare_header_map() {
+            codec.recycle_headers(headers);
+        }
+    }
+    codec.next_event()
 }
 
 /// Passes one request to its delegate and waits for the response. Returns

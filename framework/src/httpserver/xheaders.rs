@@ -27,7 +27,7 @@ impl ProxyTrust {
         &self,
         headers: &HTTPHeaders,
         remote_ip: &mut String,
-        protocol: &mut String,
+        protocol: &mut &'static str,
     ) {
         let forwarded_for = headers.get("X-Forwarded-For").and_then(|list| {
             list.split(',')
@@ -44,8 +44,10 @@ impl ProxyTrust {
             .and_then(|list| list.rsplit(',').next())
             .map(str::trim);
         let scheme = headers.get("X-Scheme").map(str::trim).or(forwarded_proto);
-        if let Some(scheme) = scheme.filter(|s| *s == "http" || *s == "https") {
-            *protocol = scheme.to_owned();
+        match scheme {
+            Some("http") => *protocol = "http",
+            Some("https") => *protocol = "https",
+            _ => {}
         }
     }
 }
@@ -65,7 +67,7 @@ impl<M> ProxyAdapter<M> {
     fn restore(&self) {
         let mut context = self.connection.context();
         context.remote_ip = context.address.ip().to_string();
-        context.protocol = "http".to_owned();
+        context.protocol = "http";
         self.connection.set_context(context);
     }
 }
@@ -106,9 +108,9 @@ mod tests {
         for (name, value) in fields {
             headers.add(*name, *value);
         }
-        let (mut ip, mut proto) = ("10.0.0.1".to_owned(), "http".to_owned());
+        let (mut ip, mut proto) = ("10.0.0.1".to_owned(), "http");
         trust.apply(&headers, &mut ip, &mut proto);
-        (ip, proto)
+        (ip, proto.to_owned())
     }
 
     #[test]

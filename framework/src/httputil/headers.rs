@@ -7,9 +7,40 @@
 //! buffer: parsing a head allocates one `Vec` and nothing per field.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 
 use bytes::Bytes;
+
+/// Most spare header maps kept per thread (see [`spare_header_map`]).
+const SPARE_MAPS: usize = 64;
+
+thread_local! {
+    /// Cleared header maps of finished requests, each with the capacity of a
+    /// typical head, waiting to hold the next head parsed on this thread.
+    static SPARE: RefCell<Vec<HTTPHeaders>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A cleared header map from this thread's pool of spares, for the codec to
+/// parse the next request head into without allocating. The pool is shared
+/// by all connections, so an idle connection holds none.
+pub(crate) fn spare_header_map() -> Option<HTTPHeaders> {
+    SPARE.with(|spare| spare.borrow_mut().pop())
+}
+
+/// Gives a header map that is done with to this thread's pool of spares.
+pub(crate) fn recycle_header_map(mut headers: HTTPHeaders) {
+    if headers.entries.capacity() == 0 {
+        return;
+    }
+    headers.clear();
+    SPARE.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.len() < SPARE_MAPS {
+            spare.push(headers);
+        }
+    });
+}
 
 /// A case-insensitive, multi-valued, order-preserving map of HTTP header fields.
 ///

@@ -23,8 +23,8 @@ pub use form::{
     parse_body_arguments, parse_multipart_form_data, parse_qs_bytes, url_unescape, Arguments,
     Files, HTTPFile, HTTPInputError, ParseMultipartConfig,
 };
-pub(crate) use headers::is_tchar;
 pub use headers::HTTPHeaders;
+pub(crate) use headers::{is_tchar, recycle_header_map, spare_header_map};
 pub use request::HTTPServerRequest;
 pub(crate) use request::RequestCollector;
 pub use responses::reason_phrase;

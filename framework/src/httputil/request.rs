@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::{
-    parse_body_arguments, parse_qs_bytes, Arguments, Files, HTTPHeaders, HTTPInputError,
-    ParseMultipartConfig,
+    parse_body_arguments, parse_qs_bytes, recycle_header_map, Arguments, Files, HTTPHeaders,
+    HTTPInputError, ParseMultipartConfig,
 };
 use crate::http1::{RequestHead, Version};
 use crate::http1connection::HTTP1Connection;
@@ -96,11 +96,8 @@ impl HTTPServerRequest {
     /// [`recycle`](HTTPServerRequest::recycle)), so a keep-alive stream of
     /// requests allocates nothing here.
     pub(crate) fn refill(&mut self, mut head: RequestHead, connection: Option<&HTTP1Connection>) {
-        let spare = std::mem::replace(&mut self.headers, head.take_headers());
-        if let Some(connection) = connection {
-            // The previous request's header list becomes the next parse's.
-            connection.recycle_headers(spare);
-        }
+        // The previous request's header list goes to parse a later head.
+        recycle_header_map(std::mem::replace(&mut self.headers, head.take_headers()));
         replace(&mut self.method, head.method());
         let uri = head.uri();
         replace(&mut self.uri, uri);
@@ -118,7 +115,7 @@ impl HTTPServerRequest {
         match connection {
             Some(connection) => connection.with_context(|context| {
                 replace(&mut self.remote_ip, &context.remote_ip);
-                replace(&mut self.protocol, &context.protocol);
+                replace(&mut self.protocol, context.protocol);
             }),
             None => {
                 self.remote_ip.clear();
