@@ -25,6 +25,7 @@ use bytes::{Bytes, BytesMut};
 use crate::gen::moment;
 use crate::http1::{Codec, DateCache, LocalProtocolError, ResponseHead, State};
 use crate::httputil::{recycle_header_map, HTTPHeaders, HTTP_DATE_LEN};
+use crate::ioloop::loop_system_now;
 use crate::iostream::{IOStream, StreamError};
 
 pub use params::HTTP1ConnectionParameters;
@@ -114,7 +115,7 @@ impl DateValue {
 pub fn http_date() -> Bytes {
     DATE.with(|date| {
         let mut date = date.borrow_mut();
-        date.cache.update(SystemTime::now());
+        date.cache.update(loop_system_now());
         // Compared, not taken from `update`: writing a response head may
         // have moved the cache to this second first.
         if date.bytes != date.cache.as_bytes() {
@@ -364,7 +365,7 @@ impl HTTP1Connection {
         self.check_open()?;
         DATE.with(|date| {
             let mut date = date.borrow_mut();
-            date.cache.update(SystemTime::now());
+            date.cache.update(loop_system_now());
             let head = ResponseHead {
                 status,
                 reason,
@@ -513,7 +514,7 @@ impl HTTP1Connection {
         let mut out = self.out();
         DATE.with(|date| {
             let mut date = date.borrow_mut();
-            date.cache.update(SystemTime::now());
+            date.cache.update(loop_system_now());
             let head = ResponseHead {
                 status,
                 reason: "",

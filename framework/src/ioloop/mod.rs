@@ -18,6 +18,7 @@
 //! can be awaited by tasks here. tokio never polls our tasks: it only calls
 //! their `Waker`, which queues the task back onto this loop.
 
+mod clock;
 mod executor;
 mod handle;
 mod periodic;
@@ -46,6 +47,7 @@ pub use periodic::PeriodicCallback;
 pub use task::{JoinError, Task};
 pub use timers::TimeoutHandle;
 
+pub(crate) use clock::{now as loop_now, system_now as loop_system_now};
 use handle::Shared;
 use reactor::ScheduledIo;
 pub(crate) use spawned::CatchUnwind;
@@ -472,6 +474,7 @@ impl IOLoop {
             }
         };
         self.poll_events(wait)?;
+        let _clock = clock::Iteration::start();
         self.take_inbox();
         self.fire_timers();
         self.run_callbacks();

@@ -520,14 +520,15 @@ impl Handler {
     pub fn default_etag(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha1::digest(&self.write_buffer);
+        let mut quoted = [b'"'; 42];
+        for (pair, byte) in quoted[1..41].chunks_exact_mut(2).zip(digest) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 15)];
+        }
         let mut etag = SPARE_ETAG.with(Cell::take);
         etag.clear();
-        etag.push('"');
-        for byte in digest {
-            etag.push(char::from(HEX[usize::from(byte >> 4)]));
-            etag.push(char::from(HEX[usize::from(byte & 15)]));
-        }
-        etag.push('"');
+        // ASCII only, so always valid UTF-8.
+        etag.push_str(std::str::from_utf8(&quoted).unwrap_or_default());
         etag
     }
 
