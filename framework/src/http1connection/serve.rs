@@ -379,25 +379,40 @@ async fn read_more(conn: &HTTP1Connection, deadline: Option<Instant>) -> Read {
     }
 }
 
+thread_local! {
+    /// Where idle connections read the first bytes of their next request:
+    /// one buffer per thread, zeroed once (a fresh stack buffer would be
+    /// zeroed on every poll).
+    static IDLE_BUFFER: RefCell<[u8; IDLE_READ]> = const { RefCell::new([0; IDLE_READ]) };
+}
+
 /// Waits for the next request while holding no buffer: its first bytes are
-/// read into a stack buffer (alive only during a poll, so the waiting task
-/// stays small) and then copied into a pooled one. One read per request,
-/// no readiness probe.
+/// read into the thread's [`IDLE_BUFFER`] (so the waiting task stays small)
+/// and then copied into a pooled one. One read per request, no readiness
+/// probe.
 async fn read_idle(conn: &HTTP1Connection, deadline: Option<Instant>) -> Read {
     let read = poll_fn(|cx| {
-        let mut first = [0u8; IDLE_READ];
-        match conn.shared.stream.poll_read_slice(cx, &mut first) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(n)) if n > 0 => {
-                conn.receive(first.get(..n).unwrap_or_default());
-                Poll::Ready(Read::Data)
-            }
-            Poll::Ready(_) => Poll::Ready(Read::Closed),
-        }
+        IDLE_BUFFER.with(|first| match first.try_borrow_mut() {
+            Ok(mut first) => read_first(conn, cx, &mut first[..]),
+            // Only if a read re-entered this one from a close callback.
+            Err(_) => read_first(conn, cx, &mut [0; IDLE_READ]),
+        })
     });
     until_deadline(conn, deadline, read)
         .await
         .unwrap_or(Read::TimedOut)
+}
+
+/// One read of [`read_idle`] into `buffer`, handing what came to the codec.
+fn read_first(conn: &HTTP1Connection, cx: &mut Context<'_>, buffer: &mut [u8]) -> Poll<Read> {
+    match conn.shared.stream.poll_read_slice(cx, buffer) {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(Ok(n)) if n > 0 => {
+            conn.receive(buffer.get(..n).unwrap_or_default());
+            Poll::Ready(Read::Data)
+        }
+        Poll::Ready(_) => Poll::Ready(Read::Closed),
+    }
 }
 
 /// Answers a malformed request with its status and logs one line.
