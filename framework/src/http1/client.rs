@@ -16,7 +16,7 @@ use super::readers::Decoder;
 use super::receive_buffer::ReceiveBuffer;
 use super::response_head::{ResponseFraming, ResponseHeadReader, ResponseInfo};
 use super::state::{ConnectionState, Side, State, Transition};
-use super::writers::{put_field, scan_fields, Encoder};
+use super::writers::{put_field, scan_fields, Encoder, FieldCheck};
 use crate::httputil::{is_tchar, HTTPHeaders};
 
 /// The request line and header block to send.
@@ -197,7 +197,7 @@ impl ClientCodec {
         if request.target.is_empty() || request.target.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(LocalProtocolError::InvalidTarget);
         }
-        let fields = scan_fields(request.headers)?;
+        let fields = scan_fields(request.headers, FieldCheck::All)?;
         let chunked_asked = request
             .headers
             .get_list_bytes("Transfer-Encoding")

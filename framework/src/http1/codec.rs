@@ -9,7 +9,7 @@ use super::head::HeadReader;
 use super::readers::Decoder;
 use super::receive_buffer::ReceiveBuffer;
 use super::state::{ConnectionState, Side, State, Transition};
-use super::writers::{plan, BodyFraming, Encoder, HeadKind, RequestInfo, ResponseHead};
+use super::writers::{plan, BodyFraming, Encoder, FieldCheck, HeadKind, RequestInfo, ResponseHead};
 use crate::httputil::HTTPHeaders;
 
 /// The interim response Tornado sends for `Expect: 100-continue`.
@@ -338,7 +338,27 @@ impl Codec {
         chunk: Option<&[u8]>,
         out: &mut impl BufMut,
     ) -> Result<(), LocalProtocolError> {
-        self.send_head(head, chunk.unwrap_or_default(), None, out)
+        self.send_head(head, chunk.unwrap_or_default(), None, FieldCheck::All, out)
+            .map(drop)
+    }
+
+    /// [`write_headers`](Self::write_headers) for header fields the caller
+    /// already checked when they were set, at least as strictly (every name
+    /// a token, no CR, LF or NUL in any value), so they are not scanned
+    /// again; the framing fields are still read and `Content-Length` still
+    /// validated. `web::Handler`'s `set_header` checks every field it takes.
+    ///
+    /// # Errors
+    ///
+    /// As [`write_headers`](Self::write_headers).
+    pub fn write_checked_headers(
+        &mut self,
+        head: &ResponseHead<'_>,
+        chunk: Option<&[u8]>,
+        out: &mut impl BufMut,
+    ) -> Result<(), LocalProtocolError> {
+        let chunk = chunk.unwrap_or_default();
+        self.send_head(head, chunk, None, FieldCheck::FramingOnly, out)
             .map(drop)
     }
 
@@ -356,7 +376,7 @@ impl Codec {
         body: &[u8],
         out: &mut impl BufMut,
     ) -> Result<(), LocalProtocolError> {
-        match self.send_head(head, body, Some(body.len()), out)? {
+        match self.send_head(head, body, Some(body.len()), FieldCheck::All, out)? {
             HeadKind::Final => self.finish(out),
             HeadKind::Informational | HeadKind::SwitchProtocols => Ok(()),
         }
@@ -367,6 +387,7 @@ impl Codec {
         head: &ResponseHead<'_>,
         chunk: &[u8],
         whole_body: Option<usize>,
+        check: FieldCheck,
         out: &mut impl BufMut,
     ) -> Result<HeadKind, LocalProtocolError> {
         let request = self.request.unwrap_or(RequestInfo {
@@ -377,7 +398,7 @@ impl Codec {
         // only way not to read the rest of it, so say so in this head.
         let finishing_early = whole_body.is_some() && self.state.client() == State::SendBody;
         let keep_alive = self.state.keep_alive() && !finishing_early;
-        let plan = plan(head, request, keep_alive, whole_body)?;
+        let plan = plan(head, request, keep_alive, whole_body, check)?;
         if !plan.encoder.accepts(chunk.len()) {
             return Err(LocalProtocolError::TooMuchData);
         }
@@ -556,6 +577,39 @@ mod tests {
         codec.receive_eof();
         assert_eq!(codec.next_event(), Ok(Event::ConnectionClosed));
         assert_eq!(codec.their_state(), State::Closed);
+    }
+
+    #[test]
+    fn checked_headers_skip_the_field_scan_but_not_the_framing_rules() {
+        let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let head_with = |fields: &[(&'static str, &'static str)]| {
+            let mut codec = Codec::default();
+            codec.receive_data(request);
+            assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+            let headers: HTTPHeaders = fields.iter().copied().collect();
+            let mut out = Vec::new();
+            let head = ResponseHead::new(200, &headers);
+            let checked = codec.write_checked_headers(&head, None, &mut out);
+            (checked, out)
+        };
+        let (checked, out) = head_with(&[("Content-Length", "2")]);
+        assert_eq!(checked, Ok(()));
+        assert!(out.starts_with(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"));
+        // Still validated: a Content-Length decides the framing.
+        let (checked, _) = head_with(&[("Content-Length", "2x")]);
+        assert_eq!(checked, Err(LocalProtocolError::InvalidContentLength));
+        // Not scanned: the caller vouched for names and values.
+        let (checked, _) = head_with(&[("Bad Name", "1")]);
+        assert_eq!(checked, Ok(()));
+        let mut codec = Codec::default();
+        codec.receive_data(request);
+        assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+        let headers: HTTPHeaders = [("Bad Name", "1")].into_iter().collect();
+        let head = ResponseHead::new(200, &headers);
+        assert_eq!(
+            codec.write_headers(&head, None, &mut Vec::new()),
+            Err(LocalProtocolError::InvalidHeaderName)
+        );
     }
 
     #[test]

@@ -230,6 +230,7 @@ pub(crate) fn plan<'h>(
     request: RequestInfo,
     keep_alive: bool,
     whole_body: Option<usize>,
+    check: FieldCheck,
 ) -> Result<HeadPlan<'h>, LocalProtocolError> {
     if !(100..=999).contains(&head.status) {
         return Err(LocalProtocolError::InvalidStatus);
@@ -244,7 +245,7 @@ pub(crate) fn plan<'h>(
     {
         return Err(LocalProtocolError::InvalidReason);
     }
-    let fields = scan_fields(head.headers)?;
+    let fields = scan_fields(head.headers, check)?;
     let kind = match head.status {
         101 => HeadKind::SwitchProtocols,
         100..=199 => HeadKind::Informational,
@@ -334,17 +335,25 @@ pub(crate) struct Fields {
     pub(crate) close: bool,
 }
 
-pub(crate) fn scan_fields(headers: &HTTPHeaders) -> Result<Fields, LocalProtocolError> {
+/// How much of the caller's header fields [`scan_fields`] checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldCheck {
+    /// Every name must be a token and no value may hold CR, LF or NUL.
+    All,
+    /// The caller checked names and values when it set them (at least as
+    /// strictly); only the framing fields are read (and Content-Length
+    /// still validated).
+    FramingOnly,
+}
+
+pub(crate) fn scan_fields(
+    headers: &HTTPHeaders,
+    check: FieldCheck,
+) -> Result<Fields, LocalProtocolError> {
     let mut fields = Fields::default();
     for (name, value) in headers.iter() {
-        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
-            return Err(LocalProtocolError::InvalidHeaderName);
-        }
-        if value
-            .iter()
-            .fold(false, |bad, &b| bad | matches!(b, b'\r' | b'\n' | 0))
-        {
-            return Err(LocalProtocolError::InvalidHeaderValue);
+        if check == FieldCheck::All {
+            check_field(name, value)?;
         }
         if name.eq_ignore_ascii_case(b"content-length") {
             let n = parse_length(value).ok_or(LocalProtocolError::InvalidContentLength)?;
@@ -361,6 +370,20 @@ pub(crate) fn scan_fields(headers: &HTTPHeaders) -> Result<Fields, LocalProtocol
         }
     }
     Ok(fields)
+}
+
+/// A field line's name is a token and its value holds no CR, LF or NUL.
+fn check_field(name: &[u8], value: &[u8]) -> Result<(), LocalProtocolError> {
+    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+        return Err(LocalProtocolError::InvalidHeaderName);
+    }
+    if value
+        .iter()
+        .fold(false, |bad, &b| bad | matches!(b, b'\r' | b'\n' | 0))
+    {
+        return Err(LocalProtocolError::InvalidHeaderValue);
+    }
+    Ok(())
 }
 
 /// A `Content-Length` value: decimal digits, optionally padded with spaces.

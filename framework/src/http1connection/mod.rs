@@ -362,6 +362,28 @@ impl HTTP1Connection {
         headers: &HTTPHeaders,
         chunk: Option<&[u8]>,
     ) -> Result<(), HTTPOutputError> {
+        self.encode_head(status, reason, headers, chunk, false)
+    }
+
+    /// [`write_headers`](Self::write_headers) for fields checked when they
+    /// were set (see `Codec::write_checked_headers`).
+    pub(crate) fn write_checked_headers(
+        &self,
+        status: u16,
+        reason: &str,
+        headers: &HTTPHeaders,
+    ) -> Result<(), HTTPOutputError> {
+        self.encode_head(status, reason, headers, None, true)
+    }
+
+    fn encode_head(
+        &self,
+        status: u16,
+        reason: &str,
+        headers: &HTTPHeaders,
+        chunk: Option<&[u8]>,
+        checked: bool,
+    ) -> Result<(), HTTPOutputError> {
         self.check_open()?;
         DATE.with(|date| {
             let mut date = date.borrow_mut();
@@ -373,10 +395,12 @@ impl HTTP1Connection {
                 date: Some(&date.cache),
             };
             let mut out = self.out();
-            self.shared
-                .codec
-                .borrow_mut()
-                .write_headers(&head, chunk, &mut *out)
+            let mut codec = self.shared.codec.borrow_mut();
+            if checked {
+                codec.write_checked_headers(&head, chunk, &mut *out)
+            } else {
+                codec.write_headers(&head, chunk, &mut *out)
+            }
         })?;
         Ok(())
     }

@@ -452,7 +452,8 @@ impl Handler {
             for (_, cookie) in std::mem::take(&mut self.new_cookies) {
                 self.headers.add("Set-Cookie", cookie);
             }
-            conn.write_headers(self.status, &self.reason, &self.headers, None)?;
+            // Every field went through `header_line` or is the framework's own.
+            conn.write_checked_headers(self.status, &self.reason, &self.headers)?;
         }
         // A HEAD response is its head only (Tornado drops the chunk).
         if !chunk.is_empty() && self.request.method != "HEAD" {
