@@ -167,8 +167,6 @@ impl Handler {
         self.request.recycle();
         self.headers.clear();
         self.write_buffer.clear();
-        self.new_cookies.clear();
-        self.request_cookies = None;
     }
 
     /// Whether the buffers this context grew are small enough to keep in a
