@@ -30,6 +30,9 @@ pub(crate) enum Direction {
 pub(crate) struct ScheduledIo {
     readable: Cell<bool>,
     writable: Cell<bool>,
+    /// The peer has closed its side (or the socket failed): final, and what
+    /// a drained read must not forget (see [`Registration::poll_read`]).
+    read_closed: Cell<bool>,
     read_waker: RefCell<Option<Waker>>,
     write_waker: RefCell<Option<Waker>>,
 }
@@ -47,6 +50,9 @@ impl ScheduledIo {
         // A closed or failed socket must wake both sides: the next read or write
         // is what reports the EOF or the error.
         let failed = event.is_error();
+        if event.is_read_closed() || failed {
+            self.read_closed.set(true);
+        }
         if event.is_readable() || event.is_read_closed() || failed {
             self.readable.set(true);
             wake(&self.read_waker);
@@ -146,6 +152,28 @@ impl Registration {
                 result => return Poll::Ready(result),
             }
         }
+    }
+
+    /// [`poll_io`](Self::poll_io) for a read of at most `len` bytes. A read
+    /// that brought fewer drained the socket, so readiness is cleared at
+    /// once: the next read waits for the next event instead of spending a
+    /// system call on `WouldBlock`. (The poll is edge-triggered, and a
+    /// single thread runs both, so bytes arriving after this read raise an
+    /// event that the next poll delivers.) Not once the peer has closed:
+    /// its EOF is still to be read and no further event would announce it.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let polled = self.poll_io(cx, Direction::Read, op);
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 && n < len && !self.io.read_closed.get() {
+                self.io.flag(Direction::Read).set(false);
+            }
+        }
+        polled
     }
 
     /// Removes `source` from the poll set (before the owner closes it).

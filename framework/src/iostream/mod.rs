@@ -449,7 +449,7 @@ impl IOStream {
         buffer: &mut BytesMut,
         want: usize,
     ) -> Poll<io::Result<usize>> {
-        self.inner.registration.poll_io(cx, Direction::Read, || {
+        self.inner.registration.poll_read(cx, want, || {
             let start = buffer.len();
             // Zero-filling the spare room keeps this free of `unsafe`; it is a
             // memset next to a syscall.
@@ -487,7 +487,8 @@ impl IOStream {
         if let Some(cause) = &*self.inner.closed.borrow() {
             return Poll::Ready(Err(cause.to_error()));
         }
-        let polled = self.inner.registration.poll_io(cx, Direction::Read, || {
+        let len = buffer.len();
+        let polled = self.inner.registration.poll_read(cx, len, || {
             self.with_socket(|mut socket| socket.read(buffer))
         });
         self.end_direct_read(polled)
