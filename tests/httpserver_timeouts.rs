@@ -4,8 +4,11 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use test_support::{echo_server, read_response, read_until_close, status_line, ServerThread};
+use test_support::{
+    app_server_with, echo_server, read_response, read_until_close, status_line, ServerThread,
+};
 use tornado::httpserver::HTTPServerSettings;
+use tornado::web::{url, Application, Handler, RequestHandler};
 
 const TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -129,6 +132,36 @@ fn requests_keep_an_idle_timeout_connection_alive() {
             read_response(&mut sock, false).body,
             format!("GET /{i} ").into_bytes()
         );
+        std::thread::sleep(TIMEOUT / 3);
+    }
+}
+
+/// Answers after blocking its thread for twice the timeout: bad practice,
+/// but the idle clock must still start when the response is done.
+struct Blocking;
+
+impl RequestHandler for Blocking {
+    async fn get(&mut self, cx: &mut Handler) -> tornado::web::Result {
+        std::thread::sleep(TIMEOUT * 2);
+        cx.write("done")
+    }
+}
+
+#[test]
+fn idle_timeout_starts_after_a_handler_that_blocked_its_loop() {
+    let server = app_server_with(
+        Application::new([url("/", || Blocking)]),
+        HTTPServerSettings {
+            idle_connection_timeout: Some(TIMEOUT),
+            ..HTTPServerSettings::default()
+        },
+    );
+    let mut sock = server.connect();
+    for _ in 0..2 {
+        sock.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_response(&mut sock, false).body, b"done");
+        // Well inside the timeout, counted from the response.
         std::thread::sleep(TIMEOUT / 3);
     }
 }

@@ -18,7 +18,6 @@ use super::HTTP1Connection;
 use crate::gen::{sleep_until, Sleep};
 use crate::http1::{Event, ParseError, RequestHead};
 use crate::httputil::{spare_header_map, HTTPMessageDelegate, HTTPServerConnectionDelegate};
-use crate::ioloop::loop_now;
 
 /// Tornado answers a client that stalls mid-head with this, then closes. It
 /// is written as it stands: the codec has no request to answer.
@@ -146,7 +145,7 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
     let params = &conn.shared.params;
     let idle_deadline = params
         .idle_connection_timeout
-        .and_then(|t| loop_now().checked_add(t));
+        .and_then(|t| Instant::now().checked_add(t));
     let mut head_deadline = None;
     loop {
         let event = next_head_event(conn);
@@ -179,7 +178,7 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
         if started && head_deadline.is_none() {
             head_deadline = params
                 .header_timeout
-                .and_then(|t| loop_now().checked_add(t));
+                .and_then(|t| Instant::now().checked_add(t));
         }
         match read_more(
             conn,
@@ -239,7 +238,7 @@ async fn serve_one<M: HTTPMessageDelegate + 'static>(
         .shared
         .params
         .body_timeout
-        .and_then(|t| loop_now().checked_add(t));
+        .and_then(|t| Instant::now().checked_add(t));
     message.headers_received(head).await;
     let mut continue_sent = false;
     loop {

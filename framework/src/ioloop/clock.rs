@@ -1,16 +1,17 @@
-//! The loop's clock: read once per iteration, right after the poll returns,
-//! so the "now"s a request needs (the `Date` header, the next deadline)
-//! cost no clock read each. A value read here is at most one iteration old;
-//! outside an iteration (no loop running) it is the system clock's.
+//! The loop's wall clock: read once per iteration, right after the poll
+//! returns, so the `Date` header of every response written in that
+//! iteration costs no clock read. A value read here is at most one
+//! iteration old; outside an iteration (no loop running) it is live.
 //!
-//! Timers do not use it: whether a timer is due is always decided on a
-//! fresh reading, so a stale clock can make a deadline early, never late.
+//! Only for `Date` (whole seconds, and nginx stamps its responses the same
+//! way). Deadlines and timers read the monotonic clock afresh: a handler
+//! that blocks its loop must not make the next deadline start in the past.
 
 use std::cell::Cell;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 thread_local! {
-    static NOW: Cell<Option<(Instant, SystemTime)>> = const { Cell::new(None) };
+    static NOW: Cell<Option<SystemTime>> = const { Cell::new(None) };
 }
 
 /// Holds the loop's clock for the rest of an iteration; dropped at its end.
@@ -19,7 +20,7 @@ pub(crate) struct Iteration(());
 impl Iteration {
     /// Reads the clock for the iteration that is starting.
     pub(crate) fn start() -> Iteration {
-        NOW.with(|now| now.set(Some((Instant::now(), SystemTime::now()))));
+        NOW.with(|now| now.set(Some(SystemTime::now())));
         Iteration(())
     }
 }
@@ -30,16 +31,9 @@ impl Drop for Iteration {
     }
 }
 
-/// The monotonic time at the start of this iteration (or now, outside one).
-pub(crate) fn now() -> Instant {
-    NOW.with(Cell::get)
-        .map_or_else(Instant::now, |(now, _)| now)
-}
-
 /// The wall-clock time at the start of this iteration (or now, outside one).
 pub(crate) fn system_now() -> SystemTime {
-    NOW.with(Cell::get)
-        .map_or_else(SystemTime::now, |(_, now)| now)
+    NOW.with(Cell::get).unwrap_or_else(SystemTime::now)
 }
 
 #[cfg(test)]
@@ -50,10 +44,10 @@ mod tests {
     #[test]
     fn an_iteration_reads_the_clock_once_and_outside_it_is_live() {
         let iteration = Iteration::start();
-        let first = now();
+        let first = system_now();
         std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(now(), first);
+        assert_eq!(system_now(), first);
         drop(iteration);
-        assert!(now() >= first + Duration::from_millis(5));
+        assert!(system_now() >= first + Duration::from_millis(5));
     }
 }

@@ -47,7 +47,7 @@ pub use periodic::PeriodicCallback;
 pub use task::{JoinError, Task};
 pub use timers::TimeoutHandle;
 
-pub(crate) use clock::{now as loop_now, system_now as loop_system_now};
+pub(crate) use clock::system_now as loop_system_now;
 use handle::Shared;
 use reactor::ScheduledIo;
 pub(crate) use spawned::CatchUnwind;
