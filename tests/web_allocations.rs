@@ -3,6 +3,9 @@
 //! on the server's IOLoop thread while a client sends keep-alive requests,
 //! one at a time and pipelined, to handlers written as the benchmark's are.
 //!
+//! It also counts the bytes the server thread holds per idle keep-alive
+//! connection (the 2 KiB target).
+//!
 //! `ALLOC_TRACE=40 cargo test --test web_allocations -- --nocapture` prints a
 //! backtrace for each of the first 40 allocations counted, to find where they
 //! come from.
@@ -12,7 +15,7 @@ use std::backtrace::Backtrace;
 use std::cell::Cell;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -24,6 +27,8 @@ struct CountingAllocator;
 
 static MEASURING: AtomicBool = AtomicBool::new(false);
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Bytes allocated minus bytes freed on the counted thread while measuring.
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
 
 thread_local! {
     /// Set on the server's IOLoop thread.
@@ -32,9 +37,21 @@ thread_local! {
     static TRACING: Cell<bool> = const { Cell::new(false) };
 }
 
+/// True for what the allocator should count: the server thread, while measuring.
+fn measured() -> bool {
+    MEASURING.load(Ordering::Relaxed) && COUNTED.with(Cell::get)
+}
+
+/// Adds `delta` bytes to [`LIVE_BYTES`] when measured.
+fn live(delta: isize) {
+    if measured() {
+        LIVE_BYTES.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
 impl CountingAllocator {
     fn count(&self) {
-        if !MEASURING.load(Ordering::Relaxed) || !COUNTED.with(Cell::get) {
+        if !measured() {
             return;
         }
         if TRACING.with(Cell::get) {
@@ -65,23 +82,27 @@ fn trace_limit() -> usize {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.count();
+        live(layout.size() as isize);
         // SAFETY: the caller's contract is passed on as it is.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         // SAFETY: the caller's contract is passed on as it is.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         self.count();
+        live(layout.size() as isize);
         // SAFETY: the caller's contract is passed on as it is.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         self.count();
+        live(new_size as isize - layout.size() as isize);
         // SAFETY: the caller's contract is passed on as it is.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -192,9 +213,35 @@ fn allocations_for(depth: usize, rounds: usize) -> usize {
     ALLOCATIONS.load(Ordering::SeqCst)
 }
 
-// One test, so the two measurements never overlap on the shared counter.
+/// The bytes the server thread holds for each of `count` connections left
+/// idle after one request each (malloc's own per-chunk overhead not counted).
+fn idle_bytes_per_connection(count: usize) -> isize {
+    let server = server();
+    let request: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut buf = Vec::new();
+    let mut warm = server.connect();
+    exchange(&mut warm, request, 1, &mut buf);
+    LIVE_BYTES.store(0, Ordering::SeqCst);
+    MEASURING.store(true, Ordering::SeqCst);
+    let mut idle = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut sock = server.connect();
+        exchange(&mut sock, request, 1, &mut buf);
+        idle.push(sock);
+    }
+    // Let the server go back to waiting on every connection.
+    std::thread::sleep(Duration::from_millis(200));
+    MEASURING.store(false, Ordering::SeqCst);
+    LIVE_BYTES.load(Ordering::SeqCst) / count as isize
+}
+
+// One test, so the measurements never overlap on the shared counters.
 #[test]
 fn keep_alive_and_pipelined_requests_allocate_nothing() {
+    let per_idle_connection = idle_bytes_per_connection(500);
+    println!("idle keep-alive connection: {per_idle_connection} bytes");
+    // The target is 2 KiB of memory per idle connection.
+    assert!(per_idle_connection > 0 && per_idle_connection < 2048);
     let one_at_a_time = allocations_for(1, 1000);
     let pipelined = allocations_for(16, 100);
     println!(
