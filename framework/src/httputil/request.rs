@@ -133,15 +133,14 @@ impl HTTPServerRequest {
     }
 
     /// Lets go of everything this request shares with its connection (the
-    /// connection, the head's and the body's bytes), keeping only the
-    /// capacity of its own strings and maps for the next request.
+    /// connection, the head's and the body's bytes) and of its uploads,
+    /// keeping the capacity of its own strings and maps for the next
+    /// request (which [`refill`](HTTPServerRequest::refill) resets).
     pub(crate) fn recycle(&mut self) {
         self.headers.clear();
         self.body = Bytes::new();
         self.connection = None;
-        self.arguments.clear();
-        self.query_arguments.clear();
-        self.body_arguments.clear();
+        // Uploaded files can be large; the argument maps are reset by `refill`.
         self.files.clear();
     }
 

@@ -139,7 +139,7 @@ impl Handler {
             request_cookies: None,
             path_args: Vec::new(),
             path_kwargs: HashMap::new(),
-            etag_fn: |cx| Some(cx.default_etag()),
+            etag_fn: default_compute_etag,
         }
     }
 
@@ -156,7 +156,7 @@ impl Handler {
         self.request_cookies = None;
         self.path_args.clear();
         self.path_kwargs.clear();
-        self.etag_fn = |cx| Some(cx.default_etag());
+        self.etag_fn = default_compute_etag;
         self.clear();
     }
 
@@ -831,6 +831,11 @@ impl Handler {
 
 fn should_not_send_content(status: u16) -> bool {
     status == 204 || status == 304 || (100..200).contains(&status)
+}
+
+/// `compute_etag` until the handler type's own is installed.
+fn default_compute_etag(cx: &Handler) -> Option<String> {
+    Some(cx.default_etag())
 }
 
 /// True for a non-empty header name of token characters only.

@@ -35,17 +35,10 @@ struct IdleTask {
 
 /// A context for a new request of `application`, from the pool if it has one.
 pub(crate) fn handler(application: &Application) -> Box<Handler> {
-    match HANDLERS.with(|pool| pool.borrow_mut().pop()) {
-        Some(mut cx) => {
-            cx.reset(application);
-            cx
-        }
-        None => {
-            let mut cx = Box::new(Handler::blank(application.clone()));
-            cx.reset(application);
-            cx
-        }
-    }
+    let pooled = HANDLERS.with(|pool| pool.borrow_mut().pop());
+    let mut cx = pooled.unwrap_or_else(|| Box::new(Handler::blank(application.clone())));
+    cx.reset(application);
+    cx
 }
 
 /// Gives a finished request's context back to the pool.
