@@ -95,7 +95,17 @@ pub struct RequestHead {
 impl RequestHead {
     /// The request method, e.g. `"GET"`. Case-sensitive, as RFC 9110 says.
     pub fn method(&self) -> &str {
-        std::str::from_utf8(&self.method).unwrap_or_default()
+        // The common methods need no UTF-8 check.
+        match &self.method[..] {
+            b"GET" => "GET",
+            b"HEAD" => "HEAD",
+            b"POST" => "POST",
+            b"PUT" => "PUT",
+            b"DELETE" => "DELETE",
+            b"PATCH" => "PATCH",
+            b"OPTIONS" => "OPTIONS",
+            other => std::str::from_utf8(other).unwrap_or_default(),
+        }
     }
 
     /// The request target exactly as sent, e.g. `"/search?q=tornado"`

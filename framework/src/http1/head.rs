@@ -25,7 +25,7 @@ use super::config::Config;
 use super::error::ParseError;
 use super::events::{Framing, RequestHead, Version};
 use super::receive_buffer::ReceiveBuffer;
-use crate::httputil::{is_tchar, HTTPHeaders};
+use crate::httputil::{is_tchar, names_eq, HTTPHeaders};
 
 /// Up to this many header slots live on the stack during a parse.
 pub(crate) const STACK_HEADERS: usize = 128;
@@ -200,7 +200,7 @@ pub(crate) enum BodyLength {
 impl FramingFields {
     /// Records `name: value` if it is a framing field; `Ok(false)` if not.
     pub(crate) fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<bool, ParseError> {
-        if name.eq_ignore_ascii_case(b"content-length") {
+        if names_eq(name, b"content-length") {
             // RFC 9110 §8.6: a list of identical values ("5, 5", or repeated
             // lines) is one length; anything else is an error.
             for element in list_elements(value) {
@@ -210,7 +210,7 @@ impl FramingFields {
                 }
                 self.content_length = Some(n);
             }
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+        } else if names_eq(name, b"transfer-encoding") {
             self.transfer_encoding = true;
             for coding in list_elements(value).filter(|c| !c.is_empty()) {
                 self.chunked_last = coding.eq_ignore_ascii_case(b"chunked");
@@ -220,7 +220,7 @@ impl FramingFields {
                     self.other_codings += 1;
                 }
             }
-        } else if name.eq_ignore_ascii_case(b"connection") {
+        } else if names_eq(name, b"connection") {
             for option in list_elements(value) {
                 self.connection_close |= option.eq_ignore_ascii_case(b"close");
                 self.connection_keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
@@ -269,12 +269,12 @@ impl Facts {
         if self.framing.observe(name, value)? {
             return Ok(());
         }
-        if name.eq_ignore_ascii_case(b"host") {
+        if names_eq(name, b"host") {
             self.host_count += 1;
             if self.host_count > 1 || !is_valid_host(value) {
                 return Err(ParseError::InvalidHost);
             }
-        } else if name.eq_ignore_ascii_case(b"expect") {
+        } else if names_eq(name, b"expect") {
             self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
         }
         Ok(())

@@ -32,7 +32,7 @@ use bytes::BufMut;
 use super::date::DateCache;
 use super::error::LocalProtocolError;
 use super::events::Version;
-use crate::httputil::{is_tchar, reason_phrase, HTTPHeaders};
+use crate::httputil::{is_tchar, names_eq, reason_phrase, HTTPHeaders};
 
 /// The response start line and header block to send.
 ///
@@ -299,9 +299,8 @@ impl HeadPlan<'_> {
         out.put_slice(self.reason.as_bytes());
         out.put_slice(b"\r\n");
         for (name, value) in self.head.headers.iter() {
-            let replaced = name.eq_ignore_ascii_case(b"transfer-encoding")
-                || (self.connection != ConnectionField::Caller
-                    && name.eq_ignore_ascii_case(b"connection"));
+            let replaced = names_eq(name, b"transfer-encoding")
+                || (self.connection != ConnectionField::Caller && names_eq(name, b"connection"));
             if !replaced {
                 put_field(out, name, value);
             }
@@ -355,15 +354,15 @@ pub(crate) fn scan_fields(
         if check == FieldCheck::All {
             check_field(name, value)?;
         }
-        if name.eq_ignore_ascii_case(b"content-length") {
+        if names_eq(name, b"content-length") {
             let n = parse_length(value).ok_or(LocalProtocolError::InvalidContentLength)?;
             if fields.content_length.is_some_and(|previous| previous != n) {
                 return Err(LocalProtocolError::InvalidContentLength);
             }
             fields.content_length = Some(n);
-        } else if name.eq_ignore_ascii_case(b"date") {
+        } else if names_eq(name, b"date") {
             fields.date = true;
-        } else if name.eq_ignore_ascii_case(b"connection") {
+        } else if names_eq(name, b"connection") {
             fields.close |= value
                 .split(|&b| b == b',')
                 .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"close"));

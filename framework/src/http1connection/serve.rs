@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::decompress::GzipMessageDelegate;
 use super::slot::in_slot;
@@ -72,6 +72,27 @@ impl DeadlineTimer {
     fn cancel(&self) {
         let timer = self.0.borrow_mut().take();
         drop(timer); // outside the borrow
+    }
+}
+
+/// A deadline `timeout` after the first time a wait asks for it: a request
+/// already buffered (pipelined, or a body that came with its head) never
+/// waits, so it costs no clock read.
+struct LazyDeadline {
+    timeout: Option<Duration>,
+    at: Option<Option<Instant>>,
+}
+
+impl LazyDeadline {
+    fn new(timeout: Option<Duration>) -> LazyDeadline {
+        LazyDeadline { timeout, at: None }
+    }
+
+    /// The deadline, fixed the first time it is asked for; `None`: no limit.
+    fn get(&mut self) -> Option<Instant> {
+        *self
+            .at
+            .get_or_insert_with(|| self.timeout.and_then(|t| Instant::now().checked_add(t)))
     }
 }
 
@@ -143,9 +164,7 @@ async fn serve_requests<D: HTTPServerConnectionDelegate>(
 /// by the peer, timed out, or answered with an error status).
 async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Option<RequestHead> {
     let params = &conn.shared.params;
-    let idle_deadline = params
-        .idle_connection_timeout
-        .and_then(|t| Instant::now().checked_add(t));
+    let mut idle_deadline = LazyDeadline::new(params.idle_connection_timeout);
     let mut head_deadline = None;
     loop {
         let event = next_head_event(conn);
@@ -169,7 +188,7 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
         }
         let started = !conn.shared.codec.borrow_mut().read_buf().is_empty();
         if !started && conn.release_buffers() {
-            match read_idle(conn, idle_deadline).await {
+            match read_idle(conn, idle_deadline.get()).await {
                 Read::Data => continue,
                 // Closed by the client, or idle too long: close quietly.
                 Read::Closed | Read::TimedOut => return None,
@@ -185,7 +204,7 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
             if started {
                 head_deadline
             } else {
-                idle_deadline
+                idle_deadline.get()
             },
         )
         .await
@@ -234,11 +253,7 @@ async fn serve_one<M: HTTPMessageDelegate + 'static>(
 ) -> bool {
     let conn = &conn;
     let expect_continue = head.expect_continue();
-    let body_deadline = conn
-        .shared
-        .params
-        .body_timeout
-        .and_then(|t| Instant::now().checked_add(t));
+    let mut body_deadline = LazyDeadline::new(conn.shared.params.body_timeout);
     message.headers_received(head).await;
     let mut continue_sent = false;
     loop {
@@ -266,7 +281,7 @@ async fn serve_one<M: HTTPMessageDelegate + 'static>(
                         return false;
                     }
                 }
-                match read_more(conn, body_deadline).await {
+                match read_more(conn, body_deadline.get()).await {
                     Read::Data => {}
                     Read::Closed => {
                         message.on_connection_close();

@@ -124,19 +124,26 @@ impl HTTPHeaders {
     pub fn set(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
         let name = name.into();
         let value = value.into();
-        match self.position(&name) {
-            Some(first) => {
-                let mut index = 0;
-                self.entries.retain(|(n, _)| {
-                    let keep = index <= first || !n.eq_ignore_ascii_case(&name);
-                    index += 1;
-                    keep
-                });
-                if let Some(entry) = self.entries.get_mut(first) {
-                    *entry = (name, value);
-                }
-            }
-            None => self.entries.push((name, value)),
+        let Some(first) = self.position(&name) else {
+            self.entries.push((name, value));
+            return;
+        };
+        // Most names have one line: only shift the list when a later one exists.
+        let later = first + 1;
+        let repeated = self
+            .entries
+            .get(later..)
+            .is_some_and(|rest| rest.iter().any(|(n, _)| names_eq(n, &name)));
+        if repeated {
+            let mut index = 0;
+            self.entries.retain(|(n, _)| {
+                let keep = index < later || !names_eq(n, &name);
+                index += 1;
+                keep
+            });
+        }
+        if let Some(entry) = self.entries.get_mut(first) {
+            *entry = (name, value);
         }
     }
 
@@ -200,7 +207,7 @@ impl HTTPHeaders {
     ) -> impl Iterator<Item = &'a [u8]> + 'n {
         self.entries
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .filter(move |(n, _)| names_eq(n, name.as_bytes()))
             .map(|(_, v)| &v[..])
     }
 
@@ -227,8 +234,7 @@ impl HTTPHeaders {
     /// `del headers[name]`.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.entries.len();
-        self.entries
-            .retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
+        self.entries.retain(|(n, _)| !names_eq(n, name.as_bytes()));
         self.entries.len() != before
     }
 
@@ -266,9 +272,7 @@ impl HTTPHeaders {
 
     /// Index of the first line named `name`.
     fn position(&self, name: &[u8]) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.entries.iter().position(|(n, _)| names_eq(n, name))
     }
 }
 
@@ -302,6 +306,24 @@ impl<N: Into<Bytes>, V: Into<Bytes>> Extend<(N, V)> for HTTPHeaders {
     }
 }
 
+/// ASCII-case-insensitive equality of two field names (or other tokens).
+///
+/// Unlike `<[u8]>::eq_ignore_ascii_case` it has no early exit, so the
+/// compiler vectorizes it: every header lookup, and every field the codec
+/// reads or writes, compares names this way.
+pub(crate) fn names_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(0, |diff, (&x, &y)| diff | (ascii_lower(x) ^ ascii_lower(y)))
+            == 0
+}
+
+/// `b` lowercased if it is an ASCII capital, branch-free.
+const fn ascii_lower(b: u8) -> u8 {
+    b | (((b.wrapping_sub(b'A') < 26) as u8) << 5)
+}
+
 /// Whether `b` is a `tchar` (RFC 9110 §5.6.2), the bytes of a token such as a
 /// field name or a method.
 pub(crate) fn is_tchar(b: u8) -> bool {
@@ -325,6 +347,20 @@ const TCHAR: [bool; 256] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_compare_like_eq_ignore_ascii_case() {
+        // Every pair of bytes, including those 0x20 apart that are not
+        // letters ('@' and '`', '[' and '{'), and bytes past ASCII.
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                assert_eq!(names_eq(&[a], &[b]), a.eq_ignore_ascii_case(&b), "{a} {b}");
+            }
+        }
+        assert!(names_eq(b"Content-Type", b"content-TYPE"));
+        assert!(!names_eq(b"Content-Type", b"Content-Typ"));
+        assert!(!names_eq(b"Content-Typf", b"Content-Type"));
+    }
 
     fn sample() -> HTTPHeaders {
         [

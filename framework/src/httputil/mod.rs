@@ -24,7 +24,7 @@ pub use form::{
     Files, HTTPFile, HTTPInputError, ParseMultipartConfig,
 };
 pub use headers::HTTPHeaders;
-pub(crate) use headers::{is_tchar, recycle_header_map, spare_header_map};
+pub(crate) use headers::{is_tchar, names_eq, recycle_header_map, spare_header_map};
 pub use request::HTTPServerRequest;
 pub(crate) use request::RequestCollector;
 pub use responses::reason_phrase;

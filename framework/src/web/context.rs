@@ -14,7 +14,7 @@ use super::cookies::{format_set_cookie, is_unsafe_attribute, parse_cookie, Cooki
 use super::{Application, Error, HTTPError, Result, Settings};
 use crate::escape::{json_encode_into, xhtml_escape};
 use crate::http1connection::{http_date, HTTP1Connection};
-use crate::httputil::{reason_phrase, HTTPHeaders, HTTPServerRequest};
+use crate::httputil::{names_eq, reason_phrase, HTTPHeaders, HTTPServerRequest};
 
 /// The per-request context: the request, and the response being built.
 ///
@@ -312,7 +312,7 @@ impl Handler {
         }
         let name = match KNOWN_HEADER_NAMES
             .iter()
-            .find(|known| known.eq_ignore_ascii_case(name))
+            .find(|known| names_eq(known.as_bytes(), name.as_bytes()))
         {
             Some(known) => Bytes::from_static(known.as_bytes()),
             None => {
@@ -482,7 +482,8 @@ impl Handler {
                 if let Some(etag) = (self.etag_fn)(self) {
                     let value = self.header_value(etag.as_bytes());
                     SPARE_ETAG.with(|spare| spare.set(etag));
-                    self.headers.set("Etag", value?);
+                    // Absent, checked above.
+                    self.headers.add("Etag", value?);
                     if self.check_etag_header() {
                         self.write_buffer.clear();
                         self.set_status(304);
@@ -501,7 +502,7 @@ impl Handler {
                 self.header_bytes
                     .extend_from_slice(digits.format(self.write_buffer.len()).as_bytes());
                 let length = self.header_bytes.split().freeze();
-                self.headers.set("Content-Length", length);
+                self.headers.add("Content-Length", length);
             }
         }
         self.encode_pending()?;
