@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # tornado-rs beside its peers: one command, one table (issue 6).
 #
-#   benches/run.sh                 # full pass (~8 minutes on 2 cores)
+#   benches/run.sh                 # full pass (~9 minutes on 2 cores)
 #   benches/run.sh --quick         # ~1-2 minute pass: shorter runs, fewer connections
 #   benches/run.sh --servers ours,hyper,ceiling   # a subset (ours is always useful to keep)
 #   benches/run.sh --no-write      # print the table, leave benches/RESULTS.md alone
 #   benches/run.sh --rev HEAD      # build our server from a commit (git archive), not the work tree
-#   benches/run.sh --rounds 5      # each wrk measurement is the best of N runs (full: 3 x 5 s)
+#   benches/run.sh --rounds 5      # each measurement is the best of N rounds (full: 3 x 5 s)
 #
 # Servers: ours (examples/bench_server.rs), hyper (1.x, tokio current_thread),
 # actix (actix-web 4, one worker), may (may_minihttp, one worker), ceiling (a
@@ -16,7 +16,19 @@
 # workspace, so the repository's own build never compiles them.
 #
 # Each server runs alone, pinned to CPU 0 (taskset -c 0); every load generator
-# (wrk with one thread, curl, idleconns) is pinned to CPU 1. Metrics:
+# (wrk with one thread, curl, idleconns) is pinned to CPU 1.
+#
+# Request rates are measured in rounds interleaved across the servers: round 1
+# gives every server a turn (start it, warm it up, one wrk run per request
+# metric, stop it), then round 2 does the same, and so on; each metric is the
+# best of the rounds. A shared machine's speed drifts by 30% and more within
+# minutes; measured one server after another, each server would get its own
+# stretch of noise and the ours / peer ratios would swing with it. Interleaved,
+# every server is measured in every stretch. Streaming and memory follow, one
+# server at a time: memory does not drift with the machine's speed; streaming
+# does, so its ratios are the noisier ones.
+#
+# Metrics:
 #   plaintext req/s, 64 connections             wrk -t1 -c64 --latency
 #   p50 / p99 latency of that run
 #   plaintext req/s, pipelined depth 16          wrk -s benches/pipeline.lua
@@ -57,7 +69,7 @@ while [[ $# -gt 0 ]]; do
         --rev=*) REV="${1#--rev=}" ;;
         --servers) SERVERS="$2"; shift ;;
         --servers=*) SERVERS="${1#--servers=}" ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
@@ -168,14 +180,15 @@ has_binary() {
 
 WORK="$(mktemp -d /tmp/tornado-bench.XXXXXX)"
 RESULTS="$WORK/results.tsv"
+ROUNDS_TSV="$WORK/rounds.tsv"   # every wrk run, before the best of the rounds is taken
 NOTES="$WORK/notes.txt"
-: >"$RESULTS"; : >"$NOTES"
+: >"$RESULTS"; : >"$ROUNDS_TSV"; : >"$NOTES"
 SERVER_PID=""
 IDLE_PID=""
 
 cleanup() {
-    [[ -n $IDLE_PID ]] && kill "$IDLE_PID" 2>/dev/null || true
-    [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null || true
+    if [[ -n $IDLE_PID ]]; then kill "$IDLE_PID" 2>/dev/null || true; fi
+    if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -189,8 +202,8 @@ start_server() { # name
     # shellcheck disable=SC2046
     taskset -c "$SERVER_CPU" $(command_of "$name") >"$WORK/$name.log" 2>&1 &
     SERVER_PID=$!
-    local i
-    for i in $(seq 1 100); do
+    local _
+    for _ in $(seq 1 100); do
         if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/plaintext"; then
             return 0
         fi
@@ -256,32 +269,47 @@ cpu_us() {
     awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"
 }
 
-# The best of $ROUNDS runs (by req/s; latency from that same run): on a
-# shared machine, other work only ever makes a run slower. Also the server's
-# CPU time per request (the least over the rounds): with one wrk thread as
-# the load, req/s at 64 connections is often wrk's limit, and CPU time per
-# request is what other processes on the machine disturb least.
-# Prints "req_per_s p50_us p99_us errors cpu_us_per_request".
-run_wrk() { # name label extra-args...
+# One wrk run against the running server, appended to $ROUNDS_TSV as
+# "name label req_per_s p50_us p99_us errors cpu_us_per_request". The server's
+# CPU time per request comes along: with one wrk thread as the load, req/s at
+# 64 connections is often wrk's limit, and CPU time per request is what other
+# processes on the machine disturb least.
+wrk_once() { # name label extra-args...
     local name=$1 label=$2; shift 2
-    local out round line best="" best_rps=-1 rps before after total cpu best_cpu=""
-    for round in $(seq 1 "$ROUNDS"); do
-        out="$WORK/$name.$label.$round.wrk"
-        before=$(cpu_us "$SERVER_PID")
-        taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s "$@" >"$out" 2>&1 || true
-        after=$(cpu_us "$SERVER_PID" 2>/dev/null || echo "$before")
-        line=$(parse_wrk "$out")
-        rps=${line%%$'\t'*}
-        total=${line##*$'\t'}
-        cpu=$(python3 -c "print(($after - $before) / $total if $total > 0 else float('nan'))")
-        if [[ -z $best_cpu ]] || python3 -c "import sys; sys.exit(0 if float('$cpu') < float('$best_cpu') else 1)" 2>/dev/null; then
-            best_cpu=$cpu
-        fi
-        if [[ -z $best ]] || python3 -c "import sys; sys.exit(0 if float('$rps') > float('$best_rps') else 1)" 2>/dev/null; then
-            best=${line%$'\t'*}; best_rps=$rps
-        fi
-    done
-    printf '%s\t%s\n' "$best" "$best_cpu"
+    local out line before after total cpu
+    out="$WORK/$name.$label.$ROUND.wrk"
+    before=$(cpu_us "$SERVER_PID")
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s "$@" >"$out" 2>&1 || true
+    after=$(cpu_us "$SERVER_PID" 2>/dev/null || echo "$before")
+    line=$(parse_wrk "$out")
+    total=${line##*$'\t'}
+    cpu=$(python3 -c "print(($after - $before) / $total if $total > 0 else float('nan'))")
+    printf '%s\t%s\t%s\t%s\n' "$name" "$label" "${line%$'\t'*}" "$cpu" >>"$ROUNDS_TSV"
+}
+
+# The best of the rounds, per server and metric: req/s is the highest (on a
+# shared machine, other work only ever makes a run slower), with latency and
+# errors from that same run; CPU per request is the least. Prints "record name
+# metric value" and "note text" lines (tab-separated) for the caller to act on.
+best_of_rounds() {
+    python3 - "$ROUNDS_TSV" <<'PY'
+import math, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, label, rps, p50, p99, errs, cpu = line.rstrip("\n").split("\t")
+    runs.setdefault((name, label), []).append((float(rps), p50, p99, errs, float(cpu)))
+for (name, label), rows in runs.items():
+    measured = [r for r in rows if not math.isnan(r[0])]
+    rps, p50, p99, errs, _ = max(measured, key=lambda r: r[0]) if measured else rows[0]
+    cpus = [r[4] for r in rows if not math.isnan(r[4])]
+    print("record", name, label, rps, sep="\t")
+    print("record", name, label + "_cpu", min(cpus) if cpus else "nan", sep="\t")
+    if label == "plaintext":
+        print("record", name, "p50", p50, sep="\t")
+        print("record", name, "p99", p99, sep="\t")
+    if errs != "-":
+        print("note", "%s: %s: %s" % (name, label, errs), sep="\t")
+PY
 }
 
 # Share of both CPUs that something other than this harness keeps busy,
@@ -299,37 +327,29 @@ print(round(100 * (1 - (i1 - i0) / max(t1 - t0, 1))))
 PY
 }
 
+# One round for one server, on a fresh process: warm it up, then one wrk run
+# per request metric.
 measure_requests() { # name
-    local name=$1 port line rps p50 p99 errs cpu
+    local name=$1 port
     port=$(port_of "$name")
-    log "$name: warm-up"
+    log "$name: warm-up (round $ROUND/$ROUNDS)"
     taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$port/plaintext" >/dev/null 2>&1 || true
 
     log "$name: plaintext, $CONNS connections"
-    line=$(run_wrk "$name" plaintext --latency "http://127.0.0.1:$port/plaintext")
-    IFS=$'\t' read -r rps p50 p99 errs cpu <<<"$line"
-    record "$name" plaintext "$rps"; record "$name" p50 "$p50"; record "$name" p99 "$p99"
-    record "$name" plaintext_cpu "$cpu"
-    [[ $errs == - ]] || note "$name: plaintext: $errs"
+    wrk_once "$name" plaintext --latency "http://127.0.0.1:$port/plaintext"
 
     log "$name: plaintext, pipelined depth $DEPTH"
-    line=$(run_wrk "$name" pipelined -s "$BENCHES/pipeline.lua" "http://127.0.0.1:$port" -- "$DEPTH" /plaintext)
-    IFS=$'\t' read -r rps p50 p99 errs cpu <<<"$line"
-    record "$name" pipelined "$rps"; record "$name" pipelined_cpu "$cpu"
-    [[ $errs == - ]] || note "$name: pipelined: $errs"
+    wrk_once "$name" pipelined -s "$BENCHES/pipeline.lua" "http://127.0.0.1:$port" -- "$DEPTH" /plaintext
 
     log "$name: JSON, $CONNS connections"
-    line=$(run_wrk "$name" json "http://127.0.0.1:$port/json")
-    IFS=$'\t' read -r rps p50 p99 errs cpu <<<"$line"
-    record "$name" json "$rps"; record "$name" json_cpu "$cpu"
-    [[ $errs == - ]] || note "$name: json: $errs"
+    wrk_once "$name" json "http://127.0.0.1:$port/json"
 }
 
 measure_stream() { # name; the best of $ROUNDS downloads
-    local name=$1 port out speed size code round best=-1 before after best_cpu=-1
+    local name=$1 port out speed size code _ best=-1 before after best_cpu=-1
     port=$(port_of "$name")
     log "$name: one $((STREAM_BYTES >> 20)) MiB response in 64 KiB chunks (x$ROUNDS)"
-    for round in $(seq 1 "$ROUNDS"); do
+    for _ in $(seq 1 "$ROUNDS"); do
         before=$(cpu_us "$SERVER_PID")
         out=$(taskset -c "$CLIENT_CPU" curl -s -o /dev/null --max-time 300 \
             -w '%{speed_download} %{size_download} %{http_code}' \
@@ -348,8 +368,8 @@ measure_stream() { # name; the best of $ROUNDS downloads
 }
 
 wait_ready() { # file timeout-seconds -> prints count
-    local i
-    for i in $(seq 1 $(($2 * 10))); do
+    local _
+    for _ in $(seq 1 $(($2 * 10))); do
         if grep -q '^READY' "$1" 2>/dev/null; then
             awk '/^READY/ { print $2 }' "$1"
             return 0
@@ -407,29 +427,60 @@ measure_conns() { # name mode conns settle-seconds
 
 # --- the run ----------------------------------------------------------------
 STARTED=$(date +%s)
-BUSY_LOG=""
-IFS=',' read -r -a SERVER_LIST <<<"$SERVERS"
+IFS=',' read -r -a REQUESTED <<<"$SERVERS"
+SERVER_LIST=()
+for name in "${REQUESTED[@]}"; do
+    if has_binary "$name"; then SERVER_LIST+=("$name"); else note "$name: not built; skipped"; fi
+done
+
+# Background CPU use per server, sampled before each of its turns, for the
+# results' header: "r1 r2 r3 / streaming-and-memory".
+declare -A BUSY=()
+sample_busy() { # name separator phase
+    local busy; busy=$(background_busy)
+    BUSY[$1]="${BUSY[$1]:-}${BUSY[$1]:+$2}$busy%"
+    (( busy < 10 )) || note "$1: before $3, other processes kept ${busy}% of the CPUs busy; its numbers may be low"
+}
+
+# One server's turn in one request round, on a fresh process.
+request_round() { # name
+    local name=$1
+    log "=== $name, round $ROUND/$ROUNDS: $(command_of "$name")"
+    sample_busy "$name" " " "its request round $ROUND"
+    start_server "$name" || return 0
+    measure_requests "$name"
+    alive "$name" "the request benchmarks (round $ROUND)" || true
+    stop_server
+}
+
+# Request rates, interleaved: every round gives every server a turn, so each
+# server meets every stretch of the machine's drifting speed (see the header).
+for ROUND in $(seq 1 "$ROUNDS"); do
+    for name in "${SERVER_LIST[@]}"; do
+        request_round "$name"
+    done
+done
+while IFS=$'\t' read -r kind a b c; do
+    case "$kind" in
+        record) record "$a" "$b" "$c" ;;
+        note) note "$a" ;;
+    esac
+done < <(best_of_rounds)
+
+# Streaming and memory, one server at a time, each on a fresh process.
 for name in "${SERVER_LIST[@]}"; do
-    if ! has_binary "$name"; then
-        note "$name: not built; skipped"
-        continue
-    fi
-    log "=== $name: $(command_of "$name")"
-    busy=$(background_busy)
-    BUSY_LOG="$BUSY_LOG $name:${busy}%"
-    (( busy < 10 )) || note "$name: before its run, other processes kept ${busy}% of the CPUs busy; its numbers may be low"
-    # Requests and streaming, on one server process.
-    if start_server "$name"; then
-        measure_requests "$name"
-        alive "$name" "the request benchmarks" || true
-        case "$name" in
-            may) note "may: no /stream/bytes (may_minihttp has no streaming response API); streaming metrics n/a" ;;
-            ceiling) ;; # the streaming ceiling is rawcopy, below
-            *) [[ -n $SERVER_PID ]] && measure_stream "$name" && alive "$name" "the 1 GiB stream" || true ;;
-        esac
-        stop_server
-    fi
-    # Memory, each on a fresh process.
+    log "=== $name: streaming and memory"
+    sample_busy "$name" " / " "its streaming and memory measurements"
+    case "$name" in
+        may) note "may: no /stream/bytes (may_minihttp has no streaming response API); streaming metrics n/a" ;;
+        ceiling) ;; # the streaming ceiling is rawcopy, below
+        *)
+            if start_server "$name"; then
+                { measure_stream "$name" && alive "$name" "the 1 GiB stream"; } || true
+                stop_server
+            fi
+            ;;
+    esac
     if start_server "$name"; then
         measure_conns "$name" idle "$IDLE_CONNS" 1 || true
         [[ -n $SERVER_PID ]] && { alive "$name" "$IDLE_CONNS idle connections" || true; }
@@ -447,6 +498,7 @@ done
 # servers are) and by a bare read() loop.
 if [[ ",$SERVERS," == *,ceiling,* ]]; then
     log "=== rawcopy: $(command_of rawcopy)"
+    # shellcheck disable=SC2046
     taskset -c "$SERVER_CPU" $(command_of rawcopy) >"$WORK/rawcopy.log" 2>&1 &
     SERVER_PID=$!
     sleep 0.3
@@ -454,7 +506,7 @@ if [[ ",$SERVERS," == *,ceiling,* ]]; then
     # rawcopy's row is shown in the ceiling column.
     sed -i 's/^rawcopy\tstream/ceiling\tstream/' "$RESULTS"
     best=0
-    for round in $(seq 1 "$ROUNDS"); do
+    for _ in $(seq 1 "$ROUNDS"); do
         raw=$(taskset -c "$CLIENT_CPU" "$PEER_BIN/rawcopy" read --port "$(port_of rawcopy)" --bytes "$STREAM_BYTES" || echo 0)
         best=$(python3 -c "print(max($best, float('$raw') / 1e6))")
     done
@@ -462,6 +514,14 @@ if [[ ",$SERVERS," == *,ceiling,* ]]; then
     stop_server
 fi
 ELAPSED=$(( $(date +%s) - STARTED ))
+
+busy_log() { # " ours 3% 5% / 2%; hyper ..." in the order of the servers
+    local name out=""
+    for name in "${SERVER_LIST[@]}"; do
+        out="$out${out:+;} $name ${BUSY[$name]:-n/a}"
+    done
+    printf '%s' "$out"
+}
 
 # --- the table ----------------------------------------------------------------
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -526,9 +586,9 @@ PY
 
 {
     echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($CPU_MODEL), $(( ELAPSED / 60 )) min $(( ELAPSED % 60 )) s."
-    echo "Command: \`$COMMAND\` ($( [[ $QUICK == 1 ]] && echo quick || echo full ) pass: best of $ROUNDS ${DURATION}s wrk runs after a ${WARMUP}s warm-up, wrk -t1; server on CPU $SERVER_CPU, load on CPU $CLIENT_CPU)."
+    echo "Command: \`$COMMAND\` ($( [[ $QUICK == 1 ]] && echo quick || echo full ) pass: best of $ROUNDS ${DURATION}s wrk runs, rounds interleaved across servers (each round starts every server in turn, warms it up for ${WARMUP}s, runs each request metric once, stops it), wrk -t1; server on CPU $SERVER_CPU, load on CPU $CLIENT_CPU)."
     echo "tornado-rs: $OURS_VERSION."
-    echo "Background CPU use (other processes, sampled 1 s before each server):$BUSY_LOG."
+    echo "Background CPU use (other processes, sampled 1 s before each server's turn: request rounds / streaming and memory):$(busy_log)."
     echo "Versions: $(rustc --version), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), $(curl --version | head -1 | awk '{print $1, $2}'), Python $(python3 -c 'import sys, tornado; print(sys.version.split()[0] + ", tornado " + tornado.version)')."
     echo
     cat "$TABLE"
