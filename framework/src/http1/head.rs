@@ -330,22 +330,36 @@ pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
 fn is_valid_host(value: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = value.get(i) {
-        match b {
-            b'%' => {
-                let hex = value.get(i + 1..i + 3).unwrap_or_default();
-                if hex.len() != 2 || !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return false;
-                }
-                i += 3;
+        if HOST_BYTE[usize::from(b)] {
+            i += 1;
+        } else if b == b'%' {
+            let hex = value.get(i + 1..i + 3).unwrap_or_default();
+            if hex.len() != 2 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                return false;
             }
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => i += 1,
-            b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
-            | b',' | b';' | b'=' | b':' | b'[' | b']' => i += 1,
-            _ => return false,
+            i += 3;
+        } else {
+            return false;
         }
     }
     true
 }
+
+/// The bytes [`is_valid_host`] takes as they are, as a table: one load per
+/// byte (a `match` compiled to a jump per byte, mispredicted on every
+/// request's `Host`).
+const HOST_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8,
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
+            | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
+            | b',' | b';' | b'=' | b':' | b'[' | b']');
+        b += 1;
+    }
+    table
+};
 
 /// Maps an httparse error to ours, looking at the request line where httparse
 /// does not say enough (which token was bad; which kind of version error).
