@@ -20,7 +20,8 @@
 //!   `self.write(dict)`, with Python's spacing);
 //! - `GET /stream/bytes?n=N&chunk=K`: N bytes, byte i being
 //!   `b"abcdefghijklmnopqrstuvwxyz"[i % 26]`, written K bytes at a time
-//!   (default 4096) with `write` then `flush().await` after each chunk, so a
+//!   (default 4096) with `write_bytes` (slices of one buffer, no copy) then
+//!   `flush().await` after each chunk, so a
 //!   slow client holds the handler back instead of the response piling up
 //!   in memory. No Content-Length: the response is chunked.
 //!
@@ -37,7 +38,7 @@ use serde::Serialize;
 use tornado::httpserver::HTTPServer;
 use tornado::ioloop::IOLoop;
 use tornado::options::OptionParser;
-use tornado::web::{url, Application, HTTPError, Handler, RequestHandler, Result};
+use tornado::web::{url, Application, Bytes, HTTPError, Handler, RequestHandler, Result};
 
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 
@@ -78,13 +79,14 @@ impl RequestHandler for StreamBytes {
         let chunk = number(cx.get_argument_or("chunk", "4096")?)?.max(1);
         let chunk = usize::try_from(chunk).map_err(|_| HTTPError::new(400))?;
         // The pattern once, long enough that any chunk is one slice of it.
-        let pattern: Vec<u8> = ALPHABET.iter().copied().cycle().take(chunk + 26).collect();
+        // Each chunk is a slice of one buffer, sent without a copy.
+        let pattern: Bytes = ALPHABET.iter().copied().cycle().take(chunk + 26).collect();
         cx.set_header("Content-Type", "application/octet-stream")?;
         let mut sent = 0u64;
         while sent < n {
             let len = usize::try_from((n - sent).min(chunk as u64)).unwrap_or(chunk);
             let start = usize::try_from(sent % 26).unwrap_or(0);
-            cx.write(&pattern[start..start + len])?;
+            cx.write_bytes(pattern.slice(start..start + len))?;
             // Waits while the client is slow; fails if it left.
             cx.flush().await?;
             sent += len as u64;

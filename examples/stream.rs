@@ -22,7 +22,7 @@ use tornado::gen::sleep;
 use tornado::ioloop::IOLoop;
 use tornado::log::info;
 use tornado::options::OptionParser;
-use tornado::web::{url, Application, HTTPError, Handler, RequestHandler, Result};
+use tornado::web::{url, Application, Bytes, HTTPError, Handler, RequestHandler, Result};
 
 /// File chunks are read and sent 64 KiB at a time.
 const FILE_CHUNK: usize = 64 * 1024;
@@ -88,8 +88,9 @@ impl RequestHandler for BytesHandler {
         let n = positive(&cx.get_argument("n")?, true)?;
         let chunk = positive(&cx.get_argument_or("chunk", "4096")?, false)?;
         let chunk = usize::try_from(chunk).map_err(|_| HTTPError::new(400))?;
-        // One buffer serves every chunk: chunk `i` starts at offset `i % 26`.
-        let pattern: Vec<u8> = ALPHABET
+        // One buffer serves every chunk: chunk `i` starts at offset `i % 26`,
+        // and each is sent as a slice of it, not a copy.
+        let pattern: Bytes = ALPHABET
             .iter()
             .copied()
             .cycle()
@@ -101,7 +102,7 @@ impl RequestHandler for BytesHandler {
         while sent < n {
             let len = usize::try_from((n - sent).min(chunk as u64)).unwrap_or(chunk);
             let offset = usize::try_from(sent % 26).unwrap_or(0);
-            cx.write(&pattern[offset..offset + len])?;
+            cx.write_bytes(pattern.slice(offset..offset + len))?;
             cx.flush().await?;
             sent += len as u64;
         }

@@ -33,6 +33,10 @@ pub struct Handler {
     reason: Cow<'static, str>,
     headers: HTTPHeaders,
     write_buffer: BytesMut,
+    /// A chunk given to [`write_bytes`](Handler::write_bytes) while nothing
+    /// else was buffered: sent as it is, without a copy. Only ever set while
+    /// `write_buffer` is empty; a later write copies it in first.
+    shared_chunk: Option<Bytes>,
     /// The bytes of the header names and values set by this handler: each
     /// is a `Bytes` slice of this one buffer, which a recycled `Handler`
     /// reuses once the previous response's slices are gone.
@@ -132,6 +136,7 @@ impl Handler {
             reason: Cow::Borrowed(""),
             headers: HTTPHeaders::new(),
             write_buffer: BytesMut::new(),
+            shared_chunk: None,
             header_bytes: BytesMut::new(),
             headers_written: false,
             finished: false,
@@ -166,7 +171,7 @@ impl Handler {
     pub(crate) fn recycle(&mut self) {
         self.request.recycle();
         self.headers.clear();
-        self.write_buffer.clear();
+        self.discard_body();
     }
 
     /// Whether the buffers this context grew are small enough to keep in a
@@ -231,7 +236,7 @@ impl Handler {
         self.headers.add("Server", SERVER);
         self.headers.add("Content-Type", "text/html; charset=UTF-8");
         self.headers.add("Date", http_date());
-        self.write_buffer.clear();
+        self.discard_body();
         self.status = 200;
         self.reason = Cow::Borrowed("OK");
     }
@@ -367,8 +372,50 @@ impl Handler {
         if self.finished {
             return Err(misuse("Cannot write() after finish()"));
         }
+        self.unshare_chunk();
         self.write_buffer.extend_from_slice(chunk.as_ref());
         Ok(())
+    }
+
+    /// Appends `chunk` to the response body without copying it, as Tornado's
+    /// `write` appends a `bytes` object: a handler streaming slices of one
+    /// buffer (a file read into `Bytes`, a shared pattern) then holds each
+    /// chunk once, not twice, until the kernel takes it.
+    ///
+    /// The chunk is sent as it is when nothing else is buffered with it
+    /// (the usual `write_bytes` + `flush` loop); mixed with other writes
+    /// before a flush, it is copied like them.
+    ///
+    /// # Errors
+    /// After `finish`, as Tornado raises `RuntimeError`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.write(chunk)` with a `bytes` chunk.
+    pub fn write_bytes(&mut self, chunk: Bytes) -> Result {
+        if self.finished {
+            return Err(misuse("Cannot write() after finish()"));
+        }
+        if self.write_buffer.is_empty() && self.shared_chunk.is_none() {
+            self.shared_chunk = Some(chunk);
+        } else {
+            self.unshare_chunk();
+            self.write_buffer.extend_from_slice(&chunk);
+        }
+        Ok(())
+    }
+
+    /// Copies a chunk held by [`write_bytes`](Handler::write_bytes) into
+    /// `write_buffer`, so that more can be appended after it.
+    fn unshare_chunk(&mut self) {
+        if let Some(chunk) = self.shared_chunk.take() {
+            self.write_buffer.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Drops the buffered body (copied and shared alike).
+    fn discard_body(&mut self) {
+        self.write_buffer.clear();
+        self.shared_chunk = None;
     }
 
     /// Writes `value` as JSON, exactly as Tornado's `write(dict)` does
@@ -382,6 +429,7 @@ impl Handler {
         if self.finished {
             return Err(misuse("Cannot write() after finish()"));
         }
+        self.unshare_chunk();
         let before = self.write_buffer.len();
         if let Err(err) = json_encode_into(value, (&mut self.write_buffer).writer()) {
             // Nothing of a value that failed halfway is sent.
@@ -396,7 +444,10 @@ impl Handler {
     /// # Tornado
     /// `RequestHandler._write_buffer` (private in Tornado).
     pub fn write_buffer(&self) -> &[u8] {
-        &self.write_buffer
+        match &self.shared_chunk {
+            Some(chunk) => chunk,
+            None => &self.write_buffer,
+        }
     }
 
     /// True once the status line and headers have been sent.
@@ -441,7 +492,10 @@ impl Handler {
     /// Encodes the buffered body (and, the first time, the head) into the
     /// connection's output without sending it.
     fn encode_pending(&mut self) -> Result {
-        let chunk = self.write_buffer.split().freeze();
+        let chunk = match self.shared_chunk.take() {
+            Some(chunk) => chunk,
+            None => self.write_buffer.split().freeze(),
+        };
         let Some(conn) = self.request.connection.clone() else {
             return Ok(());
         };
@@ -485,13 +539,13 @@ impl Handler {
                     // Absent, checked above.
                     self.headers.add("Etag", value?);
                     if self.check_etag_header() {
-                        self.write_buffer.clear();
+                        self.discard_body();
                         self.set_status(304);
                     }
                 }
             }
             if should_not_send_content(self.status) {
-                if !self.write_buffer.is_empty() {
+                if !self.write_buffer().is_empty() {
                     return Err(misuse("Cannot send a body with this status"));
                 }
                 for name in ["Content-Encoding", "Content-Language", "Content-Type"] {
@@ -500,7 +554,7 @@ impl Handler {
             } else if !self.headers.contains("Content-Length") {
                 let mut digits = itoa::Buffer::new();
                 self.header_bytes
-                    .extend_from_slice(digits.format(self.write_buffer.len()).as_bytes());
+                    .extend_from_slice(digits.format(self.write_buffer().len()).as_bytes());
                 let length = self.header_bytes.split().freeze();
                 self.headers.add("Content-Length", length);
             }
@@ -519,7 +573,7 @@ impl Handler {
     /// The default `RequestHandler.compute_etag()`.
     pub fn default_etag(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let digest = Sha1::digest(&self.write_buffer);
+        let digest = Sha1::digest(self.write_buffer());
         let mut quoted = [b'"'; 42];
         for (pair, byte) in quoted[1..41].chunks_exact_mut(2).zip(digest) {
             pair[0] = HEX[usize::from(byte >> 4)];

@@ -42,3 +42,7 @@ pub use context::Handler;
 pub use cookies::CookieOptions;
 pub use error::{Error, Finish, HTTPError, Result};
 pub use handler::{RequestHandler, Unimplemented, DEFAULT_SUPPORTED_METHODS};
+
+/// The shared byte buffer [`Handler::write_bytes`] takes (the `bytes`
+/// crate's), re-exported so a handler needs no dependency of its own.
+pub use bytes::Bytes;
