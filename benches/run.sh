@@ -24,9 +24,12 @@
 # best of the rounds. A shared machine's speed drifts by 30% and more within
 # minutes; measured one server after another, each server would get its own
 # stretch of noise and the ours / peer ratios would swing with it. Interleaved,
-# every server is measured in every stretch. Streaming and memory follow, one
-# server at a time: memory does not drift with the machine's speed; streaming
-# does, so its ratios are the noisier ones.
+# every server is measured in every stretch. Streaming follows in interleaved
+# rounds of its own (each server in turn: start it, one download, stop it; the
+# ceiling column's turn is rawcopy's, read by curl and by a bare reader): the
+# streaming speed of one server swings 1.3-2.5 GB/s within a minute, more than
+# the differences between servers. Memory comes last, one server at a time:
+# it does not drift with the machine's speed.
 #
 # Metrics:
 #   plaintext req/s, 64 connections             wrk -t1 -c64 --latency
@@ -37,7 +40,8 @@
 #     with one wrk thread as the load, req/s at 64 connections is often
 #     wrk's own limit; CPU per request is what separates the servers and
 #     what other work on a shared machine disturbs least
-#   streaming MB/s: one 1 GiB response in 64 KiB chunks, read by curl
+#   streaming MB/s: one 1 GiB response in 64 KiB chunks, read by curl (the
+#     best of the rounds; its CPU per GiB is the least of the rounds)
 #   idle keep-alive: RSS growth per connection and peak RSS with 10,000
 #     connections that each made one request (benches/peers idleconns)
 #   slow clients: RSS with 1,000 clients that request a 1 GiB stream and read
@@ -181,8 +185,9 @@ has_binary() {
 WORK="$(mktemp -d /tmp/tornado-bench.XXXXXX)"
 RESULTS="$WORK/results.tsv"
 ROUNDS_TSV="$WORK/rounds.tsv"   # every wrk run, before the best of the rounds is taken
+STREAM_TSV="$WORK/streams.tsv"  # every download, likewise
 NOTES="$WORK/notes.txt"
-: >"$RESULTS"; : >"$ROUNDS_TSV"; : >"$NOTES"
+: >"$RESULTS"; : >"$ROUNDS_TSV"; : >"$STREAM_TSV"; : >"$NOTES"
 SERVER_PID=""
 IDLE_PID=""
 
@@ -196,6 +201,24 @@ trap cleanup EXIT
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RESULTS"; }
 note() { log "NOTE: $*"; printf '%s\n' "$*" >>"$NOTES"; }
 
+# Whether something listens on the TCP port (state 0A in /proc/net/tcp*).
+listening() { # port
+    awk -v p=":$(printf '%04X' "$1")" '
+        $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 }
+        END { exit !found }' /proc/net/tcp*
+}
+
+# Whether the server is ready for its measurements. rawcopy answers any
+# request with its whole stream, so it is only checked for listening.
+answers() { # name
+    local port; port=$(port_of "$1")
+    if [[ $1 == rawcopy ]]; then
+        listening "$port"
+    else
+        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/plaintext"
+    fi
+}
+
 start_server() { # name
     local name=$1 port
     port=$(port_of "$name")
@@ -204,7 +227,7 @@ start_server() { # name
     SERVER_PID=$!
     local _
     for _ in $(seq 1 100); do
-        if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/plaintext"; then
+        if answers "$name"; then
             return 0
         fi
         kill -0 "$SERVER_PID" 2>/dev/null || break
@@ -345,26 +368,70 @@ measure_requests() { # name
     wrk_once "$name" json "http://127.0.0.1:$port/json"
 }
 
-measure_stream() { # name; the best of $ROUNDS downloads
-    local name=$1 port out speed size code _ best=-1 before after best_cpu=-1
+# The table column a server's numbers go to: rawcopy is the ceiling's
+# streaming stand-in (the ceiling server has no stream endpoint).
+column_of() { # name
+    if [[ $1 == rawcopy ]]; then echo ceiling; else echo "$1"; fi
+}
+
+stream_row() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$STREAM_TSV"; }
+
+# One download from the running server, appended to $STREAM_TSV as "column
+# metric value": MB/s as curl reports it, and the server's CPU milliseconds
+# per GiB sent. A failed download is a nan row, so a server whose every
+# download failed still shows n/a.
+stream_once() { # name
+    local name=$1 col port out speed size code before after
+    col=$(column_of "$name")
     port=$(port_of "$name")
-    log "$name: one $((STREAM_BYTES >> 20)) MiB response in 64 KiB chunks (x$ROUNDS)"
-    for _ in $(seq 1 "$ROUNDS"); do
-        before=$(cpu_us "$SERVER_PID")
-        out=$(taskset -c "$CLIENT_CPU" curl -s -o /dev/null --max-time 300 \
-            -w '%{speed_download} %{size_download} %{http_code}' \
-            "http://127.0.0.1:$port/stream/bytes?n=$STREAM_BYTES&chunk=65536" || true)
-        read -r speed size code <<<"$out"
-        if [[ ${size:-0} != "$STREAM_BYTES" ]]; then
-            note "$name: stream: got ${size:-0} of $STREAM_BYTES bytes (HTTP ${code:-?})"
-            continue
-        fi
-        after=$(cpu_us "$SERVER_PID")
-        best=$(python3 -c "print(max($best, ${speed} / 1e6))")
-        # Server CPU milliseconds per GiB sent (the least over the rounds).
-        best_cpu=$(python3 -c "c = ($after - $before) / 1000 / ($STREAM_BYTES / 2**30); print(c if $best_cpu < 0 else min($best_cpu, c))")
-    done
-    if [[ $best == -1 ]]; then record "$name" stream nan; else record "$name" stream "$best"; record "$name" stream_cpu "$best_cpu"; fi
+    log "$name: one $((STREAM_BYTES >> 20)) MiB response in 64 KiB chunks, read by curl"
+    before=$(cpu_us "$SERVER_PID")
+    out=$(taskset -c "$CLIENT_CPU" curl -s -o /dev/null --max-time 300 \
+        -w '%{speed_download} %{size_download} %{http_code}' \
+        "http://127.0.0.1:$port/stream/bytes?n=$STREAM_BYTES&chunk=65536" || true)
+    read -r speed size code <<<"$out"
+    if [[ ${size:-0} != "$STREAM_BYTES" ]]; then
+        note "$name: stream (round $ROUND): got ${size:-0} of $STREAM_BYTES bytes (HTTP ${code:-?})"
+        stream_row "$col" stream nan
+        return 1
+    fi
+    after=$(cpu_us "$SERVER_PID")
+    stream_row "$col" stream "$(python3 -c "print($speed / 1e6)")"
+    stream_row "$col" stream_cpu "$(python3 -c "print(($after - $before) / 1000 / ($STREAM_BYTES / 2**30))")"
+}
+
+# rawcopy only: the same stream read by a bare read() loop instead of curl,
+# to show how much of the ceiling is curl's own cost. rawcopy serves one
+# connection after another, so this follows curl's download on one process.
+raw_read_once() {
+    local raw err="$WORK/rawcopy.read.$ROUND.err"
+    log "rawcopy: the same, read by a bare read() loop"
+    raw=$(taskset -c "$CLIENT_CPU" "$PEER_BIN/rawcopy" read --port "$(port_of rawcopy)" \
+        --bytes "$STREAM_BYTES" 2>"$err") || raw=""
+    # A short read still prints a rate; rawcopy says so on stderr.
+    if [[ -z $raw || -s $err ]]; then
+        note "rawcopy: raw reader (round $ROUND) failed: $(tr '\n' ' ' <"$err")"
+        stream_row ceiling stream_raw_reader nan
+        return 1
+    fi
+    stream_row ceiling stream_raw_reader "$(python3 -c "print($raw / 1e6)")"
+}
+
+# The best of the streaming rounds, per column and metric, as "column metric
+# value" lines: MB/s is the highest (other work only ever slows a download),
+# CPU per GiB the least, as for the request metrics.
+best_of_streams() {
+    python3 - "$STREAM_TSV" <<'PY'
+import math, sys
+values = {}
+for line in open(sys.argv[1]):
+    name, metric, value = line.rstrip("\n").split("\t")
+    values.setdefault((name, metric), []).append(float(value))
+for (name, metric), vs in values.items():
+    vs = [v for v in vs if not math.isnan(v)]
+    best = (min if metric == "stream_cpu" else max)(vs) if vs else math.nan
+    print(name, metric, best, sep="\t")
+PY
 }
 
 wait_ready() { # file timeout-seconds -> prints count
@@ -433,12 +500,13 @@ for name in "${REQUESTED[@]}"; do
     if has_binary "$name"; then SERVER_LIST+=("$name"); else note "$name: not built; skipped"; fi
 done
 
-# Background CPU use per server, sampled before each of its turns, for the
-# results' header: "r1 r2 r3 / streaming-and-memory".
+# Background CPU use per column, sampled before each of its turns, for the
+# results' header: "r1 r2 r3 / s1 s2 s3 / memory" (request rounds, streaming
+# rounds, memory), kept per part as BUSY[name:part].
 declare -A BUSY=()
-sample_busy() { # name separator phase
-    local busy; busy=$(background_busy)
-    BUSY[$1]="${BUSY[$1]:-}${BUSY[$1]:+$2}$busy%"
+sample_busy() { # name part phase
+    local busy key="$1:$2"; busy=$(background_busy)
+    BUSY[$key]="${BUSY[$key]:-}${BUSY[$key]:+ }$busy%"
     (( busy < 10 )) || note "$1: before $3, other processes kept ${busy}% of the CPUs busy; its numbers may be low"
 }
 
@@ -446,7 +514,7 @@ sample_busy() { # name separator phase
 request_round() { # name
     local name=$1
     log "=== $name, round $ROUND/$ROUNDS: $(command_of "$name")"
-    sample_busy "$name" " " "its request round $ROUND"
+    sample_busy "$name" request "its request round $ROUND"
     start_server "$name" || return 0
     measure_requests "$name"
     alive "$name" "the request benchmarks (round $ROUND)" || true
@@ -467,20 +535,52 @@ while IFS=$'\t' read -r kind a b c; do
     esac
 done < <(best_of_rounds)
 
-# Streaming and memory, one server at a time, each on a fresh process.
-for name in "${SERVER_LIST[@]}"; do
-    log "=== $name: streaming and memory"
-    sample_busy "$name" " / " "its streaming and memory measurements"
+# One server's turn in one streaming round, on a fresh process: one
+# download (for rawcopy, also one by the bare reader).
+stream_round() { # name
+    local name=$1 col
+    col=$(column_of "$name")
+    log "=== $name, stream round $ROUND/$ROUNDS: $(command_of "$name")"
+    sample_busy "$col" stream "its stream round $ROUND"
+    start_server "$name" || return 0
+    stream_once "$name" || true
+    if [[ $name == rawcopy ]]; then
+        raw_read_once || true
+        # No /plaintext to ask: a request would start another stream.
+        kill -0 "$SERVER_PID" 2>/dev/null || note "rawcopy: died during stream round $ROUND (log: $(tail -3 "$WORK/rawcopy.log" | tr '\n' ' '))"
+    else
+        alive "$name" "the $((STREAM_BYTES >> 20)) MiB stream (round $ROUND)" || true
+    fi
+    stop_server
+}
+
+# Who streams, in the order of the servers: may_minihttp cannot, and the
+# ceiling's turn is rawcopy's (built with the tools, so there even when the
+# ceiling server did not build).
+STREAM_LIST=()
+for name in "${REQUESTED[@]}"; do
     case "$name" in
         may) note "may: no /stream/bytes (may_minihttp has no streaming response API); streaming metrics n/a" ;;
-        ceiling) ;; # the streaming ceiling is rawcopy, below
-        *)
-            if start_server "$name"; then
-                { measure_stream "$name" && alive "$name" "the 1 GiB stream"; } || true
-                stop_server
-            fi
-            ;;
+        ceiling) STREAM_LIST+=(rawcopy) ;;
+        *) if has_binary "$name"; then STREAM_LIST+=("$name"); fi ;;
     esac
+done
+
+# Streaming, interleaved like the request rates: the speed of one download
+# drifts with the machine as much as a wrk run does.
+for ROUND in $(seq 1 "$ROUNDS"); do
+    for name in "${STREAM_LIST[@]}"; do
+        stream_round "$name"
+    done
+done
+while IFS=$'\t' read -r col metric value; do
+    record "$col" "$metric" "$value"
+done < <(best_of_streams)
+
+# Memory, one server at a time, each on a fresh process.
+for name in "${SERVER_LIST[@]}"; do
+    log "=== $name: memory"
+    sample_busy "$name" memory "its memory measurements"
     if start_server "$name"; then
         measure_conns "$name" idle "$IDLE_CONNS" 1 || true
         [[ -n $SERVER_PID ]] && { alive "$name" "$IDLE_CONNS idle connections" || true; }
@@ -494,31 +594,12 @@ for name in "${SERVER_LIST[@]}"; do
     fi
 done
 
-# The physical ceiling of streaming: a plain socket copy, read by curl (as the
-# servers are) and by a bare read() loop.
-if [[ ",$SERVERS," == *,ceiling,* ]]; then
-    log "=== rawcopy: $(command_of rawcopy)"
-    # shellcheck disable=SC2046
-    taskset -c "$SERVER_CPU" $(command_of rawcopy) >"$WORK/rawcopy.log" 2>&1 &
-    SERVER_PID=$!
-    sleep 0.3
-    measure_stream rawcopy
-    # rawcopy's row is shown in the ceiling column.
-    sed -i 's/^rawcopy\tstream/ceiling\tstream/' "$RESULTS"
-    best=0
-    for _ in $(seq 1 "$ROUNDS"); do
-        raw=$(taskset -c "$CLIENT_CPU" "$PEER_BIN/rawcopy" read --port "$(port_of rawcopy)" --bytes "$STREAM_BYTES" || echo 0)
-        best=$(python3 -c "print(max($best, float('$raw') / 1e6))")
-    done
-    record ceiling stream_raw_reader "$best"
-    stop_server
-fi
 ELAPSED=$(( $(date +%s) - STARTED ))
 
-busy_log() { # " ours 3% 5% / 2%; hyper ..." in the order of the servers
+busy_log() { # " ours 3% 5% / 4% 2% / 2%; hyper ..." in the order of the servers
     local name out=""
     for name in "${SERVER_LIST[@]}"; do
-        out="$out${out:+;} $name ${BUSY[$name]:-n/a}"
+        out="$out${out:+;} $name ${BUSY[$name:request]:-n/a} / ${BUSY[$name:stream]:--} / ${BUSY[$name:memory]:-n/a}"
     done
     printf '%s' "$out"
 }
@@ -586,9 +667,9 @@ PY
 
 {
     echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($CPU_MODEL), $(( ELAPSED / 60 )) min $(( ELAPSED % 60 )) s."
-    echo "Command: \`$COMMAND\` ($( [[ $QUICK == 1 ]] && echo quick || echo full ) pass: best of $ROUNDS ${DURATION}s wrk runs, rounds interleaved across servers (each round starts every server in turn, warms it up for ${WARMUP}s, runs each request metric once, stops it), wrk -t1; server on CPU $SERVER_CPU, load on CPU $CLIENT_CPU)."
+    echo "Command: \`$COMMAND\` ($( [[ $QUICK == 1 ]] && echo quick || echo full ) pass: best of $ROUNDS rounds interleaved across servers: request rounds (each starts every server in turn, warms it up for ${WARMUP}s, runs each request metric once for ${DURATION}s, stops it), then streaming rounds the same way (start, one $((STREAM_BYTES >> 20)) MiB download, stop), wrk -t1; server on CPU $SERVER_CPU, load on CPU $CLIENT_CPU)."
     echo "tornado-rs: $OURS_VERSION."
-    echo "Background CPU use (other processes, sampled 1 s before each server's turn: request rounds / streaming and memory):$(busy_log)."
+    echo "Background CPU use (other processes, sampled 1 s before each server's turn: request rounds / streaming rounds / memory):$(busy_log)."
     echo "Versions: $(rustc --version), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), $(curl --version | head -1 | awk '{print $1, $2}'), Python $(python3 -c 'import sys, tornado; print(sys.version.split()[0] + ", tornado " + tornado.version)')."
     echo
     cat "$TABLE"
