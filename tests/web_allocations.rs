@@ -4,7 +4,9 @@
 //! one at a time and pipelined, to handlers written as the benchmark's are.
 //!
 //! It also counts the bytes the server thread holds per idle keep-alive
-//! connection (the 2 KiB target).
+//! connection (the 2 KiB target), and the allocations made while
+//! whole responses are streamed chunk by chunk (`write_bytes` or `write`,
+//! each chunk flushed): the byte path.
 //!
 //! `ALLOC_TRACE=40 cargo test --test web_allocations -- --nocapture` prints a
 //! backtrace for each of the first 40 allocations counted, to find where they
@@ -20,7 +22,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use test_support::app_server;
-use tornado::web::{url, Application, Handler, RequestHandler, Result};
+use tornado::web::{url, Application, Bytes, Handler, RequestHandler, Result};
 
 /// Counts allocations made on threads that opted in, while `MEASURING`.
 struct CountingAllocator;
@@ -137,8 +139,52 @@ impl RequestHandler for Json {
     }
 }
 
+/// The bytes `/stream` sends, `STREAM_CHUNK` at a time.
+static PATTERN: [u8; STREAM_CHUNK] = {
+    let mut pattern = [0; STREAM_CHUNK];
+    let mut i = 0;
+    while i < STREAM_CHUNK {
+        pattern[i] = b'a' + (i % 26) as u8;
+        i += 1;
+    }
+    pattern
+};
+const STREAM_CHUNK: usize = 64 * 1024;
+const STREAM_CHUNKS: usize = 64;
+
+/// `GET /stream` and `/stream/copy`: `STREAM_CHUNKS` chunks, each flushed,
+/// sent with `write_bytes` (as in `examples/bench_server.rs`) or copied by
+/// `write`. (Paths, not a query: parsing a query string allocates.)
+struct Stream {
+    copy: bool,
+}
+
+impl RequestHandler for Stream {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        let copy = self.copy;
+        cx.set_header("Content-Type", "application/octet-stream")?;
+        for _ in 0..STREAM_CHUNKS {
+            if copy {
+                cx.write(PATTERN)?;
+            } else {
+                cx.write_bytes(Bytes::from_static(&PATTERN))?;
+            }
+            cx.flush().await?;
+        }
+        Ok(())
+    }
+}
+
 fn server() -> test_support::ServerThread {
     app_server(Application::new([
+        url("/stream", || {
+            COUNTED.with(|c| c.set(true));
+            Stream { copy: false }
+        }),
+        url("/stream/copy", || {
+            COUNTED.with(|c| c.set(true));
+            Stream { copy: true }
+        }),
         url("/plaintext", || {
             COUNTED.with(|c| c.set(true));
             Plaintext
@@ -213,6 +259,46 @@ fn allocations_for(depth: usize, rounds: usize) -> usize {
     ALLOCATIONS.load(Ordering::SeqCst)
 }
 
+/// Reads one chunked `/stream` response to its end.
+fn read_stream(sock: &mut TcpStream, request: &[u8]) {
+    sock.write_all(request).unwrap();
+    let mut tail = Vec::new();
+    let mut total = 0usize;
+    let mut chunk = vec![0u8; 256 * 1024];
+    while !tail.ends_with(b"\r\n0\r\n\r\n") {
+        let n = sock.read(&mut chunk).unwrap();
+        assert!(n > 0, "server closed mid-stream");
+        total += n;
+        tail.extend_from_slice(&chunk[..n]);
+        let keep = tail.len().saturating_sub(8);
+        tail.drain(..keep);
+    }
+    assert!(total > STREAM_CHUNK * STREAM_CHUNKS, "{total} bytes");
+}
+
+/// Allocations on the server thread while it streams `rounds` whole
+/// responses (after two as a warm-up), with `write_bytes` or with `write`.
+fn stream_allocations(copy: bool, rounds: usize) -> usize {
+    let server = server();
+    let mut sock = server.connect();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "GET /stream{} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        if copy { "/copy" } else { "" }
+    );
+    for _ in 0..2 {
+        read_stream(&mut sock, request.as_bytes());
+    }
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    MEASURING.store(true, Ordering::SeqCst);
+    for _ in 0..rounds {
+        read_stream(&mut sock, request.as_bytes());
+    }
+    MEASURING.store(false, Ordering::SeqCst);
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
 /// The bytes the server thread holds for each of `count` connections left
 /// idle after one request each (malloc's own per-chunk overhead not counted).
 fn idle_bytes_per_connection(count: usize) -> isize {
@@ -251,5 +337,15 @@ fn keep_alive_and_pipelined_requests_allocate_nothing() {
         (one_at_a_time, pipelined),
         (0, 0),
         "allocations on the server thread (run with ALLOC_TRACE=40 to see where)"
+    );
+    let shared = stream_allocations(false, 4);
+    let copied = stream_allocations(true, 4);
+    println!(
+        "allocations: {shared} streaming 4 x {STREAM_CHUNKS} chunks with write_bytes, {copied} with write"
+    );
+    assert_eq!(
+        (shared, copied),
+        (0, 0),
+        "allocations while streaming (run with ALLOC_TRACE=40 to see where)"
     );
 }

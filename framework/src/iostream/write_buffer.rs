@@ -3,7 +3,13 @@
 //! Small writes are copied into one tail buffer so a burst of them becomes
 //! one `iovec`; large ones are queued as they are (a `Bytes` is shared, not
 //! copied), so streaming a big chunk costs no copy.
+//!
+//! A buffer that has sent everything gives its (emptied) queue and tail to a
+//! per-thread pool of spares, and takes a pair from it when it next queues:
+//! a stream with nothing queued holds no memory, and one streaming chunk
+//! after chunk allocates nothing.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 
@@ -15,6 +21,17 @@ const COALESCE_LIMIT: usize = 4096;
 /// How many buffers one `writev` call passes (Linux allows 1024; past a few
 /// dozen the gain is nil).
 const MAX_IOVECS: usize = 64;
+
+/// Most spare queue-and-tail pairs kept per thread.
+const SPARES: usize = 64;
+
+/// A drained tail with more capacity than this is freed, not kept.
+const SPARE_TAIL_MAX: usize = 16 * 1024;
+
+thread_local! {
+    /// Emptied queues and tails of drained write buffers (see the module doc).
+    static SPARE: RefCell<Vec<(VecDeque<Bytes>, BytesMut)>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Bytes queued for the socket, in order.
 #[derive(Debug, Default)]
@@ -40,6 +57,7 @@ impl WriteBuffer {
         if data.is_empty() {
             return;
         }
+        self.take_spare();
         self.len += data.len();
         // A lone buffer is queued as it is; only small writes that follow
         // others are copied together.
@@ -54,11 +72,44 @@ impl WriteBuffer {
     /// Queues a copy of `data`.
     pub(crate) fn push_slice(&mut self, data: &[u8]) {
         if data.len() <= COALESCE_LIMIT {
+            self.take_spare();
             self.len += data.len();
             self.tail.extend_from_slice(data);
         } else {
             self.push(Bytes::copy_from_slice(data));
         }
+    }
+
+    /// Takes a spare queue and tail from the thread's pool if this buffer
+    /// holds none (it sent everything and gave its own back).
+    fn take_spare(&mut self) {
+        if self.len != 0 || self.chunks.capacity() != 0 || self.tail.capacity() != 0 {
+            return;
+        }
+        if let Some((chunks, tail)) = SPARE.with(|spare| spare.borrow_mut().pop()) {
+            self.chunks = chunks;
+            self.tail = tail;
+        }
+    }
+
+    /// Gives this buffer's emptied queue and tail to the thread's pool (or
+    /// frees them), so that it holds no memory.
+    fn give_back_spare(&mut self) {
+        let mut chunks = std::mem::take(&mut self.chunks);
+        let mut tail = std::mem::take(&mut self.tail);
+        chunks.clear();
+        tail.clear();
+        if chunks.capacity() > MAX_IOVECS || tail.capacity() > SPARE_TAIL_MAX {
+            return;
+        }
+        SPARE.with(|spare| {
+            // Not while the pool is borrowed (a drop re-entering it).
+            if let Ok(mut spare) = spare.try_borrow_mut() {
+                if spare.len() < SPARES {
+                    spare.push((chunks, tail));
+                }
+            }
+        });
     }
 
     /// Moves the tail into the chunk queue, keeping order with what follows.
@@ -96,10 +147,8 @@ impl WriteBuffer {
     fn consume(&mut self, mut n: usize) {
         self.len -= n.min(self.len);
         if self.len == 0 {
-            // Everything is sent: let go of the memory, so an idle stream
-            // holds none.
-            self.chunks = VecDeque::new();
-            self.tail = BytesMut::new();
+            // Everything is sent: an idle stream holds no memory.
+            self.give_back_spare();
             return;
         }
         while n > 0 {
@@ -157,6 +206,28 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_drained_buffer_holds_nothing_and_the_next_reuses_its_parts() {
+        let mut first = WriteBuffer::default();
+        first.push(Bytes::from(vec![b'x'; 8192]));
+        first.push_slice(b"small");
+        let tail = first.tail.as_ptr();
+        let mut sink = Trickle {
+            out: Vec::new(),
+            limit: usize::MAX,
+        };
+        while !first.is_empty() {
+            first.write_to(&mut sink).unwrap();
+        }
+        assert_eq!(sink.out.len(), 8192 + 5);
+        assert_eq!((first.chunks.capacity(), first.tail.capacity()), (0, 0));
+
+        let mut second = WriteBuffer::default();
+        second.push_slice(b"again");
+        assert_eq!(second.tail.as_ptr(), tail, "the spare tail is reused");
+        assert!(second.chunks.capacity() > 0, "and the spare queue");
     }
 
     #[test]
