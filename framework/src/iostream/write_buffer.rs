@@ -99,7 +99,11 @@ impl WriteBuffer {
         let mut tail = std::mem::take(&mut self.tail);
         chunks.clear();
         tail.clear();
-        if chunks.capacity() > MAX_IOVECS || tail.capacity() > SPARE_TAIL_MAX {
+        // `capacity()` counts only the room after the tail's start, which
+        // splits and sends moved forward: `try_reclaim` finds whether the
+        // whole allocation is larger (a tail grown behind a slow peer is
+        // freed, not kept in the pool).
+        if chunks.capacity() > MAX_IOVECS || tail.try_reclaim(SPARE_TAIL_MAX + 1) {
             return;
         }
         SPARE.with(|spare| {
@@ -228,6 +232,33 @@ mod tests {
         second.push_slice(b"again");
         assert_eq!(second.tail.as_ptr(), tail, "the spare tail is reused");
         assert!(second.chunks.capacity() > 0, "and the spare queue");
+    }
+
+    #[test]
+    fn a_drained_tail_that_grew_large_is_freed_not_pooled() {
+        let mut buffer = WriteBuffer::default();
+        let mut sink = Trickle {
+            out: Vec::new(),
+            limit: 64 * 1024,
+        };
+        // Small writes piling up behind a large one grow the tail to
+        // ~250 KB; sending moves its start, so its capacity() looks small.
+        buffer.push(Bytes::from(vec![b'x'; 8192]));
+        for _ in 0..250 {
+            buffer.push_slice(&[b'y'; 1000]);
+        }
+        buffer.push(Bytes::from(vec![b'z'; 100_000]));
+        while !buffer.is_empty() {
+            buffer.write_to(&mut sink).unwrap();
+        }
+        assert_eq!(sink.out.len(), 8192 + 250_000 + 100_000);
+        let mut next = WriteBuffer::default();
+        next.push_slice(b"again");
+        // The whole allocation behind the tail, not just its visible room.
+        assert!(
+            !next.tail.try_reclaim(SPARE_TAIL_MAX + 1),
+            "a large tail came from the pool"
+        );
     }
 
     #[test]

@@ -395,6 +395,9 @@ impl Handler {
         if self.finished {
             return Err(misuse("Cannot write() after finish()"));
         }
+        if chunk.is_empty() {
+            return Ok(());
+        }
         if self.write_buffer.is_empty() && self.shared_chunk.is_none() {
             self.shared_chunk = Some(chunk);
         } else {
