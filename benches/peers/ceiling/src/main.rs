@@ -78,16 +78,22 @@ fn write_pending(conn: &mut Conn) -> io::Result<bool> {
 /// both directions (edge-triggered), a read shorter than the buffer means
 /// the socket is drained (the next bytes bring a new edge), so a request
 /// costs one read and one write, with no EAGAIN probe and no re-registration.
-fn drive(conn: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
+/// Once the peer has closed its side (`read_closed`) no edge will follow, so
+/// the loop then reads on to the end of the stream.
+fn drive(conn: &mut Conn, buf: &mut [u8], read_closed: bool) -> io::Result<bool> {
     loop {
         match conn.stream.read(buf) {
-            Ok(0) => return Ok(false),
+            Ok(0) => {
+                // The peer is done sending: answer what it asked, then close.
+                write_pending(conn)?;
+                return Ok(false);
+            }
             Ok(n) => {
                 let requests = count_ends(&buf[..n], &mut conn.matched);
                 for _ in 0..requests {
                     conn.pending.extend_from_slice(RESPONSE);
                 }
-                if n < buf.len() {
+                if n < buf.len() && !read_closed {
                     break;
                 }
             }
@@ -105,7 +111,8 @@ fn main() -> io::Result<()> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port_arg()));
     let mut listener = TcpListener::bind(addr)?;
     let mut poll = Poll::new()?;
-    poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
     let mut events = Events::with_capacity(1024);
     let mut conns: Slab<Conn> = Slab::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -129,7 +136,11 @@ fn main() -> io::Result<()> {
                                 token,
                                 Interest::READABLE | Interest::WRITABLE,
                             )?;
-                            entry.insert(Conn { stream, matched: 0, pending: Vec::new() });
+                            entry.insert(Conn {
+                                stream,
+                                matched: 0,
+                                pending: Vec::new(),
+                            });
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -141,7 +152,7 @@ fn main() -> io::Result<()> {
             }
             let token = event.token();
             let keep = match conns.get_mut(token.0) {
-                Some(conn) => drive(conn, &mut buf).unwrap_or(false),
+                Some(conn) => drive(conn, &mut buf, event.is_read_closed()).unwrap_or(false),
                 None => continue,
             };
             if !keep {
