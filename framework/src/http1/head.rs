@@ -426,6 +426,16 @@ mod tests {
     }
 
     #[test]
+    fn common_and_other_methods_read_back_as_sent() {
+        for method in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND", "get", "G",
+        ] {
+            let request = format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert_eq!(head_of(request.as_bytes()).method(), method);
+        }
+    }
+
+    #[test]
     fn parses_a_browser_request() {
         let input = b"GET /search?q=tornado&lang=en HTTP/1.1\r\n\
             Host: www.example.com\r\n\

@@ -415,6 +415,10 @@ mod tests {
         );
         h.set("X-New", "1");
         assert_eq!(h.get_all().last(), Some(("X-New", "1")));
+        // A name with one line is replaced where it stands.
+        h.set("host", "other.example");
+        assert_eq!(h.get_all().next(), Some(("host", "other.example")));
+        assert_eq!(h.len(), 4);
     }
 
     #[test]
