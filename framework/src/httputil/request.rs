@@ -123,13 +123,20 @@ impl HTTPServerRequest {
             }
         }
         self.version = head.version();
-        self.query_arguments = parse_qs_bytes(self.query.as_bytes(), true);
-        self.arguments.clone_from(&self.query_arguments);
+        if self.query.is_empty() {
+            // Most requests: keep the maps (and their capacity) as they are.
+            self.query_arguments.clear();
+            self.arguments.clear();
+        } else {
+            self.query_arguments = parse_qs_bytes(self.query.as_bytes(), true);
+            self.arguments.clone_from(&self.query_arguments);
+        }
         self.body_arguments.clear();
         self.files.clear();
         self.body = Bytes::new();
         self.connection = connection.cloned();
-        self.start_time = Instant::now();
+        // The loop's reading: pipelined requests share one clock read.
+        self.start_time = crate::ioloop::loop_instant_now();
     }
 
     /// Lets go of everything this request shares with its connection (the

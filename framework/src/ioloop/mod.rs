@@ -47,6 +47,7 @@ pub use periodic::PeriodicCallback;
 pub use task::{JoinError, Task};
 pub use timers::TimeoutHandle;
 
+pub(crate) use clock::instant_now as loop_instant_now;
 pub(crate) use clock::system_now as loop_system_now;
 use handle::Shared;
 use reactor::ScheduledIo;
