@@ -14,8 +14,9 @@
 //! `Complete(n)` from httparse is checked against the scanner's answer. Inside
 //! a chunked body the codec is strict instead (see `readers.rs`).
 //!
-//! Zero copy. The head is split off the receive buffer as one [`Bytes`]; the
-//! method, target and every header name and value are sub-slices of it.
+//! Few copies. The head is split off the receive buffer as one [`Bytes`]; the
+//! method and target are sub-slices of it, and the field lines are copied
+//! into the header map in one piece (no reference count per field).
 
 use std::mem::MaybeUninit;
 
@@ -145,11 +146,8 @@ fn parse_head(
     let mut facts = Facts::default();
     for field in req.headers.iter() {
         facts.observe(field.name.as_bytes(), field.value)?;
-        headers.add(
-            sub_bytes(&head, field.name.as_bytes()),
-            sub_bytes(&head, field.value),
-        );
     }
+    receive_fields(&mut headers, &head, req.headers);
     let framing = facts.framing(version)?;
     let has_length = matches!(framing, Framing::Length(_));
     let keep_alive = !config.no_keep_alive
@@ -394,6 +392,27 @@ fn classify_error(error: httparse::Error, head: &[u8]) -> ParseError {
         httparse::Error::HeaderValue => ParseError::HeaderValue,
         httparse::Error::TooManyHeaders => ParseError::TooManyHeaders,
         httparse::Error::NewLine | httparse::Error::Status => ParseError::NewLine,
+    }
+}
+
+/// Copies the field lines httparse found in `head` into `headers`, in one
+/// piece: from the first name to the end of the head.
+pub(crate) fn receive_fields(
+    headers: &mut HTTPHeaders,
+    head: &[u8],
+    fields: &[httparse::Header<'_>],
+) {
+    let Some(first) = fields.first() else {
+        return;
+    };
+    let start = (first.name.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize);
+    if let Some(block) = head.get(start..) {
+        headers.extend_received(
+            block,
+            fields
+                .iter()
+                .map(|field| (field.name.as_bytes(), field.value)),
+        );
     }
 }
 

@@ -16,7 +16,8 @@ use super::config::Config;
 use super::error::ParseError;
 use super::events::Version;
 use super::head::{
-    ends_empty_line, header_slots, line_len, sub_bytes, BodyLength, FramingFields, STACK_HEADERS,
+    ends_empty_line, header_slots, line_len, receive_fields, sub_bytes, BodyLength, FramingFields,
+    STACK_HEADERS,
 };
 use super::receive_buffer::ReceiveBuffer;
 use crate::httputil::HTTPHeaders;
@@ -183,11 +184,8 @@ fn parse_response(
     let mut fields = FramingFields::default();
     for field in res.headers.iter() {
         fields.observe(field.name.as_bytes(), field.value)?;
-        headers.add(
-            sub_bytes(&head, field.name.as_bytes()),
-            sub_bytes(&head, field.value),
-        );
     }
+    receive_fields(&mut headers, &head, res.headers);
     let no_body = head_request || (100..200).contains(&code) || code == 204 || code == 304;
     let framing = framing(&fields, no_body)?;
     let keep_alive = !fields.connection_close

@@ -218,6 +218,10 @@ pub(crate) struct HeadPlan<'h> {
     /// A `Content-Length` to add for a body passed whole.
     added_length: Option<usize>,
     add_date: bool,
+    /// The caller set `Transfer-Encoding` (always replaced by ours).
+    has_transfer_encoding: bool,
+    /// The caller set `Connection` (replaced unless `connection` is `Caller`).
+    has_connection: bool,
 }
 
 /// Validates `head` and decides its framing.
@@ -286,6 +290,8 @@ pub(crate) fn plan<'h>(
         connection,
         added_length,
         add_date: kind == HeadKind::Final && head.date.is_some() && !fields.date,
+        has_transfer_encoding: fields.transfer_encoding,
+        has_connection: fields.connection,
     })
 }
 
@@ -298,11 +304,20 @@ impl HeadPlan<'_> {
         out.put_u8(b' ');
         out.put_slice(self.reason.as_bytes());
         out.put_slice(b"\r\n");
-        for (name, value) in self.head.headers.iter() {
-            let replaced = names_eq(name, b"transfer-encoding")
-                || (self.connection != ConnectionField::Caller && names_eq(name, b"connection"));
-            if !replaced {
-                put_field(out, name, value);
+        let dropped = self.has_transfer_encoding
+            || (self.connection != ConnectionField::Caller && self.has_connection);
+        match self.head.headers.encoded() {
+            // The usual case: the caller's lines go out as they are, in one copy.
+            Some(block) if !dropped => out.put_slice(block),
+            _ => {
+                for (name, value) in self.head.headers.iter() {
+                    let replaced = names_eq(name, b"transfer-encoding")
+                        || (self.connection != ConnectionField::Caller
+                            && names_eq(name, b"connection"));
+                    if !replaced {
+                        put_field(out, name, value);
+                    }
+                }
             }
         }
         if let (true, Some(date)) = (self.add_date, self.head.date) {
@@ -332,6 +347,8 @@ pub(crate) struct Fields {
     pub(crate) content_length: Option<u64>,
     pub(crate) date: bool,
     pub(crate) close: bool,
+    pub(crate) connection: bool,
+    pub(crate) transfer_encoding: bool,
 }
 
 /// How much of the caller's header fields [`scan_fields`] checks.
@@ -362,7 +379,10 @@ pub(crate) fn scan_fields(
             fields.content_length = Some(n);
         } else if names_eq(name, b"date") {
             fields.date = true;
+        } else if names_eq(name, b"transfer-encoding") {
+            fields.transfer_encoding = true;
         } else if names_eq(name, b"connection") {
+            fields.connection = true;
             fields.close |= value
                 .split(|&b| b == b',')
                 .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"close"));

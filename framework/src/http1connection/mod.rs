@@ -24,7 +24,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::gen::moment;
 use crate::http1::{Codec, DateCache, LocalProtocolError, ResponseHead, State};
-use crate::httputil::{recycle_header_map, HTTPHeaders, HTTP_DATE_LEN};
+use crate::httputil::{recycle_header_map, HTTPHeaders};
 use crate::ioloop::loop_system_now;
 use crate::iostream::{IOStream, StreamError};
 
@@ -43,85 +43,17 @@ const FLUSH_BUDGET: usize = 1024 * 1024;
 const ZERO_COPY_MIN: usize = 16 * 1024;
 
 thread_local! {
-    /// The `Date` header value, formatted at most once a second per thread,
-    /// and the same as shareable bytes.
-    static DATE: RefCell<DateValue> = RefCell::new(DateValue::new(SystemTime::now()));
+    /// The `Date` header value, formatted at most once a second per thread.
+    static DATE: RefCell<DateCache> = RefCell::new(DateCache::new(SystemTime::now()));
 }
 
-/// How many buffers [`DateValue`] rewrites in turn. A buffer is reused once
-/// no `Bytes` of an earlier second points into it; the headers of a
-/// handler keep one until its next request, so a few are enough.
-const DATE_SLOTS: usize = 4;
-
-/// The `Date` header, as the codec's cache and as shareable bytes.
-struct DateValue {
-    cache: DateCache,
-    /// `cache` as shareable bytes, split off one of `slots`.
-    bytes: Bytes,
-    /// Buffers the values are written into and split off: splitting a
-    /// buffer already shared costs a reference count, not an allocation.
-    slots: [BytesMut; DATE_SLOTS],
-    /// The slot to try first next time.
-    next: usize,
-}
-
-impl DateValue {
-    /// The value for `now`, with its buffers ready for the seconds to come.
-    fn new(now: SystemTime) -> DateValue {
-        let mut value = DateValue {
-            cache: DateCache::new(now),
-            bytes: Bytes::new(),
-            slots: std::array::from_fn(|_| {
-                let mut slot = BytesMut::with_capacity(HTTP_DATE_LEN);
-                // Splitting turns it into a shared buffer (one allocation):
-                // now, as the thread starts, not at its first use later.
-                drop(slot.split());
-                slot
-            }),
-            next: 0,
-        };
-        value.refresh_bytes();
-        value
-    }
-
-    /// Makes `bytes` show `cache`, reusing a slot nothing points into.
-    fn refresh_bytes(&mut self) {
-        // Our own reference to the previous value must not hold its slot.
-        self.bytes = Bytes::new();
-        let date = self.cache.as_bytes();
-        for _ in 0..DATE_SLOTS {
-            let slot = &mut self.slots[self.next];
-            self.next = (self.next + 1) % DATE_SLOTS;
-            // Never allocates: false while bytes split off it are still held.
-            if slot.try_reclaim(date.len()) {
-                slot.extend_from_slice(date);
-                self.bytes = slot.split().freeze();
-                return;
-            }
-        }
-        // Every slot is still held (by handlers idle since earlier seconds):
-        // a new buffer takes the place of one, which lives on while held.
-        let slot = &mut self.slots[self.next];
-        self.next = (self.next + 1) % DATE_SLOTS;
-        *slot = BytesMut::with_capacity(date.len());
-        slot.extend_from_slice(date);
-        self.bytes = slot.split().freeze();
-    }
-}
-
-/// The current `Date` header value (formatted at most once a second per
-/// thread; neither cloning it nor, in the steady state, a new second
-/// allocates).
-pub fn http_date() -> Bytes {
+/// Calls `f` with the current `Date` header value (formatted at most once
+/// a second per thread), to copy it where it is needed.
+pub(crate) fn with_http_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     DATE.with(|date| {
         let mut date = date.borrow_mut();
-        date.cache.update(loop_system_now());
-        // Compared, not taken from `update`: writing a response head may
-        // have moved the cache to this second first.
-        if date.bytes != date.cache.as_bytes() {
-            date.refresh_bytes();
-        }
-        date.bytes.clone()
+        date.update(loop_system_now());
+        f(date.as_bytes())
     })
 }
 
@@ -387,12 +319,12 @@ impl HTTP1Connection {
         self.check_open()?;
         DATE.with(|date| {
             let mut date = date.borrow_mut();
-            date.cache.update(loop_system_now());
+            date.update(loop_system_now());
             let head = ResponseHead {
                 status,
                 reason,
                 headers,
-                date: Some(&date.cache),
+                date: Some(&date),
             };
             let mut out = self.out();
             let mut codec = self.shared.codec.borrow_mut();
@@ -538,12 +470,12 @@ impl HTTP1Connection {
         let mut out = self.out();
         DATE.with(|date| {
             let mut date = date.borrow_mut();
-            date.cache.update(loop_system_now());
+            date.update(loop_system_now());
             let head = ResponseHead {
                 status,
                 reason: "",
                 headers: &headers,
-                date: Some(&date.cache),
+                date: Some(&date),
             };
             // Refused only if the state allows no response, and then none is sent.
             let _ = self
@@ -601,40 +533,5 @@ impl fmt::Debug for HTTP1Connection {
             .field("context", &*self.shared.context.borrow())
             .field("closed", &self.closed())
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn date_values_reuse_buffers_nothing_holds_and_never_change_held_ones() {
-        let t0 = UNIX_EPOCH + Duration::from_secs(1_359_312_200);
-        let mut date = DateValue::new(t0);
-        assert_eq!(date.bytes, "Sun, 27 Jan 2013 18:43:20 GMT");
-        let mut buffers = HashSet::new();
-        for s in 1..=3 * DATE_SLOTS as u64 {
-            date.cache.update(t0 + Duration::from_secs(s));
-            date.refresh_bytes();
-            assert_eq!(date.bytes, date.cache.as_bytes());
-            buffers.insert(date.bytes.as_ptr());
-        }
-        assert!(buffers.len() <= DATE_SLOTS, "{} buffers", buffers.len());
-
-        // Values still held (by idle handlers' headers) are never rewritten.
-        let held: Vec<Bytes> = (1..=2 * DATE_SLOTS as u64)
-            .map(|s| {
-                date.cache.update(t0 + Duration::from_secs(100 + s));
-                date.refresh_bytes();
-                date.bytes.clone()
-            })
-            .collect();
-        for (s, value) in (1..).zip(&held) {
-            let expected = DateCache::new(t0 + Duration::from_secs(100 + s));
-            assert_eq!(value, expected.as_bytes());
-        }
     }
 }

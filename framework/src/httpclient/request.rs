@@ -116,7 +116,7 @@ impl HTTPRequest {
     /// # Tornado
     ///
     /// An entry of `HTTPRequest(headers=...)`.
-    pub fn header(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> HTTPRequest {
+    pub fn header(mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> HTTPRequest {
         self.headers.add(name, value);
         self
     }

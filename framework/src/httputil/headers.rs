@@ -1,19 +1,24 @@
 //! `HTTPHeaders`: a case-insensitive, multi-valued, order-preserving header map.
 //!
-//! Strategy: a flat `Vec` of `(name, value)` field lines, searched linearly. A
-//! request carries a few dozen fields at most, so a scan with
-//! `eq_ignore_ascii_case` beats hashing, keeps the order the peer sent, and lets
-//! the codec hand out names and values as [`Bytes`] slices of its receive
-//! buffer: parsing a head allocates one `Vec` and nothing per field.
+//! Strategy: the field lines back to back in one byte buffer, with each
+//! line's offsets in a `Vec`, searched linearly. A request carries a few
+//! dozen fields at most, so a scan beats hashing and keeps the order the
+//! peer sent. One buffer instead of a `Bytes` per name and value means no
+//! reference count to take or drop per field (parsing a head copies its
+//! field block once), clearing is two truncations, and a map built with
+//! `add`/`set` already is its encoded header block: writing a response head
+//! copies it in one go.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
-
-use bytes::Bytes;
+use std::ops::Range;
 
 /// Most spare header maps kept per thread (see [`spare_header_map`]).
 const SPARE_MAPS: usize = 64;
+
+/// A spare map whose buffer grew past this (a huge head) is freed, not kept.
+const SPARE_MAX_BYTES: usize = 16 * 1024;
 
 thread_local! {
     /// Cleared header maps of finished requests, each with the capacity of a
@@ -30,7 +35,7 @@ pub(crate) fn spare_header_map() -> Option<HTTPHeaders> {
 
 /// Gives a header map that is done with to this thread's pool of spares.
 pub(crate) fn recycle_header_map(mut headers: HTTPHeaders) {
-    if headers.entries.capacity() == 0 {
+    if headers.fields.capacity() == 0 || headers.buf.capacity() > SPARE_MAX_BYTES {
         return;
     }
     headers.clear();
@@ -73,10 +78,41 @@ pub(crate) fn recycle_header_map(mut headers: HTTPHeaders) {
 /// assert_eq!(h.get_list("SET-COOKIE").collect::<Vec<_>>(), ["A=B", "C=D"]);
 /// assert_eq!(h.get_joined("Set-Cookie").as_deref(), Some("A=B,C=D"));
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct HTTPHeaders {
-    /// Field lines in the order they were added or received.
-    entries: Vec<(Bytes, Bytes)>,
+    /// The field lines, back to back. Lines added here read
+    /// `name: value\r\n`; lines copied from a received head keep the
+    /// peer's spacing.
+    buf: Vec<u8>,
+    /// Each line's place in `buf`, in the order added or received.
+    fields: Vec<Field>,
+    /// Some line was copied from a received head: `buf` is not in the form
+    /// a response head is written in.
+    received: bool,
+}
+
+/// One field line's offsets in [`HTTPHeaders::buf`]: `start..name_end` is
+/// the name, `value..value_end` the value, and the line ends at `end`.
+#[derive(Clone, Copy, Debug)]
+struct Field {
+    start: usize,
+    name_end: usize,
+    value: usize,
+    value_end: usize,
+    end: usize,
+}
+
+impl Field {
+    fn shifted(self, by: isize) -> Field {
+        let at = |offset: usize| offset.wrapping_add_signed(by);
+        Field {
+            start: at(self.start),
+            name_end: at(self.name_end),
+            value: at(self.value),
+            value_end: at(self.value_end),
+            end: at(self.end),
+        }
+    }
 }
 
 impl HTTPHeaders {
@@ -92,25 +128,32 @@ impl HTTPHeaders {
     /// Creates an empty map with room for `capacity` field lines.
     pub fn with_capacity(capacity: usize) -> HTTPHeaders {
         HTTPHeaders {
-            entries: Vec::with_capacity(capacity),
+            buf: Vec::with_capacity(capacity * 32),
+            fields: Vec::with_capacity(capacity),
+            received: false,
         }
     }
 
     /// Makes room for at least `additional` more field lines.
     pub fn reserve(&mut self, additional: usize) {
-        self.entries.reserve(additional);
+        self.fields.reserve(additional);
     }
 
     /// Appends a field line, keeping any existing values of the same name.
     ///
-    /// `&'static str` literals and `String`s both convert into [`Bytes`]
-    /// (literals without copying).
-    ///
     /// # Tornado
     ///
     /// `HTTPHeaders.add(name, value)`.
-    pub fn add(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
-        self.entries.push((name.into(), value.into()));
+    pub fn add(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        let start = self.buf.len();
+        self.buf
+            .reserve(name.len() + value.len() + LINE_PUNCTUATION);
+        self.buf.extend_from_slice(name);
+        self.buf.extend_from_slice(b": ");
+        self.buf.extend_from_slice(value);
+        self.buf.extend_from_slice(b"\r\n");
+        self.fields.push(line_at(start, name.len(), value.len()));
     }
 
     /// Replaces every value of `name` with `value`.
@@ -121,29 +164,35 @@ impl HTTPHeaders {
     /// # Tornado
     ///
     /// `headers[name] = value`.
-    pub fn set(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
-        let name = name.into();
-        let value = value.into();
-        let Some(first) = self.position(&name) else {
-            self.entries.push((name, value));
+    pub fn set(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        let Some(first) = self.position(name) else {
+            self.add(name, value);
             return;
         };
-        // Most names have one line: only shift the list when a later one exists.
-        let later = first + 1;
-        let repeated = self
-            .entries
-            .get(later..)
-            .is_some_and(|rest| rest.iter().any(|(n, _)| names_eq(n, &name)));
-        if repeated {
-            let mut index = 0;
-            self.entries.retain(|(n, _)| {
-                let keep = index < later || !names_eq(n, &name);
-                index += 1;
-                keep
-            });
+        // Later lines of the name go first, so `first` keeps its index.
+        while let Some(later) = self
+            .fields
+            .iter()
+            .skip(first + 1)
+            .position(|f| self.is_named(f, name))
+        {
+            self.remove_line(first + 1 + later);
         }
-        if let Some(entry) = self.entries.get_mut(first) {
-            *entry = (name, value);
+        let Some(&old) = self.fields.get(first) else {
+            return;
+        };
+        let len = name.len() + value.len() + LINE_PUNCTUATION;
+        let line = self.resize_range(old.start..old.end, len);
+        let mut written = 0;
+        for part in [name, b": ", value, b"\r\n"] {
+            if let Some(to) = line.get_mut(written..written + part.len()) {
+                to.copy_from_slice(part);
+            }
+            written += part.len();
+        }
+        if let Some(field) = self.fields.get_mut(first) {
+            *field = line_at(old.start, name.len(), value.len());
         }
     }
 
@@ -161,10 +210,9 @@ impl HTTPHeaders {
     /// Returns the first value of `name` as raw bytes.
     pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
         self.position(name.as_bytes())
-            .and_then(|i| self.entries.get(i))
-            .map(|(_, v)| &v[..])
+            .and_then(|i| self.fields.get(i))
+            .map(|f| self.value(f))
     }
-
     /// Returns every value of `name` joined with `,`, as Tornado's
     /// `headers[name]` does. Values that are not UTF-8 are left out.
     ///
@@ -205,10 +253,9 @@ impl HTTPHeaders {
         &'a self,
         name: &'n str,
     ) -> impl Iterator<Item = &'a [u8]> + 'n {
-        self.entries
-            .iter()
+        self.iter()
             .filter(move |(n, _)| names_eq(n, name.as_bytes()))
-            .map(|(_, v)| &v[..])
+            .map(|(_, v)| v)
     }
 
     /// Iterates over all `(name, value)` field lines whose name and value are
@@ -224,7 +271,9 @@ impl HTTPHeaders {
 
     /// Iterates over all field lines as raw bytes, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.entries.iter().map(|(n, v)| (&n[..], &v[..]))
+        self.fields
+            .iter()
+            .map(|f| (slice(&self.buf, f.start..f.name_end), self.value(f)))
     }
 
     /// Removes every value of `name`; returns whether there was any.
@@ -233,9 +282,12 @@ impl HTTPHeaders {
     ///
     /// `del headers[name]`.
     pub fn remove(&mut self, name: &str) -> bool {
-        let before = self.entries.len();
-        self.entries.retain(|(n, _)| !names_eq(n, name.as_bytes()));
-        self.entries.len() != before
+        let mut removed = false;
+        while let Some(at) = self.position(name.as_bytes()) {
+            self.remove_line(at);
+            removed = true;
+        }
+        removed
     }
 
     /// Returns whether `name` has at least one value.
@@ -253,12 +305,12 @@ impl HTTPHeaders {
     ///
     /// `len(headers)` counts distinct names.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.fields.len()
     }
 
     /// Returns whether the map has no field lines.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.fields.is_empty()
     }
 
     /// Removes every field line, keeping the allocation.
@@ -267,42 +319,155 @@ impl HTTPHeaders {
     ///
     /// `HTTPHeaders.clear()`.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.buf.clear();
+        self.fields.clear();
+        self.received = false;
+    }
+
+    /// The bytes the lines' buffer holds room for.
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// The lines as a response head's header block (`name: value\r\n`
+    /// each), if every line was added here rather than received.
+    pub(crate) fn encoded(&self) -> Option<&[u8]> {
+        (!self.received).then_some(&self.buf[..])
+    }
+
+    /// Appends the fields of a received head: `block` holds their lines,
+    /// and each `(name, value)` is a slice of it (as httparse returns them).
+    /// The block is copied once; a field outside it is skipped.
+    pub(crate) fn extend_received<'h>(
+        &mut self,
+        block: &[u8],
+        fields: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+    ) {
+        let base = self.buf.len();
+        self.buf.extend_from_slice(block);
+        self.received = true;
+        let offset = |part: &[u8]| {
+            let at = (part.as_ptr() as usize).wrapping_sub(block.as_ptr() as usize);
+            at.checked_add(part.len())
+                .filter(|&end| end <= block.len())
+                .map(|end| (base + at, base + end))
+        };
+        for (name, value) in fields {
+            let (Some((start, name_end)), Some((value, value_end))) = (offset(name), offset(value))
+            else {
+                continue;
+            };
+            if let Some(last) = self.fields.last_mut() {
+                last.end = start;
+            }
+            self.fields.push(Field {
+                start,
+                name_end,
+                value,
+                value_end,
+                end: self.buf.len(),
+            });
+        }
     }
 
     /// Index of the first line named `name`.
     fn position(&self, name: &[u8]) -> Option<usize> {
-        self.entries.iter().position(|(n, _)| names_eq(n, name))
+        self.fields.iter().position(|f| self.is_named(f, name))
+    }
+
+    /// Whether `field` is named `name` (lengths first: most names differ).
+    #[inline]
+    fn is_named(&self, field: &Field, name: &[u8]) -> bool {
+        field.name_end.wrapping_sub(field.start) == name.len()
+            && names_eq(slice(&self.buf, field.start..field.name_end), name)
+    }
+
+    fn value(&self, field: &Field) -> &[u8] {
+        slice(&self.buf, field.value..field.value_end)
+    }
+
+    /// Removes line `at` and its bytes.
+    fn remove_line(&mut self, at: usize) {
+        if let Some(&line) = self.fields.get(at) {
+            self.resize_range(line.start..line.end, 0);
+            self.fields.remove(at);
+        }
+    }
+
+    /// Makes `range` of the buffer `len` bytes long, moving what follows
+    /// (and the later lines' offsets), and returns it to be written.
+    fn resize_range(&mut self, range: Range<usize>, len: usize) -> &mut [u8] {
+        let Range { start, end } = range;
+        let old_len = self.buf.len();
+        let tail = end..old_len;
+        let new_end = start + len;
+        if new_end > end {
+            self.buf.resize(old_len + (new_end - end), 0);
+        }
+        self.buf.copy_within(tail, new_end);
+        self.buf.truncate(old_len + new_end - end);
+        let by = new_end as isize - end as isize;
+        for field in self.fields.iter_mut().filter(|f| f.start >= end) {
+            *field = field.shifted(by);
+        }
+        self.buf.get_mut(start..new_end).unwrap_or_default()
     }
 }
+
+/// The bytes of a line besides its name and value: `": "` and CRLF.
+const LINE_PUNCTUATION: usize = 4;
+
+/// The offsets of a `name: value\r\n` line written at `start`.
+fn line_at(start: usize, name_len: usize, value_len: usize) -> Field {
+    let name_end = start + name_len;
+    let value = name_end + 2;
+    let value_end = value + value_len;
+    Field {
+        start,
+        name_end,
+        value,
+        value_end,
+        end: value_end + 2,
+    }
+}
+
+/// `buf[range]`, empty if the range is out of bounds (never, by construction).
+fn slice(buf: &[u8], range: Range<usize>) -> &[u8] {
+    buf.get(range).unwrap_or_default()
+}
+
+impl PartialEq for HTTPHeaders {
+    fn eq(&self, other: &HTTPHeaders) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for HTTPHeaders {}
 
 impl fmt::Debug for HTTPHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
             .entries(
-                self.entries
-                    .iter()
+                self.iter()
                     .map(|(n, v)| (String::from_utf8_lossy(n), String::from_utf8_lossy(v))),
             )
             .finish()
     }
 }
 
-impl<N: Into<Bytes>, V: Into<Bytes>> FromIterator<(N, V)> for HTTPHeaders {
+impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for HTTPHeaders {
     fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> HTTPHeaders {
-        HTTPHeaders {
-            entries: iter
-                .into_iter()
-                .map(|(n, v)| (n.into(), v.into()))
-                .collect(),
-        }
+        let mut headers = HTTPHeaders::new();
+        headers.extend(iter);
+        headers
     }
 }
 
-impl<N: Into<Bytes>, V: Into<Bytes>> Extend<(N, V)> for HTTPHeaders {
+impl<N: AsRef<[u8]>, V: AsRef<[u8]>> Extend<(N, V)> for HTTPHeaders {
     fn extend<I: IntoIterator<Item = (N, V)>>(&mut self, iter: I) {
-        self.entries
-            .extend(iter.into_iter().map(|(n, v)| (n.into(), v.into())));
+        for (name, value) in iter {
+            self.add(name, value);
+        }
     }
 }
 
@@ -358,6 +523,22 @@ mod tests {
             }
         }
         assert!(names_eq(b"Content-Type", b"content-TYPE"));
+        // Every length through three words, every position, and bytes that
+        // differ by case, by 0x20 without being letters, or by one.
+        for len in 1..=24 {
+            for at in 0..len {
+                for a in 0..=255u8 {
+                    for b in [a, a ^ 0x20, a.wrapping_add(1), a ^ 0x80] {
+                        let mut x = b"Access-Control-Allow-Ori".to_vec();
+                        x.truncate(len);
+                        let mut y = x.to_ascii_uppercase();
+                        x[at] = a;
+                        y[at] = b;
+                        assert_eq!(names_eq(&x, &y), x.eq_ignore_ascii_case(&y), "{x:?} {y:?}");
+                    }
+                }
+            }
+        }
         assert!(!names_eq(b"Content-Type", b"Content-Typ"));
         assert!(!names_eq(b"Content-Typf", b"Content-Type"));
     }
@@ -434,7 +615,7 @@ mod tests {
     #[test]
     fn non_utf8_values_are_only_visible_as_bytes() {
         let mut h = HTTPHeaders::new();
-        h.add("X-Latin1", Bytes::from_static(b"caf\xe9"));
+        h.add("X-Latin1", b"caf\xe9");
         h.add("X-Latin1", "ok");
         assert_eq!(h.get("x-latin1"), None);
         assert_eq!(h.get_bytes("x-latin1"), Some(&b"caf\xe9"[..]));
@@ -454,5 +635,102 @@ mod tests {
         h.extend([("A", "1"), ("B", "2")]);
         h.extend(vec![(String::from("a"), String::from("3"))]);
         assert_eq!(h.get_joined("A").as_deref(), Some("1,3"));
+    }
+
+    /// The lines as a response head writes them, one by one.
+    fn lines_of(h: &HTTPHeaders) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, value) in h.iter() {
+            out.extend_from_slice(name);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Any sequence of adds, sets and removes leaves the same lines as a
+        /// plain list would, and the encoded block is exactly those lines:
+        /// the in-place edits move later lines' offsets correctly.
+        #[test]
+        fn edits_match_a_plain_list_and_the_encoded_block(
+            ops in proptest::collection::vec((0..3u8, 0..4usize, "[a-z]{0,12}"), 0..40),
+            received in proptest::bool::ANY,
+        ) {
+            const NAMES: [&str; 4] = ["Content-Type", "x-a", "X-A", "Set-Cookie"];
+            let mut h = HTTPHeaders::new();
+            let mut model: Vec<(String, String)> = Vec::new();
+            if received {
+                let head = b"Host: example.com\r\nX-A:  spaced \r\n\r\n";
+                let fields = [(&head[..4], &head[6..17]), (&head[19..22], &head[25..31])];
+                h.extend_received(&head[..], fields.into_iter());
+                model.push(("Host".into(), "example.com".into()));
+                model.push(("X-A".into(), "spaced".into()));
+                proptest::prop_assert_eq!(h.encoded(), None);
+            }
+            for (op, name, value) in ops {
+                let name = NAMES[name];
+                let same = |n: &String| n.eq_ignore_ascii_case(name);
+                match op {
+                    0 => {
+                        h.add(name, &value);
+                        model.push((name.into(), value));
+                    }
+                    1 => {
+                        h.set(name, &value);
+                        match model.iter().position(|(n, _)| same(n)) {
+                            Some(first) => {
+                                model[first] = (name.into(), value);
+                                let mut index = 0;
+                                model.retain(|(n, _)| {
+                                    index += 1;
+                                    index - 1 <= first || !same(n)
+                                });
+                            }
+                            None => model.push((name.into(), value)),
+                        }
+                    }
+                    _ => {
+                        let had = model.iter().any(|(n, _)| same(n));
+                        proptest::prop_assert_eq!(h.remove(name), had);
+                        model.retain(|(n, _)| !same(n));
+                    }
+                }
+                let lines: Vec<(&[u8], &[u8])> = h.iter().collect();
+                let expected: Vec<(&[u8], &[u8])> =
+                    model.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+                proptest::prop_assert_eq!(lines, expected);
+            }
+            if !received {
+                proptest::prop_assert_eq!(h.encoded(), Some(&lines_of(&h)[..]));
+            }
+            let rebuilt: HTTPHeaders = model.iter().map(|(n, v)| (n, v)).collect();
+            proptest::prop_assert_eq!(&h, &rebuilt);
+        }
+    }
+
+    #[test]
+    fn received_lines_keep_their_values_and_can_be_edited() {
+        let head = b"Host: a\r\nCookie:x=1\r\nAccept: */*\r\n\r\n";
+        let fields = [
+            (&head[0..4], &head[6..7]),
+            (&head[9..15], &head[16..19]),
+            (&head[21..27], &head[29..32]),
+        ];
+        let mut h = HTTPHeaders::new();
+        h.extend_received(&head[..], fields.into_iter());
+        assert_eq!(h.get("cookie"), Some("x=1"));
+        assert_eq!(h.get("accept"), Some("*/*"));
+        h.set("Cookie", "longer=value");
+        assert!(h.remove("host"));
+        assert_eq!(
+            h.get_all().collect::<Vec<_>>(),
+            [("Cookie", "longer=value"), ("Accept", "*/*")]
+        );
+        // A field that is not a slice of the block is skipped, not misread.
+        let mut other = HTTPHeaders::new();
+        other.extend_received(&head[..], [(&b"Elsewhere"[..], &b"x"[..])].into_iter());
+        assert!(other.is_empty());
     }
 }

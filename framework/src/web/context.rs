@@ -13,7 +13,7 @@ use sha1::{Digest, Sha1};
 use super::cookies::{format_set_cookie, is_unsafe_attribute, parse_cookie, CookieOptions};
 use super::{Application, Error, HTTPError, Result, Settings};
 use crate::escape::{json_encode_into, xhtml_escape};
-use crate::http1connection::{http_date, HTTP1Connection};
+use crate::http1connection::{with_http_date, HTTP1Connection};
 use crate::httputil::{names_eq, reason_phrase, HTTPHeaders, HTTPServerRequest};
 
 /// The per-request context: the request, and the response being built.
@@ -37,10 +37,9 @@ pub struct Handler {
     /// else was buffered: sent as it is, without a copy. Only ever set while
     /// `write_buffer` is empty; a later write copies it in first.
     shared_chunk: Option<Bytes>,
-    /// The bytes of the header names and values set by this handler: each
-    /// is a `Bytes` slice of this one buffer, which a recycled `Handler`
-    /// reuses once the previous response's slices are gone.
-    header_bytes: BytesMut,
+    /// Where a header line's name and value are formatted and checked
+    /// before they are copied into `headers`; kept for its capacity.
+    header_scratch: String,
     headers_written: bool,
     finished: bool,
     /// `Set-Cookie` values by cookie name, in the order first set.
@@ -54,9 +53,6 @@ pub struct Handler {
 
 /// The value of Tornado's `Server` header, naming this framework.
 const SERVER: &str = concat!("tornado-rs/", env!("CARGO_PKG_VERSION"));
-
-/// Room for a typical response's header names and values in `header_bytes`.
-const HEADER_BYTES: usize = 512;
 
 thread_local! {
     /// The `String` of the last `Etag` written, lent to the next
@@ -86,18 +82,15 @@ const KNOWN_HEADER_NAMES: [&str; 14] = [
 /// Appends `name` with each dash-separated word capitalized (`content-type`
 /// → `Content-Type`), as Tornado's `HTTPHeaders` normalizes names. The name
 /// is a token (ASCII), checked before.
-fn push_normalized_name(out: &mut BytesMut, name: &str) {
-    let from = out.len();
-    out.extend_from_slice(name.as_bytes());
+fn push_normalized_name(out: &mut String, name: &str) {
     let mut start = true;
-    for byte in out.iter_mut().skip(from) {
-        let dash = *byte == b'-';
-        if start {
-            byte.make_ascii_uppercase();
+    for c in name.chars() {
+        out.push(if start {
+            c.to_ascii_uppercase()
         } else {
-            byte.make_ascii_lowercase();
-        }
-        start = dash;
+            c.to_ascii_lowercase()
+        });
+        start = c == '-';
     }
 }
 
@@ -137,7 +130,7 @@ impl Handler {
             headers: HTTPHeaders::new(),
             write_buffer: BytesMut::new(),
             shared_chunk: None,
-            header_bytes: BytesMut::new(),
+            header_scratch: String::new(),
             headers_written: false,
             finished: false,
             new_cookies: Vec::new(),
@@ -178,7 +171,9 @@ impl Handler {
     /// pool (a large unflushed page is not kept around).
     pub(crate) fn fits_in_pool(&self) -> bool {
         const MAX_KEPT: usize = 64 * 1024;
-        self.write_buffer.capacity() <= MAX_KEPT && self.header_bytes.capacity() <= MAX_KEPT
+        self.write_buffer.capacity() <= MAX_KEPT
+            && self.header_scratch.capacity() <= MAX_KEPT
+            && self.headers.buffer_capacity() <= MAX_KEPT
     }
 
     /// The application this request is routed by.
@@ -230,12 +225,9 @@ impl Handler {
     /// after this, where Tornado runs it inside.
     pub fn clear(&mut self) {
         self.headers.clear();
-        // With the old header slices gone this takes back the buffer they
-        // were cut from (no allocation); otherwise it starts a new one.
-        self.header_bytes.reserve(HEADER_BYTES);
         self.headers.add("Server", SERVER);
         self.headers.add("Content-Type", "text/html; charset=UTF-8");
-        self.headers.add("Date", http_date());
+        with_http_date(|date| self.headers.add("Date", date));
         self.discard_body();
         self.status = 200;
         self.reason = Cow::Borrowed("OK");
@@ -293,7 +285,8 @@ impl Handler {
     /// # Tornado
     /// `RequestHandler.set_header(name, value)`.
     pub fn set_header(&mut self, name: &str, value: impl fmt::Display) -> Result {
-        let (name, value) = self.header_line(name, value)?;
+        let name_len = self.header_line(name, value)?;
+        let (name, value) = self.header_scratch.split_at(name_len);
         self.headers.set(name, value);
         Ok(())
     }
@@ -303,44 +296,35 @@ impl Handler {
     /// # Tornado
     /// `RequestHandler.add_header(name, value)`.
     pub fn add_header(&mut self, name: &str, value: impl fmt::Display) -> Result {
-        let (name, value) = self.header_line(name, value)?;
+        let name_len = self.header_line(name, value)?;
+        let (name, value) = self.header_scratch.split_at(name_len);
         self.headers.add(name, value);
         Ok(())
     }
 
-    /// Writes a header line's normalized name and formatted value into
-    /// `header_bytes` and returns them as slices of it, refusing a name that
-    /// is not a token and a value that could inject a line.
-    fn header_line(&mut self, name: &str, value: impl fmt::Display) -> Result<(Bytes, Bytes)> {
+    /// Writes a header line's normalized name, then its formatted value,
+    /// into `header_scratch`, refusing a name that is not a token and a
+    /// value that could inject a line. Returns the name's length.
+    fn header_line(&mut self, name: &str, value: impl fmt::Display) -> Result<usize> {
         if !is_token(name) {
             return Err(unsafe_header());
         }
-        let name = match KNOWN_HEADER_NAMES
+        let scratch = &mut self.header_scratch;
+        scratch.clear();
+        match KNOWN_HEADER_NAMES
             .iter()
             .find(|known| names_eq(known.as_bytes(), name.as_bytes()))
         {
-            Some(known) => Bytes::from_static(known.as_bytes()),
-            None => {
-                push_normalized_name(&mut self.header_bytes, name);
-                self.header_bytes.split().freeze()
-            }
-        };
-        if write!(self.header_bytes, "{value}").is_err()
-            || is_unsafe_header_value(&self.header_bytes)
+            Some(known) => scratch.push_str(known),
+            None => push_normalized_name(scratch, name),
+        }
+        let name_len = scratch.len();
+        if write!(scratch, "{value}").is_err()
+            || is_unsafe_header_value(scratch.as_bytes().get(name_len..).unwrap_or_default())
         {
-            self.header_bytes.clear();
             return Err(unsafe_header());
         }
-        Ok((name, self.header_bytes.split().freeze()))
-    }
-
-    /// `value` as a header value cut from `header_bytes`, if it is safe.
-    fn header_value(&mut self, value: &[u8]) -> Result<Bytes> {
-        if is_unsafe_header_value(value) {
-            return Err(unsafe_header());
-        }
-        self.header_bytes.extend_from_slice(value);
-        Ok(self.header_bytes.split().freeze())
+        Ok(name_len)
     }
 
     /// Removes a response header.
@@ -537,10 +521,15 @@ impl Handler {
                 && !self.headers.contains("Etag")
             {
                 if let Some(etag) = (self.etag_fn)(self) {
-                    let value = self.header_value(etag.as_bytes());
+                    let unsafe_value = is_unsafe_header_value(etag.as_bytes());
+                    if !unsafe_value {
+                        // Absent, checked above.
+                        self.headers.add("Etag", &etag);
+                    }
                     SPARE_ETAG.with(|spare| spare.set(etag));
-                    // Absent, checked above.
-                    self.headers.add("Etag", value?);
+                    if unsafe_value {
+                        return Err(unsafe_header());
+                    }
                     if self.check_etag_header() {
                         self.discard_body();
                         self.set_status(304);
@@ -556,9 +545,7 @@ impl Handler {
                 }
             } else if !self.headers.contains("Content-Length") {
                 let mut digits = itoa::Buffer::new();
-                self.header_bytes
-                    .extend_from_slice(digits.format(self.write_buffer().len()).as_bytes());
-                let length = self.header_bytes.split().freeze();
+                let length = digits.format(self.write_buffer().len());
                 self.headers.add("Content-Length", length);
             }
         }
@@ -987,18 +974,18 @@ mod tests {
             ("etag", "Etag"),
             ("x-forwarded-for", "X-Forwarded-For"),
         ] {
-            let mut out = BytesMut::new();
+            let mut out = String::new();
             push_normalized_name(&mut out, name);
-            assert_eq!(&out[..], normalized.as_bytes());
+            assert_eq!(out, normalized);
         }
     }
 
     #[test]
     fn known_header_names_are_in_normalized_form() {
         for known in KNOWN_HEADER_NAMES {
-            let mut out = BytesMut::new();
+            let mut out = String::new();
             push_normalized_name(&mut out, known);
-            assert_eq!(&out[..], known.as_bytes());
+            assert_eq!(out, known);
         }
     }
 
