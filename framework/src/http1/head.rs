@@ -26,7 +26,7 @@ use super::config::Config;
 use super::error::ParseError;
 use super::events::{Framing, RequestHead, Version};
 use super::receive_buffer::ReceiveBuffer;
-use crate::httputil::{is_tchar, names_eq, HTTPHeaders};
+use crate::httputil::{is_tchar, FieldName, HTTPHeaders};
 
 /// Up to this many header slots live on the stack during a parse.
 pub(crate) const STACK_HEADERS: usize = 128;
@@ -143,11 +143,11 @@ fn parse_head(
     let method = sub_bytes(&head, req.method.unwrap_or_default().as_bytes());
     let target = sub_bytes(&head, req.path.unwrap_or_default().as_bytes());
     headers.reserve(req.headers.len());
-    let mut facts = Facts::default();
-    for field in req.headers.iter() {
-        facts.observe(field.name.as_bytes(), field.value)?;
-    }
     receive_fields(&mut headers, &head, req.headers);
+    let mut facts = Facts::default();
+    for (name, value) in headers.iter_known() {
+        facts.observe(name, value)?;
+    }
     let framing = facts.framing(version)?;
     let has_length = matches!(framing, Framing::Length(_));
     let keep_alive = !config.no_keep_alive
@@ -197,8 +197,8 @@ pub(crate) enum BodyLength {
 
 impl FramingFields {
     /// Records `name: value` if it is a framing field; `Ok(false)` if not.
-    pub(crate) fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<bool, ParseError> {
-        if names_eq(name, b"content-length") {
+    pub(crate) fn observe(&mut self, name: FieldName, value: &[u8]) -> Result<bool, ParseError> {
+        if name == FieldName::ContentLength {
             // RFC 9110 §8.6: a list of identical values ("5, 5", or repeated
             // lines) is one length; anything else is an error.
             for element in list_elements(value) {
@@ -208,7 +208,7 @@ impl FramingFields {
                 }
                 self.content_length = Some(n);
             }
-        } else if names_eq(name, b"transfer-encoding") {
+        } else if name == FieldName::TransferEncoding {
             self.transfer_encoding = true;
             for coding in list_elements(value).filter(|c| !c.is_empty()) {
                 self.chunked_last = coding.eq_ignore_ascii_case(b"chunked");
@@ -218,7 +218,7 @@ impl FramingFields {
                     self.other_codings += 1;
                 }
             }
-        } else if names_eq(name, b"connection") {
+        } else if name == FieldName::Connection {
             for option in list_elements(value) {
                 self.connection_close |= option.eq_ignore_ascii_case(b"close");
                 self.connection_keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
@@ -263,16 +263,16 @@ struct Facts {
 }
 
 impl Facts {
-    fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<(), ParseError> {
+    fn observe(&mut self, name: FieldName, value: &[u8]) -> Result<(), ParseError> {
         if self.framing.observe(name, value)? {
             return Ok(());
         }
-        if names_eq(name, b"host") {
+        if name == FieldName::Host {
             self.host_count += 1;
             if self.host_count > 1 || !is_valid_host(value) {
                 return Err(ParseError::InvalidHost);
             }
-        } else if names_eq(name, b"expect") {
+        } else if name == FieldName::Expect {
             self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
         }
         Ok(())

@@ -182,10 +182,10 @@ fn parse_response(
     let reason = sub_bytes(&head, res.reason.unwrap_or_default().as_bytes());
     let mut headers = HTTPHeaders::with_capacity(res.headers.len());
     let mut fields = FramingFields::default();
-    for field in res.headers.iter() {
-        fields.observe(field.name.as_bytes(), field.value)?;
-    }
     receive_fields(&mut headers, &head, res.headers);
+    for (name, value) in headers.iter_known() {
+        fields.observe(name, value)?;
+    }
     let no_body = head_request || (100..200).contains(&code) || code == 204 || code == 304;
     let framing = framing(&fields, no_body)?;
     let keep_alive = !fields.connection_close

@@ -32,7 +32,7 @@ use bytes::BufMut;
 use super::date::DateCache;
 use super::error::LocalProtocolError;
 use super::events::Version;
-use crate::httputil::{is_tchar, names_eq, reason_phrase, HTTPHeaders};
+use crate::httputil::{is_tchar, names_eq, reason_phrase, FieldName, HTTPHeaders};
 
 /// The response start line and header block to send.
 ///
@@ -367,25 +367,29 @@ pub(crate) fn scan_fields(
     check: FieldCheck,
 ) -> Result<Fields, LocalProtocolError> {
     let mut fields = Fields::default();
-    for (name, value) in headers.iter() {
-        if check == FieldCheck::All {
+    if check == FieldCheck::All {
+        for (name, value) in headers.iter() {
             check_field(name, value)?;
         }
-        if names_eq(name, b"content-length") {
-            let n = parse_length(value).ok_or(LocalProtocolError::InvalidContentLength)?;
-            if fields.content_length.is_some_and(|previous| previous != n) {
-                return Err(LocalProtocolError::InvalidContentLength);
+    }
+    for (name, value) in headers.iter_known() {
+        match name {
+            FieldName::ContentLength => {
+                let n = parse_length(value).ok_or(LocalProtocolError::InvalidContentLength)?;
+                if fields.content_length.is_some_and(|previous| previous != n) {
+                    return Err(LocalProtocolError::InvalidContentLength);
+                }
+                fields.content_length = Some(n);
             }
-            fields.content_length = Some(n);
-        } else if names_eq(name, b"date") {
-            fields.date = true;
-        } else if names_eq(name, b"transfer-encoding") {
-            fields.transfer_encoding = true;
-        } else if names_eq(name, b"connection") {
-            fields.connection = true;
-            fields.close |= value
-                .split(|&b| b == b',')
-                .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"close"));
+            FieldName::Date => fields.date = true,
+            FieldName::TransferEncoding => fields.transfer_encoding = true,
+            FieldName::Connection => {
+                fields.connection = true;
+                fields.close |= value
+                    .split(|&b| b == b',')
+                    .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"close"));
+            }
+            _ => {}
         }
     }
     Ok(fields)

@@ -14,6 +14,8 @@ use std::cell::RefCell;
 use std::fmt;
 use std::ops::Range;
 
+use super::field_name::{classify, FieldName};
+
 /// Most spare header maps kept per thread (see [`spare_header_map`]).
 const SPARE_MAPS: usize = 64;
 
@@ -78,7 +80,7 @@ pub(crate) fn recycle_header_map(mut headers: HTTPHeaders) {
 /// assert_eq!(h.get_list("SET-COOKIE").collect::<Vec<_>>(), ["A=B", "C=D"]);
 /// assert_eq!(h.get_joined("Set-Cookie").as_deref(), Some("A=B,C=D"));
 /// ```
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct HTTPHeaders {
     /// The field lines, back to back. Lines added here read
     /// `name: value\r\n`; lines copied from a received head keep the
@@ -92,9 +94,11 @@ pub struct HTTPHeaders {
 }
 
 /// One field line's offsets in [`HTTPHeaders::buf`]: `start..name_end` is
-/// the name, `value..value_end` the value, and the line ends at `end`.
+/// the name, `value..value_end` the value, and the line ends at `end`;
+/// `known` is the name if it is one looked up often.
 #[derive(Clone, Copy, Debug)]
 struct Field {
+    known: FieldName,
     start: usize,
     name_end: usize,
     value: usize,
@@ -106,6 +110,7 @@ impl Field {
     fn shifted(self, by: isize) -> Field {
         let at = |offset: usize| offset.wrapping_add_signed(by);
         Field {
+            known: self.known,
             start: at(self.start),
             name_end: at(self.name_end),
             value: at(self.value),
@@ -153,7 +158,8 @@ impl HTTPHeaders {
         self.buf.extend_from_slice(b": ");
         self.buf.extend_from_slice(value);
         self.buf.extend_from_slice(b"\r\n");
-        self.fields.push(line_at(start, name.len(), value.len()));
+        self.fields
+            .push(line_at(start, name.len(), value.len(), classify(name)));
     }
 
     /// Replaces every value of `name` with `value`.
@@ -166,7 +172,12 @@ impl HTTPHeaders {
     /// `headers[name] = value`.
     pub fn set(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
         let (name, value) = (name.as_ref(), value.as_ref());
-        let Some(first) = self.position(name) else {
+        let known = classify(name);
+        let Some(first) = self
+            .fields
+            .iter()
+            .position(|f| self.is_named(f, name, known))
+        else {
             self.add(name, value);
             return;
         };
@@ -175,7 +186,7 @@ impl HTTPHeaders {
             .fields
             .iter()
             .skip(first + 1)
-            .position(|f| self.is_named(f, name))
+            .position(|f| self.is_named(f, name, known))
         {
             self.remove_line(first + 1 + later);
         }
@@ -192,7 +203,7 @@ impl HTTPHeaders {
             written += part.len();
         }
         if let Some(field) = self.fields.get_mut(first) {
-            *field = line_at(old.start, name.len(), value.len());
+            *field = line_at(old.start, name.len(), value.len(), known);
         }
     }
 
@@ -361,6 +372,7 @@ impl HTTPHeaders {
                 last.end = start;
             }
             self.fields.push(Field {
+                known: classify(slice(&self.buf, start..name_end)),
                 start,
                 name_end,
                 value,
@@ -372,14 +384,25 @@ impl HTTPHeaders {
 
     /// Index of the first line named `name`.
     fn position(&self, name: &[u8]) -> Option<usize> {
-        self.fields.iter().position(|f| self.is_named(f, name))
+        let known = classify(name);
+        self.fields
+            .iter()
+            .position(|f| self.is_named(f, name, known))
     }
 
-    /// Whether `field` is named `name` (lengths first: most names differ).
+    /// Whether `field` is named `name`, which [`classify`] found `known`:
+    /// a known name compares as one byte; other names never match a line
+    /// with a known name.
     #[inline]
-    fn is_named(&self, field: &Field, name: &[u8]) -> bool {
-        field.name_end.wrapping_sub(field.start) == name.len()
-            && names_eq(slice(&self.buf, field.start..field.name_end), name)
+    fn is_named(&self, field: &Field, name: &[u8], known: FieldName) -> bool {
+        field.known == known
+            && (known != FieldName::Other
+                || names_eq(slice(&self.buf, field.start..field.name_end), name))
+    }
+
+    /// Every line's recognized name and value, in order.
+    pub(crate) fn iter_known(&self) -> impl Iterator<Item = (FieldName, &[u8])> + '_ {
+        self.fields.iter().map(|f| (f.known, self.value(f)))
     }
 
     fn value(&self, field: &Field) -> &[u8] {
@@ -418,11 +441,12 @@ impl HTTPHeaders {
 const LINE_PUNCTUATION: usize = 4;
 
 /// The offsets of a `name: value\r\n` line written at `start`.
-fn line_at(start: usize, name_len: usize, value_len: usize) -> Field {
+fn line_at(start: usize, name_len: usize, value_len: usize, known: FieldName) -> Field {
     let name_end = start + name_len;
     let value = name_end + 2;
     let value_end = value + value_len;
     Field {
+        known,
         start,
         name_end,
         value,
@@ -434,6 +458,23 @@ fn line_at(start: usize, name_len: usize, value_len: usize) -> Field {
 /// `buf[range]`, empty if the range is out of bounds (never, by construction).
 fn slice(buf: &[u8], range: Range<usize>) -> &[u8] {
     buf.get(range).unwrap_or_default()
+}
+
+impl Clone for HTTPHeaders {
+    fn clone(&self) -> HTTPHeaders {
+        HTTPHeaders {
+            buf: self.buf.clone(),
+            fields: self.fields.clone(),
+            received: self.received,
+        }
+    }
+
+    /// Copies `source` into this map's buffers, reusing their capacity.
+    fn clone_from(&mut self, source: &HTTPHeaders) {
+        self.buf.clone_from(&source.buf);
+        self.fields.clone_from(&source.fields);
+        self.received = source.received;
+    }
 }
 
 impl PartialEq for HTTPHeaders {

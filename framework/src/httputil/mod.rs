@@ -12,6 +12,7 @@
 
 mod date;
 mod delegate;
+mod field_name;
 mod form;
 mod headers;
 mod request;
@@ -19,6 +20,7 @@ mod responses;
 
 pub use date::{format_timestamp, parse_http_date, write_http_date, HTTP_DATE_LEN};
 pub use delegate::{HTTPMessageDelegate, HTTPServerConnectionDelegate};
+pub(crate) use field_name::FieldName;
 pub use form::{
     parse_body_arguments, parse_multipart_form_data, parse_qs_bytes, url_unescape, Arguments,
     Files, HTTPFile, HTTPInputError, ParseMultipartConfig,
