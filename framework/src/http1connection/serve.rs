@@ -139,9 +139,9 @@ async fn serve_requests<D: HTTPServerConnectionDelegate>(
         // reused by the next request, so this allocates nothing either.
         let reusable = if conn.shared.params.decompress {
             let message = GzipMessageDelegate::new(message, conn.clone());
-            in_slot(serve_one(conn.clone(), message, head)).await
+            in_slot(|| serve_one(conn.clone(), message, head)).await
         } else {
-            in_slot(serve_one(conn.clone(), message, head)).await
+            in_slot(|| serve_one(conn.clone(), message, head)).await
         };
         if !reusable || control.closing.get() {
             return;

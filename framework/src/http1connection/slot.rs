@@ -26,9 +26,10 @@ thread_local! {
 /// the slot wait in the pool as `Box<dyn Any>` and come back typed.
 type Slot<F> = Box<Pin<Box<Option<F>>>>;
 
-/// Moves `future` into a pooled slot (or a new one) and returns a small
-/// future that runs it there.
-pub(crate) fn in_slot<F: Future + 'static>(future: F) -> InSlot<F> {
+/// Builds the future `make` returns in a pooled slot (or a new one) and
+/// returns a small future that runs it there. Built there, not passed in:
+/// a large future is then written once instead of moved in.
+pub(crate) fn in_slot<F: Future + 'static>(make: impl FnOnce() -> F) -> InSlot<F> {
     let pooled = IDLE.with(|idle| {
         let mut idle = idle.borrow_mut();
         let at = idle
@@ -37,7 +38,7 @@ pub(crate) fn in_slot<F: Future + 'static>(future: F) -> InSlot<F> {
         idle.swap_remove(at).downcast::<Pin<Box<Option<F>>>>().ok()
     });
     let mut slot: Slot<F> = pooled.unwrap_or_else(|| Box::new(Box::pin(None)));
-    slot.set(Some(future));
+    slot.set(Some(make()));
     InSlot { slot: Some(slot) }
 }
 
@@ -105,11 +106,11 @@ mod tests {
 
     #[test]
     fn a_slot_is_reused_by_the_next_future_of_its_type() {
-        let first = in_slot(double(1));
+        let first = in_slot(|| double(1));
         let address = first.slot.as_ref().map(|slot| &**slot as *const _ as usize);
         let mut first = std::pin::pin!(first);
         assert_eq!(poll(first.as_mut()), Poll::Ready(2));
-        let second = in_slot(double(2));
+        let second = in_slot(|| double(2));
         let reused = second
             .slot
             .as_ref()
@@ -129,7 +130,7 @@ mod tests {
         }
         let dropped = Rc::new(Cell::new(false));
         let guard = Guard(dropped.clone());
-        let pending = in_slot(async move {
+        let pending = in_slot(|| async move {
             let _guard = guard;
             std::future::pending::<()>().await;
         });
