@@ -20,6 +20,25 @@ pub(crate) enum FieldName {
     TransferEncoding,
 }
 
+impl FieldName {
+    /// The name as Tornado normalizes it (`Content-Type`); `None` for `Other`.
+    pub(crate) fn spelling(self) -> Option<&'static str> {
+        Some(match self {
+            FieldName::Other => return None,
+            FieldName::Connection => "Connection",
+            FieldName::ContentLength => "Content-Length",
+            FieldName::ContentType => "Content-Type",
+            FieldName::Date => "Date",
+            FieldName::Etag => "Etag",
+            FieldName::Expect => "Expect",
+            FieldName::Host => "Host",
+            FieldName::IfNoneMatch => "If-None-Match",
+            FieldName::Server => "Server",
+            FieldName::TransferEncoding => "Transfer-Encoding",
+        })
+    }
+}
+
 /// Which [`FieldName`] `name` is, ignoring ASCII case: the length and one
 /// letter pick the candidate, one comparison of a word or three confirms it.
 pub(crate) fn classify(name: &[u8]) -> FieldName {
@@ -194,6 +213,10 @@ mod tests {
             ("Exoect", FieldName::Other),
         ] {
             assert_eq!(classify(name.as_bytes()), expected, "{name}");
+            if let Some(spelled) = expected.spelling() {
+                assert!(spelled.eq_ignore_ascii_case(name));
+                assert_eq!(classify(spelled.as_bytes()), expected);
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ mod responses;
 
 pub use date::{format_timestamp, parse_http_date, write_http_date, HTTP_DATE_LEN};
 pub use delegate::{HTTPMessageDelegate, HTTPServerConnectionDelegate};
-pub(crate) use field_name::FieldName;
+pub(crate) use field_name::{classify, FieldName};
 pub use form::{
     parse_body_arguments, parse_multipart_form_data, parse_qs_bytes, url_unescape, Arguments,
     Files, HTTPFile, HTTPInputError, ParseMultipartConfig,
