@@ -23,6 +23,9 @@ use crate::httputil::{write_http_date, HTTP_DATE_LEN};
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DateCache {
+    /// The time last passed in: the loop passes the same one for a whole
+    /// iteration, which then needs no conversion to seconds.
+    last: SystemTime,
     /// Whole seconds since the epoch that `bytes` shows.
     secs: u64,
     /// An IMF-fixdate, always ASCII.
@@ -35,6 +38,7 @@ impl DateCache {
         let mut bytes = [0; HTTP_DATE_LEN];
         write_http_date(now, &mut bytes);
         DateCache {
+            last: now,
             secs: unix_secs(now),
             bytes,
         }
@@ -43,6 +47,10 @@ impl DateCache {
     /// Moves the cache to `now`, reformatting only if the second changed.
     /// Returns whether it did.
     pub fn update(&mut self, now: SystemTime) -> bool {
+        if now == self.last {
+            return false;
+        }
+        self.last = now;
         let secs = unix_secs(now);
         if secs == self.secs {
             return false;
