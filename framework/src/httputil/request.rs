@@ -157,6 +157,9 @@ impl HTTPServerRequest {
     /// # Tornado
     /// `HTTPServerRequest._parse_body()`.
     pub fn parse_body(&mut self) -> Result<(), HTTPInputError> {
+        if !self.headers.contains("Content-Type") {
+            return Ok(()); // most GETs: nothing to parse
+        }
         let content_type = self
             .headers
             .get("Content-Type")

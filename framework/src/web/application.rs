@@ -407,15 +407,13 @@ impl HTTPMessageDelegate for RequestDelegate {
             cx.request.body = self.body.split().freeze();
         }
         let body_error = cx.request.parse_body().err();
-        let found = self
-            .app
-            .find_handler(&cx.request)
-            .map(|(factory, args)| (factory.0.clone(), args));
-        let (route, args) = match found {
-            Some(found) => found,
-            None => match &self.app.inner.settings.default_handler {
-                Some(factory) => (factory.0.clone(), PathArgs::default()),
-                None => (self.app.inner.not_found.0.clone(), PathArgs::default()),
+        // Borrowed from the application, which outlives the request.
+        let app = &self.app;
+        let (route, args) = match app.find_handler(&cx.request) {
+            Some((factory, args)) => (&factory.0, args),
+            None => match &app.inner.settings.default_handler {
+                Some(factory) => (&factory.0, PathArgs::default()),
+                None => (&app.inner.not_found.0, PathArgs::default()),
             },
         };
         if let Err(status) = set_path_args(&mut cx, args) {
@@ -427,12 +425,12 @@ impl HTTPMessageDelegate for RequestDelegate {
             run_refusal(cx, err.status_hint()).await;
             return;
         }
-        let mut task = recycle::task(&route);
+        let mut task = recycle::task(route);
         task.as_mut().start(cx);
         if let Some(cx) = poll_fn(|waker| task.as_mut().poll_request(waker)).await {
             recycle::release_handler(cx);
         }
-        recycle::release_task(&route, task);
+        recycle::release_task(route, task);
     }
 
     fn on_connection_close(&mut self) {
