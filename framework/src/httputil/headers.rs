@@ -150,7 +150,13 @@ impl HTTPHeaders {
     ///
     /// `HTTPHeaders.add(name, value)`.
     pub fn add(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        let (name, value) = (name.as_ref(), value.as_ref());
+        let name = name.as_ref();
+        self.add_named(classify(name), name, value.as_ref());
+    }
+
+    /// [`add`](Self::add) of a name [`classify`] found `known`.
+    pub(crate) fn add_named(&mut self, known: FieldName, name: &[u8], value: &[u8]) {
+        debug_assert_eq!(known, classify(name));
         let start = self.buf.len();
         self.buf
             .reserve(name.len() + value.len() + LINE_PUNCTUATION);
@@ -159,7 +165,7 @@ impl HTTPHeaders {
         self.buf.extend_from_slice(value);
         self.buf.extend_from_slice(b"\r\n");
         self.fields
-            .push(line_at(start, name.len(), value.len(), classify(name)));
+            .push(line_at(start, name.len(), value.len(), known));
     }
 
     /// Replaces every value of `name` with `value`.
@@ -171,14 +177,18 @@ impl HTTPHeaders {
     ///
     /// `headers[name] = value`.
     pub fn set(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        let (name, value) = (name.as_ref(), value.as_ref());
-        let known = classify(name);
+        let name = name.as_ref();
+        self.set_named(classify(name), name, value.as_ref());
+    }
+
+    /// [`set`](Self::set) of a name [`classify`] found `known`.
+    pub(crate) fn set_named(&mut self, known: FieldName, name: &[u8], value: &[u8]) {
         let Some(first) = self
             .fields
             .iter()
             .position(|f| self.is_named(f, name, known))
         else {
-            self.add(name, value);
+            self.add_named(known, name, value);
             return;
         };
         // Later lines of the name go first, so `first` keeps its index.
@@ -398,6 +408,14 @@ impl HTTPHeaders {
         field.known == known
             && (known != FieldName::Other
                 || names_eq(slice(&self.buf, field.start..field.name_end), name))
+    }
+
+    /// The first value of a known name (not `Other`).
+    pub(crate) fn get_known(&self, known: FieldName) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|f| f.known == known)
+            .map(|f| self.value(f))
     }
 
     /// Every line's recognized name and value, in order.

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::{
-    parse_body_arguments, parse_qs_bytes, recycle_header_map, Arguments, Files, HTTPHeaders,
-    HTTPInputError, ParseMultipartConfig,
+    parse_body_arguments, parse_qs_bytes, recycle_header_map, Arguments, FieldName, Files,
+    HTTPHeaders, HTTPInputError, ParseMultipartConfig,
 };
 use crate::http1::{RequestHead, Version};
 use crate::http1connection::HTTP1Connection;
@@ -106,7 +106,8 @@ impl HTTPServerRequest {
         replace(&mut self.query, query);
         let host = self
             .headers
-            .get("Host")
+            .get_known(FieldName::Host)
+            .and_then(|h| std::str::from_utf8(h).ok())
             .filter(|h| !h.is_empty())
             .unwrap_or("127.0.0.1");
         replace(&mut self.host, host);
@@ -157,7 +158,7 @@ impl HTTPServerRequest {
     /// # Tornado
     /// `HTTPServerRequest._parse_body()`.
     pub fn parse_body(&mut self) -> Result<(), HTTPInputError> {
-        if !self.headers.contains("Content-Type") {
+        if self.headers.get_known(FieldName::ContentType).is_none() {
             return Ok(()); // most GETs: nothing to parse
         }
         let content_type = self

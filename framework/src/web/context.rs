@@ -15,7 +15,9 @@ use super::cookies::{format_set_cookie, is_unsafe_attribute, parse_cookie, Cooki
 use super::{Application, Error, HTTPError, Result, Settings};
 use crate::escape::{json_encode_into, xhtml_escape};
 use crate::http1connection::{with_http_date, HTTP1Connection};
-use crate::httputil::{classify, is_tchar, reason_phrase, HTTPHeaders, HTTPServerRequest};
+use crate::httputil::{
+    classify, is_tchar, reason_phrase, FieldName, HTTPHeaders, HTTPServerRequest,
+};
 
 /// The per-request context: the request, and the response being built.
 ///
@@ -71,18 +73,18 @@ thread_local! {
 
 /// Appends `name` with each dash-separated word capitalized (`content-type`
 /// → `Content-Type`), as Tornado's `HTTPHeaders` normalizes names, in the
-/// same pass checking that it is a token. Returns false (and `out` holds
-/// part of the name) for an empty name or one with a non-token byte.
-fn push_header_name(out: &mut String, name: &str) -> bool {
-    if let Some(known) = classify(name.as_bytes()).spelling() {
-        out.push_str(known);
-        return true;
+/// same pass checking that it is a token. Returns the name as [`classify`]
+/// finds it, or `None` (and `out` holds part of the name) for an empty name
+/// or one with a non-token byte.
+fn push_header_name(out: &mut String, name: &str) -> Option<FieldName> {
+    let known = classify(name.as_bytes());
+    if let Some(spelled) = known.spelling() {
+        out.push_str(spelled);
+        return Some(known);
     }
     let from = out.len();
     out.push_str(name);
-    let Some(pushed) = out.get_mut(from..) else {
-        return false;
-    };
+    let pushed = out.get_mut(from..)?;
     pushed.make_ascii_lowercase();
     let mut word = 0;
     loop {
@@ -94,7 +96,7 @@ fn push_header_name(out: &mut String, name: &str) -> bool {
             None => break,
         }
     }
-    !name.is_empty() && name.bytes().all(is_tchar)
+    (!name.is_empty() && name.bytes().all(is_tchar)).then_some(known)
 }
 
 /// True if a header value could inject a line (Tornado's `_VALID_HEADER_CHARS`:
@@ -228,7 +230,7 @@ impl Handler {
     /// after this, where Tornado runs it inside.
     pub fn clear(&mut self) {
         self.headers.clone_from(&DEFAULT_HEADERS);
-        with_http_date(|date| self.headers.add("Date", date));
+        with_http_date(|date| self.headers.add_named(FieldName::Date, b"Date", date));
         self.discard_body();
         self.status = 200;
         self.reason = Cow::Borrowed("OK");
@@ -286,9 +288,9 @@ impl Handler {
     /// # Tornado
     /// `RequestHandler.set_header(name, value)`.
     pub fn set_header(&mut self, name: &str, value: impl fmt::Display) -> Result {
-        let name_len = self.header_line(name, value)?;
-        let (name, value) = self.header_scratch.split_at(name_len);
-        self.headers.set(name, value);
+        let (known, name_len) = self.header_line(name, value)?;
+        let (name, value) = self.header_scratch.as_bytes().split_at(name_len);
+        self.headers.set_named(known, name, value);
         Ok(())
     }
 
@@ -297,28 +299,29 @@ impl Handler {
     /// # Tornado
     /// `RequestHandler.add_header(name, value)`.
     pub fn add_header(&mut self, name: &str, value: impl fmt::Display) -> Result {
-        let name_len = self.header_line(name, value)?;
-        let (name, value) = self.header_scratch.split_at(name_len);
-        self.headers.add(name, value);
+        let (known, name_len) = self.header_line(name, value)?;
+        let (name, value) = self.header_scratch.as_bytes().split_at(name_len);
+        self.headers.add_named(known, name, value);
         Ok(())
     }
 
     /// Writes a header line's normalized name, then its formatted value,
     /// into `header_scratch`, refusing a name that is not a token and a
-    /// value that could inject a line. Returns the name's length.
-    fn header_line(&mut self, name: &str, value: impl fmt::Display) -> Result<usize> {
+    /// value that could inject a line. Returns the name as [`classify`]
+    /// finds it, and its length.
+    fn header_line(&mut self, name: &str, value: impl fmt::Display) -> Result<(FieldName, usize)> {
         let scratch = &mut self.header_scratch;
         scratch.clear();
-        if !push_header_name(scratch, name) {
+        let Some(known) = push_header_name(scratch, name) else {
             return Err(unsafe_header());
-        }
+        };
         let name_len = scratch.len();
         if write!(scratch, "{value}").is_err()
             || is_unsafe_header_value(scratch.as_bytes().get(name_len..).unwrap_or_default())
         {
             return Err(unsafe_header());
         }
-        Ok(name_len)
+        Ok((known, name_len))
     }
 
     /// Removes a response header.
@@ -512,13 +515,14 @@ impl Handler {
         if !self.headers_written {
             if self.status == 200
                 && matches!(self.request.method.as_str(), "GET" | "HEAD")
-                && !self.headers.contains("Etag")
+                && self.headers.get_known(FieldName::Etag).is_none()
             {
                 if let Some(etag) = (self.etag_fn)(self) {
                     let unsafe_value = is_unsafe_header_value(etag.as_bytes());
                     if !unsafe_value {
                         // Absent, checked above.
-                        self.headers.add("Etag", &etag);
+                        let value = etag.as_bytes();
+                        self.headers.add_named(FieldName::Etag, b"Etag", value);
                     }
                     SPARE_ETAG.with(|spare| spare.set(etag));
                     if unsafe_value {
@@ -537,10 +541,12 @@ impl Handler {
                 for name in ["Content-Encoding", "Content-Language", "Content-Type"] {
                     self.headers.remove(name);
                 }
-            } else if !self.headers.contains("Content-Length") {
+            } else if self.headers.get_known(FieldName::ContentLength).is_none() {
                 let mut digits = itoa::Buffer::new();
                 let length = digits.format(self.write_buffer().len());
-                self.headers.add("Content-Length", length);
+                let length = length.as_bytes();
+                self.headers
+                    .add_named(FieldName::ContentLength, b"Content-Length", length);
             }
         }
         self.encode_pending()?;
@@ -576,10 +582,12 @@ impl Handler {
     /// # Tornado
     /// `RequestHandler.check_etag_header()`.
     pub fn check_etag_header(&self) -> bool {
-        let Some(header) = self.request.headers.get("If-None-Match") else {
+        let if_none_match = self.request.headers.get_known(FieldName::IfNoneMatch);
+        let Some(header) = if_none_match.and_then(|v| std::str::from_utf8(v).ok()) else {
             return false;
         };
-        let Some(computed) = self.headers.get("Etag") else {
+        let etag = self.headers.get_known(FieldName::Etag);
+        let Some(computed) = etag.and_then(|v| std::str::from_utf8(v).ok()) else {
             return false;
         };
         let etags = find_etags(header);
@@ -967,11 +975,14 @@ mod tests {
             ("-x--y", "-X--Y"),
         ] {
             let mut out = String::new();
-            assert!(push_header_name(&mut out, name));
+            assert!(push_header_name(&mut out, name).is_some());
             assert_eq!(out, normalized);
         }
         for bad in ["", "a b", "x:y", "caf\u{e9}", "a\r\nb"] {
-            assert!(!push_header_name(&mut String::new(), bad), "{bad:?}");
+            assert!(
+                push_header_name(&mut String::new(), bad).is_none(),
+                "{bad:?}"
+            );
         }
     }
 
