@@ -71,9 +71,9 @@ pub enum Framing {
 /// A parsed request line and header block, plus what they imply for framing
 /// and the connection.
 ///
-/// The method, target and every header name and value are slices of the
-/// receive buffer ([`Bytes`]): building a head allocates only the header
-/// table.
+/// The method and target are slices of the receive buffer ([`Bytes`]); the
+/// header lines are copied into the header map in one piece. A head parsed
+/// into a recycled map allocates nothing.
 ///
 /// # Tornado
 ///
