@@ -298,14 +298,21 @@ impl HTTP1Connection {
     }
 
     /// [`write_headers`](Self::write_headers) for fields checked when they
-    /// were set (see `Codec::write_checked_headers`).
+    /// were set (see `Codec::write_checked_headers`), then `chunk` as by
+    /// [`write_bytes`](Self::write_bytes): a small one is encoded with the
+    /// head in one pass.
     pub(crate) fn write_checked_headers(
         &self,
         status: u16,
         reason: &str,
         headers: &HTTPHeaders,
+        chunk: Bytes,
     ) -> Result<(), HTTPOutputError> {
-        self.encode_head(status, reason, headers, None, true)
+        if chunk.len() >= ZERO_COPY_MIN {
+            self.encode_head(status, reason, headers, None, true)?;
+            return self.write_bytes(chunk);
+        }
+        self.encode_head(status, reason, headers, Some(&chunk), true)
     }
 
     fn encode_head(

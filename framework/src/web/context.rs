@@ -483,16 +483,20 @@ impl Handler {
         let Some(conn) = self.request.connection.clone() else {
             return Ok(());
         };
+        // A HEAD response is its head only (Tornado drops the chunk).
+        let chunk = if self.request.method == "HEAD" {
+            Bytes::new()
+        } else {
+            chunk
+        };
         if !self.headers_written {
             self.headers_written = true;
             for (_, cookie) in std::mem::take(&mut self.new_cookies) {
                 self.headers.add("Set-Cookie", cookie);
             }
             // Every field went through `header_line` or is the framework's own.
-            conn.write_checked_headers(self.status, &self.reason, &self.headers)?;
-        }
-        // A HEAD response is its head only (Tornado drops the chunk).
-        if !chunk.is_empty() && self.request.method != "HEAD" {
+            conn.write_checked_headers(self.status, &self.reason, &self.headers, chunk)?;
+        } else if !chunk.is_empty() {
             conn.write_bytes(chunk)?;
         }
         Ok(())
