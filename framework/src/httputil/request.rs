@@ -285,5 +285,8 @@ mod tests {
         assert_eq!(split_host_and_port("example.com"), "example.com");
         assert_eq!(split_host_and_port("[::1]:8888"), "[::1]");
         assert_eq!(split_host_and_port("[::1]"), "[::1]");
+        assert_eq!(split_host_and_port("example.com:"), "example.com");
+        assert_eq!(split_host_and_port("a:b"), "a:b");
+        assert_eq!(split_host_and_port("a:1:2"), "a:1");
     }
 }
