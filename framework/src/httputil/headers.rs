@@ -37,7 +37,10 @@ pub(crate) fn spare_header_map() -> Option<HTTPHeaders> {
 
 /// Gives a header map that is done with to this thread's pool of spares.
 pub(crate) fn recycle_header_map(mut headers: HTTPHeaders) {
-    if headers.fields.capacity() == 0 || headers.buf.capacity() > SPARE_MAX_BYTES {
+    let Some(lines) = headers.lines.as_ref() else {
+        return;
+    };
+    if lines.fields.capacity() == 0 || lines.buf.capacity() > SPARE_MAX_BYTES {
         return;
     }
     headers.clear();
@@ -82,6 +85,14 @@ pub(crate) fn recycle_header_map(mut headers: HTTPHeaders) {
 /// ```
 #[derive(Default)]
 pub struct HTTPHeaders {
+    /// The lines, boxed so that a map (and a request head holding one) stays
+    /// pointer-sized; `None` until the first line (a new map allocates nothing).
+    lines: Option<Box<Lines>>,
+}
+
+/// The field lines of an [`HTTPHeaders`] and where each one is.
+#[derive(Default)]
+struct Lines {
     /// The field lines, back to back. Lines added here read
     /// `name: value\r\n`; lines copied from a received head keep the
     /// peer's spacing.
@@ -93,7 +104,14 @@ pub struct HTTPHeaders {
     received: bool,
 }
 
-/// One field line's offsets in [`HTTPHeaders::buf`]: `start..name_end` is
+/// The lines of a map that has none.
+static NO_LINES: Lines = Lines {
+    buf: Vec::new(),
+    fields: Vec::new(),
+    received: false,
+};
+
+/// One field line's offsets in [`Lines::buf`]: `start..name_end` is
 /// the name, `value..value_end` the value, and the line ends at `end`;
 /// `known` is the name if it is one looked up often.
 #[derive(Clone, Copy, Debug)]
@@ -133,15 +151,21 @@ impl HTTPHeaders {
     /// Creates an empty map with room for `capacity` field lines.
     pub fn with_capacity(capacity: usize) -> HTTPHeaders {
         HTTPHeaders {
-            buf: Vec::with_capacity(capacity * 32),
-            fields: Vec::with_capacity(capacity),
-            received: false,
+            lines: Some(Box::new(Lines::with_capacity(capacity))),
         }
+    }
+
+    fn lines(&self) -> &Lines {
+        self.lines.as_deref().unwrap_or(&NO_LINES)
+    }
+
+    fn lines_mut(&mut self) -> &mut Lines {
+        self.lines.get_or_insert_with(Box::default)
     }
 
     /// Makes room for at least `additional` more field lines.
     pub fn reserve(&mut self, additional: usize) {
-        self.fields.reserve(additional);
+        self.lines_mut().reserve(additional);
     }
 
     /// Appends a field line, keeping any existing values of the same name.
@@ -156,16 +180,7 @@ impl HTTPHeaders {
 
     /// [`add`](Self::add) of a name [`classify`] found `known`.
     pub(crate) fn add_named(&mut self, known: FieldName, name: &[u8], value: &[u8]) {
-        debug_assert_eq!(known, classify(name));
-        let start = self.buf.len();
-        self.buf
-            .reserve(name.len() + value.len() + LINE_PUNCTUATION);
-        self.buf.extend_from_slice(name);
-        self.buf.extend_from_slice(b": ");
-        self.buf.extend_from_slice(value);
-        self.buf.extend_from_slice(b"\r\n");
-        self.fields
-            .push(line_at(start, name.len(), value.len(), known));
+        self.lines_mut().add_named(known, name, value);
     }
 
     /// Replaces every value of `name` with `value`.
@@ -182,6 +197,176 @@ impl HTTPHeaders {
     }
 
     /// [`set`](Self::set) of a name [`classify`] found `known`.
+    pub(crate) fn set_named(&mut self, known: FieldName, name: &[u8], value: &[u8]) {
+        self.lines_mut().set_named(known, name, value);
+    }
+
+    /// Returns the first value of `name`, if there is one and it is UTF-8.
+    ///
+    /// # Tornado
+    ///
+    /// `headers.get(name)` for a single-valued field; see
+    /// [`get_joined`](Self::get_joined) for the comma-joined form.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.get_bytes(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Returns the first value of `name` as raw bytes.
+    pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.lines().get_bytes(name)
+    }
+
+    /// Returns every value of `name` joined with `,`, as Tornado's
+    /// `headers[name]` does. Values that are not UTF-8 are left out.
+    ///
+    /// Borrows when there is exactly one value; allocates only to join several.
+    ///
+    /// # Tornado
+    ///
+    /// `headers[name]`.
+    pub fn get_joined(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.lines().get_joined(name)
+    }
+
+    /// Iterates over the UTF-8 values of `name`, in order.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPHeaders.get_list(name)`.
+    pub fn get_list<'a: 'n, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + 'n {
+        self.lines().get_list(name)
+    }
+
+    /// Iterates over every value of `name` as raw bytes, in order.
+    pub fn get_list_bytes<'a: 'n, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a [u8]> + 'n {
+        self.lines().get_list_bytes(name)
+    }
+
+    /// Iterates over all `(name, value)` field lines whose name and value are
+    /// UTF-8, in order; a name with several values appears several times.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPHeaders.get_all()`.
+    pub fn get_all(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.lines().get_all()
+    }
+
+    /// Iterates over all field lines as raw bytes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.lines().iter()
+    }
+
+    /// Removes every value of `name`; returns whether there was any.
+    ///
+    /// # Tornado
+    ///
+    /// `del headers[name]`.
+    pub fn remove(&mut self, name: &str) -> bool {
+        self.lines.as_mut().is_some_and(|lines| lines.remove(name))
+    }
+
+    /// Returns whether `name` has at least one value.
+    ///
+    /// # Tornado
+    ///
+    /// `name in headers`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.lines().contains(name)
+    }
+
+    /// Returns the number of field lines (not of distinct names).
+    ///
+    /// # Tornado
+    ///
+    /// `len(headers)` counts distinct names.
+    pub fn len(&self) -> usize {
+        self.lines().fields.len()
+    }
+
+    /// Returns whether the map has no field lines.
+    pub fn is_empty(&self) -> bool {
+        self.lines().fields.is_empty()
+    }
+
+    /// Removes every field line, keeping the allocation.
+    ///
+    /// # Tornado
+    ///
+    /// `HTTPHeaders.clear()`.
+    pub fn clear(&mut self) {
+        if let Some(lines) = self.lines.as_mut() {
+            lines.clear();
+        }
+    }
+
+    /// The bytes the lines' buffer holds room for.
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.lines().buf.capacity()
+    }
+
+    /// The lines as a response head's header block (`name: value\r\n`
+    /// each), if every line was added here rather than received.
+    pub(crate) fn encoded(&self) -> Option<&[u8]> {
+        self.lines().encoded()
+    }
+
+    /// Appends the fields of a received head: `block` holds their lines,
+    /// and each `(name, value)` is a slice of it (as httparse returns them).
+    /// The block is copied once; a field outside it is skipped.
+    pub(crate) fn extend_received<'h>(
+        &mut self,
+        block: &[u8],
+        fields: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+    ) {
+        self.lines_mut().extend_received(block, fields);
+    }
+
+    /// The first value of a known name (not `Other`).
+    pub(crate) fn get_known(&self, known: FieldName) -> Option<&[u8]> {
+        self.lines().get_known(known)
+    }
+
+    /// Every line's recognized name and value, in order.
+    pub(crate) fn iter_known(&self) -> impl Iterator<Item = (FieldName, &[u8])> + '_ {
+        self.lines().iter_known()
+    }
+}
+
+impl Lines {
+    /// Creates an empty map with room for `capacity` field lines.
+    pub fn with_capacity(capacity: usize) -> Lines {
+        Lines {
+            buf: Vec::with_capacity(capacity * 32),
+            fields: Vec::with_capacity(capacity),
+            received: false,
+        }
+    }
+
+    /// Makes room for at least `additional` more field lines.
+    pub fn reserve(&mut self, additional: usize) {
+        self.fields.reserve(additional);
+    }
+
+    /// [`HTTPHeaders::add`] of a name [`classify`] found `known`.
+    pub(crate) fn add_named(&mut self, known: FieldName, name: &[u8], value: &[u8]) {
+        debug_assert_eq!(known, classify(name));
+        let start = self.buf.len();
+        self.buf
+            .reserve(name.len() + value.len() + LINE_PUNCTUATION);
+        self.buf.extend_from_slice(name);
+        self.buf.extend_from_slice(b": ");
+        self.buf.extend_from_slice(value);
+        self.buf.extend_from_slice(b"\r\n");
+        self.fields
+            .push(line_at(start, name.len(), value.len(), known));
+    }
+
+    /// [`HTTPHeaders::set`] of a name [`classify`] found `known`.
     pub(crate) fn set_named(&mut self, known: FieldName, name: &[u8], value: &[u8]) {
         let Some(first) = self
             .fields
@@ -215,17 +400,6 @@ impl HTTPHeaders {
         if let Some(field) = self.fields.get_mut(first) {
             *field = line_at(old.start, name.len(), value.len(), known);
         }
-    }
-
-    /// Returns the first value of `name`, if there is one and it is UTF-8.
-    ///
-    /// # Tornado
-    ///
-    /// `headers.get(name)` for a single-valued field; see
-    /// [`get_joined`](Self::get_joined) for the comma-joined form.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.get_bytes(name)
-            .and_then(|v| std::str::from_utf8(v).ok())
     }
 
     /// Returns the first value of `name` as raw bytes.
@@ -320,20 +494,6 @@ impl HTTPHeaders {
         self.position(name.as_bytes()).is_some()
     }
 
-    /// Returns the number of field lines (not of distinct names).
-    ///
-    /// # Tornado
-    ///
-    /// `len(headers)` counts distinct names.
-    pub fn len(&self) -> usize {
-        self.fields.len()
-    }
-
-    /// Returns whether the map has no field lines.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-    }
-
     /// Removes every field line, keeping the allocation.
     ///
     /// # Tornado
@@ -343,11 +503,6 @@ impl HTTPHeaders {
         self.buf.clear();
         self.fields.clear();
         self.received = false;
-    }
-
-    /// The bytes the lines' buffer holds room for.
-    pub(crate) fn buffer_capacity(&self) -> usize {
-        self.buf.capacity()
     }
 
     /// The lines as a response head's header block (`name: value\r\n`
@@ -478,9 +633,9 @@ fn slice(buf: &[u8], range: Range<usize>) -> &[u8] {
     buf.get(range).unwrap_or_default()
 }
 
-impl Clone for HTTPHeaders {
-    fn clone(&self) -> HTTPHeaders {
-        HTTPHeaders {
+impl Clone for Lines {
+    fn clone(&self) -> Lines {
+        Lines {
             buf: self.buf.clone(),
             fields: self.fields.clone(),
             received: self.received,
@@ -488,10 +643,23 @@ impl Clone for HTTPHeaders {
     }
 
     /// Copies `source` into this map's buffers, reusing their capacity.
-    fn clone_from(&mut self, source: &HTTPHeaders) {
+    fn clone_from(&mut self, source: &Lines) {
         self.buf.clone_from(&source.buf);
         self.fields.clone_from(&source.fields);
         self.received = source.received;
+    }
+}
+
+impl Clone for HTTPHeaders {
+    fn clone(&self) -> HTTPHeaders {
+        HTTPHeaders {
+            lines: self.lines.clone(),
+        }
+    }
+
+    /// Copies `source` into this map, reusing its buffers.
+    fn clone_from(&mut self, source: &HTTPHeaders) {
+        self.lines.clone_from(&source.lines);
     }
 }
 
