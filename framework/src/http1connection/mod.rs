@@ -47,6 +47,12 @@ thread_local! {
     static DATE: RefCell<DateCache> = RefCell::new(DateCache::new(SystemTime::now()));
 }
 
+/// The current `Date` header value (formatted at most once a second per
+/// thread; each call copies it).
+pub fn http_date() -> Bytes {
+    with_http_date(Bytes::copy_from_slice)
+}
+
 /// Calls `f` with the current `Date` header value (formatted at most once
 /// a second per thread), to copy it where it is needed.
 pub(crate) fn with_http_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {

@@ -22,6 +22,9 @@ const SPARE_MAPS: usize = 64;
 /// A spare map whose buffer grew past this (a huge head) is freed, not kept.
 const SPARE_MAX_BYTES: usize = 16 * 1024;
 
+/// Nor is one with room for more lines than this.
+const SPARE_MAX_LINES: usize = 128;
+
 thread_local! {
     /// Cleared header maps of finished requests, each with the capacity of a
     /// typical head, waiting to hold the next head parsed on this thread.
@@ -40,7 +43,10 @@ pub(crate) fn recycle_header_map(mut headers: HTTPHeaders) {
     let Some(lines) = headers.lines.as_ref() else {
         return;
     };
-    if lines.fields.capacity() == 0 || lines.buf.capacity() > SPARE_MAX_BYTES {
+    if lines.fields.capacity() == 0
+        || lines.fields.capacity() > SPARE_MAX_LINES
+        || lines.buf.capacity() > SPARE_MAX_BYTES
+    {
         return;
     }
     headers.clear();
@@ -377,14 +383,9 @@ impl Lines {
             return;
         };
         // Later lines of the name go first, so `first` keeps its index.
-        while let Some(later) = self
-            .fields
-            .iter()
-            .skip(first + 1)
-            .position(|f| self.is_named(f, name, known))
-        {
-            self.remove_line(first + 1 + later);
-        }
+        self.remove_lines(|index, lines, field| {
+            index > first && lines.is_named(field, name, known)
+        });
         let Some(&old) = self.fields.get(first) else {
             return;
         };
@@ -477,12 +478,8 @@ impl Lines {
     ///
     /// `del headers[name]`.
     pub fn remove(&mut self, name: &str) -> bool {
-        let mut removed = false;
-        while let Some(at) = self.position(name.as_bytes()) {
-            self.remove_line(at);
-            removed = true;
-        }
-        removed
+        let (name, known) = (name.as_bytes(), classify(name.as_bytes()));
+        self.remove_lines(|_, lines, field| lines.is_named(field, name, known))
     }
 
     /// Returns whether `name` has at least one value.
@@ -582,12 +579,38 @@ impl Lines {
         slice(&self.buf, field.value..field.value_end)
     }
 
-    /// Removes line `at` and its bytes.
-    fn remove_line(&mut self, at: usize) {
-        if let Some(&line) = self.fields.get(at) {
-            self.resize_range(line.start..line.end, 0);
-            self.fields.remove(at);
+    /// Removes the lines `doomed(index, self, line)` picks, in one pass over
+    /// the buffer (however many there are); returns whether there were any.
+    fn remove_lines(&mut self, doomed: impl Fn(usize, &Lines, &Field) -> bool) -> bool {
+        // Lines before the first doomed one stay where they are.
+        let Some(first) = (0..self.fields.len()).find(|&index| {
+            self.fields
+                .get(index)
+                .is_some_and(|f| doomed(index, self, f))
+        }) else {
+            return false;
+        };
+        let mut kept = first;
+        let mut to = self.fields.get(first).map_or(0, |f| f.start);
+        for index in first + 1..self.fields.len() {
+            let Some(&line) = self.fields.get(index) else {
+                break;
+            };
+            if doomed(index, self, &line) {
+                continue;
+            }
+            // Lines are back to back: moving a kept one down closes the gap.
+            self.buf.copy_within(line.start..line.end, to);
+            let moved = line.shifted(to as isize - line.start as isize);
+            to = moved.end;
+            if let Some(slot) = self.fields.get_mut(kept) {
+                *slot = moved;
+            }
+            kept += 1;
         }
+        self.fields.truncate(kept);
+        self.buf.truncate(to);
+        true
     }
 
     /// Makes `range` of the buffer `len` bytes long, moving what follows
@@ -959,5 +982,26 @@ mod tests {
         let mut other = HTTPHeaders::new();
         other.extend_received(&head[..], [(&b"Elsewhere"[..], &b"x"[..])].into_iter());
         assert!(other.is_empty());
+    }
+
+    #[test]
+    fn spare_maps_are_kept_cleared_and_only_if_small() {
+        let mut small = HTTPHeaders::new();
+        small.add("Host", "a");
+        recycle_header_map(small);
+        let reused = spare_header_map();
+        assert!(reused.as_ref().is_some_and(HTTPHeaders::is_empty));
+        assert!(reused.is_some_and(|map| map.buffer_capacity() > 0));
+
+        let mut large = HTTPHeaders::new();
+        large.add("X-Big", vec![b'x'; SPARE_MAX_BYTES + 1]);
+        recycle_header_map(large);
+        let mut many = HTTPHeaders::new();
+        for _ in 0..=SPARE_MAX_LINES {
+            many.add("X", "1");
+        }
+        recycle_header_map(many);
+        recycle_header_map(HTTPHeaders::new()); // never held a line
+        assert!(spare_header_map().is_none());
     }
 }
