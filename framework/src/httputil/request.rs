@@ -191,7 +191,10 @@ impl HTTPServerRequest {
         format!("{}://{}{}", self.protocol, self.host, self.uri)
     }
 
-    /// Time since the request head arrived.
+    /// Time since the request head arrived: since the IOLoop first read its
+    /// clock in the iteration that parsed the head, so pipelined requests
+    /// read together share a start (a request that waited behind others in
+    /// that iteration counts the wait, which its client saw too).
     ///
     /// # Tornado
     /// `HTTPServerRequest.request_time()`.
