@@ -298,12 +298,17 @@ pub(crate) fn plan<'h>(
 impl HeadPlan<'_> {
     /// Writes the status line and header block.
     pub(crate) fn write(&self, out: &mut impl BufMut) {
-        out.put_slice(b"HTTP/1.1 ");
-        let mut status = itoa::Buffer::new();
-        out.put_slice(status.format(self.head.status).as_bytes());
-        out.put_u8(b' ');
-        out.put_slice(self.reason.as_bytes());
-        out.put_slice(b"\r\n");
+        if self.head.status == 200 && self.reason == "OK" {
+            // Most responses: the whole line in one copy.
+            out.put_slice(b"HTTP/1.1 200 OK\r\n");
+        } else {
+            out.put_slice(b"HTTP/1.1 ");
+            let mut status = itoa::Buffer::new();
+            out.put_slice(status.format(self.head.status).as_bytes());
+            out.put_u8(b' ');
+            out.put_slice(self.reason.as_bytes());
+            out.put_slice(b"\r\n");
+        }
         let dropped = self.has_transfer_encoding
             || (self.connection != ConnectionField::Caller && self.has_connection);
         match self.head.headers.encoded() {
