@@ -28,5 +28,5 @@ pub use form::{
 pub use headers::HTTPHeaders;
 pub(crate) use headers::{is_tchar, names_eq, recycle_header_map, spare_header_map};
 pub use request::HTTPServerRequest;
-pub(crate) use request::RequestCollector;
+pub(crate) use request::{clear_map, RequestCollector};
 pub use responses::reason_phrase;

@@ -1,5 +1,6 @@
 //! `HTTPServerRequest`: one request as the application sees it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -126,14 +127,14 @@ impl HTTPServerRequest {
         self.version = head.version();
         if self.query.is_empty() {
             // Most requests: keep the maps (and their capacity) as they are.
-            self.query_arguments.clear();
-            self.arguments.clear();
+            clear_map(&mut self.query_arguments);
+            clear_map(&mut self.arguments);
         } else {
             self.query_arguments = parse_qs_bytes(self.query.as_bytes(), true);
             self.arguments.clone_from(&self.query_arguments);
         }
-        self.body_arguments.clear();
-        self.files.clear();
+        clear_map(&mut self.body_arguments);
+        clear_map(&mut self.files);
         self.body = Bytes::new();
         self.connection = connection.cloned();
         // The loop's reading: pipelined requests share one clock read.
@@ -149,7 +150,7 @@ impl HTTPServerRequest {
         self.body = Bytes::new();
         self.connection = None;
         // Uploaded files can be large; the argument maps are reset by `refill`.
-        self.files.clear();
+        clear_map(&mut self.files);
     }
 
     /// Parses `body` by its `Content-Type` (form-encoded or multipart) into
@@ -255,6 +256,14 @@ fn replace(target: &mut String, value: &str) {
 }
 
 /// The host part of `host[:port]` (an IPv6 literal keeps its brackets).
+/// Empties `map`, keeping its capacity. An empty map is left alone:
+/// `HashMap::clear` rewrites the whole control table even then.
+pub(crate) fn clear_map<K, V>(map: &mut HashMap<K, V>) {
+    if !map.is_empty() {
+        map.clear();
+    }
+}
+
 fn split_host_and_port(netloc: &str) -> &str {
     if netloc.starts_with('[') {
         return netloc.find(']').map_or(netloc, |end| &netloc[..=end]);

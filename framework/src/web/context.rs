@@ -16,7 +16,7 @@ use super::{Application, Error, HTTPError, Result, Settings};
 use crate::escape::{json_encode_into, xhtml_escape};
 use crate::http1connection::{with_http_date, HTTP1Connection};
 use crate::httputil::{
-    classify, is_tchar, reason_phrase, FieldName, HTTPHeaders, HTTPServerRequest,
+    classify, clear_map, is_tchar, reason_phrase, FieldName, HTTPHeaders, HTTPServerRequest,
 };
 
 /// The per-request context: the request, and the response being built.
@@ -158,7 +158,7 @@ impl Handler {
         self.new_cookies.clear();
         self.request_cookies = None;
         self.path_args.clear();
-        self.path_kwargs.clear();
+        clear_map(&mut self.path_kwargs);
         self.etag_fn = default_compute_etag;
         self.clear();
     }
