@@ -1,6 +1,8 @@
 //! What the decoder hands the connection: [`Event`]s, and the [`RequestHead`]
 //! with the facts derived from its fields.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 
 use crate::httputil::HTTPHeaders;
@@ -79,12 +81,15 @@ pub enum Framing {
 ///
 /// `httputil.RequestStartLine(method, path, version)` plus the
 /// `HTTPHeaders` passed to `HTTPMessageDelegate.headers_received`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct RequestHead {
+    /// The head's bytes, split off the receive buffer: one reference for
+    /// the method and the target, which are ranges of it.
+    pub(crate) head: Bytes,
     /// A token, so ASCII (httparse checked it).
-    pub(crate) method: Bytes,
+    pub(crate) method: Range<usize>,
     /// Valid UTF-8 (httparse checked it).
-    pub(crate) target: Bytes,
+    pub(crate) target: Range<usize>,
     pub(crate) version: Version,
     pub(crate) headers: HTTPHeaders,
     pub(crate) framing: Framing,
@@ -96,7 +101,7 @@ impl RequestHead {
     /// The request method, e.g. `"GET"`. Case-sensitive, as RFC 9110 says.
     pub fn method(&self) -> &str {
         // The common methods need no UTF-8 check.
-        match &self.method[..] {
+        match self.method_bytes() {
             b"GET" => "GET",
             b"HEAD" => "HEAD",
             b"POST" => "POST",
@@ -111,7 +116,12 @@ impl RequestHead {
     /// The request target exactly as sent, e.g. `"/search?q=tornado"`
     /// (Tornado's `request.uri`).
     pub fn uri(&self) -> &str {
-        std::str::from_utf8(&self.target).unwrap_or_default()
+        let target = self.head.get(self.target.clone()).unwrap_or_default();
+        std::str::from_utf8(target).unwrap_or_default()
+    }
+
+    fn method_bytes(&self) -> &[u8] {
+        self.head.get(self.method.clone()).unwrap_or_default()
     }
 
     /// The HTTP version.
@@ -162,6 +172,22 @@ impl RequestHead {
 
     /// Whether the method is `HEAD`, whose response carries no body.
     pub fn is_head(&self) -> bool {
-        &self.method[..] == b"HEAD"
+        self.method_bytes() == b"HEAD"
     }
 }
+
+/// Heads are equal when what they say is: the same method, target and
+/// fields (not necessarily the same bytes, spacing aside).
+impl PartialEq for RequestHead {
+    fn eq(&self, other: &RequestHead) -> bool {
+        self.method_bytes() == other.method_bytes()
+            && self.uri() == other.uri()
+            && self.version == other.version
+            && self.headers == other.headers
+            && self.framing == other.framing
+            && self.keep_alive == other.keep_alive
+            && self.expect_continue == other.expect_continue
+    }
+}
+
+impl Eq for RequestHead {}

@@ -140,8 +140,9 @@ fn parse_head(
         Some(0) => Version::Http10,
         _ => Version::Http11,
     };
-    let method = sub_bytes(&head, req.method.unwrap_or_default().as_bytes());
-    let target = sub_bytes(&head, req.path.unwrap_or_default().as_bytes());
+    let method = sub_range(&head, req.method.unwrap_or_default().as_bytes());
+    let target = sub_range(&head, req.path.unwrap_or_default().as_bytes());
+    let is_get_or_head = matches!(req.method, Some("GET" | "HEAD"));
     headers.reserve(req.headers.len());
     receive_fields(&mut headers, &head, req.headers);
     let mut facts = Facts::default();
@@ -155,11 +156,11 @@ fn parse_head(
         && match version {
             Version::Http11 => true,
             Version::Http10 => {
-                facts.framing.connection_keep_alive
-                    && (has_length || matches!(&method[..], b"GET" | b"HEAD"))
+                facts.framing.connection_keep_alive && (has_length || is_get_or_head)
             }
         };
     Ok(RequestHead {
+        head,
         method,
         target,
         version,
@@ -416,17 +417,20 @@ pub(crate) fn receive_fields(
     }
 }
 
-/// The sub-slice `part` of `parent` as a `Bytes` sharing `parent`'s memory.
-///
-/// httparse returns slices of the buffer it was given, so `part` always lies
-/// within `parent`; the checks make a violation yield an empty `Bytes` rather
-/// than a panic (`Bytes::slice_ref` would panic).
-pub(crate) fn sub_bytes(parent: &Bytes, part: &[u8]) -> Bytes {
+/// Where the sub-slice `part` lies in `parent` (httparse returns slices of
+/// the buffer it was given); an empty range if it is not within it.
+fn sub_range(parent: &[u8], part: &[u8]) -> std::ops::Range<usize> {
     let start = (part.as_ptr() as usize).wrapping_sub(parent.as_ptr() as usize);
     match start.checked_add(part.len()) {
-        Some(end) if end <= parent.len() => parent.slice(start..end),
-        _ => Bytes::new(),
+        Some(end) if end <= parent.len() => start..end,
+        _ => 0..0,
     }
+}
+
+/// The sub-slice `part` of `parent` as a `Bytes` sharing `parent`'s memory
+/// (empty if `part` is not within `parent`; `Bytes::slice_ref` would panic).
+pub(crate) fn sub_bytes(parent: &Bytes, part: &[u8]) -> Bytes {
+    parent.slice(sub_range(parent, part))
 }
 
 #[cfg(test)]
