@@ -40,7 +40,7 @@ const FLUSH_BUDGET: usize = 1024 * 1024;
 /// Body pieces at least this large are queued for the socket without a
 /// copy; smaller ones are cheaper to copy into the output buffer than to
 /// send as a buffer of their own.
-const ZERO_COPY_MIN: usize = 16 * 1024;
+pub(crate) const ZERO_COPY_MIN: usize = 16 * 1024;
 
 thread_local! {
     /// The `Date` header value, formatted at most once a second per thread.
@@ -304,21 +304,16 @@ impl HTTP1Connection {
     }
 
     /// [`write_headers`](Self::write_headers) for fields checked when they
-    /// were set (see `Codec::write_checked_headers`), then `chunk` as by
-    /// [`write_bytes`](Self::write_bytes): a small one is encoded with the
-    /// head in one pass.
+    /// were set (see `Codec::write_checked_headers`), with the first piece
+    /// of the body encoded in the same pass.
     pub(crate) fn write_checked_headers(
         &self,
         status: u16,
         reason: &str,
         headers: &HTTPHeaders,
-        chunk: Bytes,
+        chunk: &[u8],
     ) -> Result<(), HTTPOutputError> {
-        if chunk.len() >= ZERO_COPY_MIN {
-            self.encode_head(status, reason, headers, None, true)?;
-            return self.write_bytes(chunk);
-        }
-        self.encode_head(status, reason, headers, Some(&chunk), true)
+        self.encode_head(status, reason, headers, Some(chunk), true)
     }
 
     fn encode_head(

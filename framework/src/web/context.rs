@@ -14,7 +14,7 @@ use sha1::{Digest, Sha1};
 use super::cookies::{format_set_cookie, is_unsafe_attribute, parse_cookie, CookieOptions};
 use super::{Application, Error, HTTPError, Result, Settings};
 use crate::escape::{json_encode_into, xhtml_escape};
-use crate::http1connection::{with_http_date, HTTP1Connection};
+use crate::http1connection::{with_http_date, HTTP1Connection, ZERO_COPY_MIN};
 use crate::httputil::{
     classify, clear_map, is_tchar, reason_phrase, FieldName, HTTPHeaders, HTTPServerRequest,
 };
@@ -476,18 +476,33 @@ impl Handler {
     /// Encodes the buffered body (and, the first time, the head) into the
     /// connection's output without sending it.
     fn encode_pending(&mut self) -> Result {
-        let chunk = match self.shared_chunk.take() {
-            Some(chunk) => chunk,
-            None => self.write_buffer.split().freeze(),
+        let shared = self.shared_chunk.take();
+        let result = match self.request.connection.clone() {
+            Some(conn) => self.encode_body(&conn, shared),
+            None => Ok(()),
         };
-        let Some(conn) = self.request.connection.clone() else {
-            return Ok(());
-        };
-        // A HEAD response is its head only (Tornado drops the chunk).
-        let chunk = if self.request.method == "HEAD" {
-            Bytes::new()
+        self.write_buffer.clear();
+        result
+    }
+
+    /// [`encode_pending`](Self::encode_pending)'s work, the body piece being
+    /// `shared` or else the write buffer: a large piece is queued as it is
+    /// (no copy), a small one is copied into the output, with the head the
+    /// first time (no reference counted buffer to make and drop).
+    fn encode_body(&mut self, conn: &HTTP1Connection, shared: Option<Bytes>) -> Result {
+        // A HEAD response is its head only (Tornado drops the body).
+        let head_only = self.request.method == "HEAD";
+        let len = shared.as_ref().map_or(self.write_buffer.len(), Bytes::len);
+        let (large, shared) = if !head_only && len >= ZERO_COPY_MIN {
+            let piece = shared.unwrap_or_else(|| self.write_buffer.split().freeze());
+            (Some(piece), None)
         } else {
-            chunk
+            (None, shared)
+        };
+        let small: &[u8] = if head_only || large.is_some() {
+            &[]
+        } else {
+            shared.as_deref().unwrap_or(&self.write_buffer[..])
         };
         if !self.headers_written {
             self.headers_written = true;
@@ -495,9 +510,12 @@ impl Handler {
                 self.headers.add("Set-Cookie", cookie);
             }
             // Every field went through `header_line` or is the framework's own.
-            conn.write_checked_headers(self.status, &self.reason, &self.headers, chunk)?;
-        } else if !chunk.is_empty() {
-            conn.write_bytes(chunk)?;
+            conn.write_checked_headers(self.status, &self.reason, &self.headers, small)?;
+        } else if !small.is_empty() {
+            conn.write(small)?;
+        }
+        if let Some(large) = large {
+            conn.write_bytes(large)?;
         }
         Ok(())
     }
