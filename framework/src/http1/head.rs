@@ -1,11 +1,14 @@
 //! Request heads: finding where a head ends, parsing it with `httparse`, and
 //! deriving framing and connection facts from its fields.
 //!
-//! Strategy. The scanner ([`HeadReader::read`]) looks for the first empty line
-//! with [`ReceiveBuffer::next_newline`], which resumes where the last call
-//! stopped, so a head that trickles in one byte at a time costs linear time.
-//! Only once the empty line is there is `httparse` called, exactly once per
-//! head.
+//! Strategy. A head usually arrives whole (with pipelined ones behind it):
+//! the first time a head's bytes are there, `httparse` parses the buffer as
+//! it is and, if the head is complete, finds its end itself
+//! ([`parse_whole`]). Otherwise the scanner ([`HeadReader::read`]) looks for
+//! the first empty line with [`ReceiveBuffer::next_newline`], which resumes
+//! where the last call stopped, so a head that trickles in one byte at a
+//! time costs linear time; only once the empty line is there is `httparse`
+//! called again, once.
 //!
 //! Line endings. RFC 9112 §2.2 lets a recipient accept a bare LF as a line
 //! terminator in the head, and `httparse` does. The scanner recognises exactly
@@ -36,6 +39,9 @@ pub(crate) const STACK_HEADERS: usize = 128;
 pub(crate) struct HeadReader {
     /// Index of the `\n` that ends the request line, once seen.
     first_line_end: Option<usize>,
+    /// The head being read was already tried whole and was not complete:
+    /// the line scanner takes it from here (see [`parse_whole`]).
+    tried_whole: bool,
 }
 
 impl HeadReader {
@@ -51,6 +57,13 @@ impl HeadReader {
         if self.first_line_end.is_none() && !buf.skip_empty_lines() {
             return Ok(None);
         }
+        if !self.tried_whole && !buf.is_empty() {
+            self.tried_whole = true;
+            if let Some(parsed) = parse_whole(buf, config, spare) {
+                self.tried_whole = false;
+                return parsed.map(Some);
+            }
+        }
         while let Some(newline) = buf.next_newline() {
             let bytes = buf.as_bytes();
             if self.first_line_end.is_none() {
@@ -65,6 +78,7 @@ impl HeadReader {
                     return Err(ParseError::HeadTooLarge);
                 }
                 self.first_line_end = None;
+                self.tried_whole = false;
                 let headers = spare.take().unwrap_or_default();
                 return parse_head(buf.take(end), config, headers).map(Some);
             }
@@ -119,11 +133,46 @@ pub(crate) fn header_slots<'s, 'h>(
     }
 }
 
+/// The usual case, a whole head already in the buffer (often with more
+/// pipelined behind it): httparse finds its end while parsing it, so the
+/// line scanner's pass is not needed. The scanner's limits are checked in
+/// its order. `None` (nothing consumed) if the head is not complete or
+/// httparse refuses it: the scanner then reads it, and reports what is
+/// wrong as it would have. Tried once per head, so a head trickling in is
+/// not parsed again on every read.
+fn parse_whole(
+    buf: &mut ReceiveBuffer,
+    config: &Config,
+    spare: &mut Option<HTTPHeaders>,
+) -> Option<Result<RequestHead, ParseError>> {
+    let bytes = buf.as_bytes();
+    let mut stack = [const { MaybeUninit::uninit() }; STACK_HEADERS];
+    let mut heap = Vec::new();
+    let slots = header_slots(&mut stack, &mut heap, config.max_headers);
+    let mut req = httparse::Request::new(&mut []);
+    let Ok(httparse::Status::Complete(end)) = req.parse_with_uninit_headers(bytes, slots) else {
+        return None;
+    };
+    let first_line = memchr::memchr(b'\n', bytes)?;
+    if line_len(bytes, first_line) > config.max_request_line {
+        return Some(Err(ParseError::RequestLineTooLong));
+    }
+    if end > config.max_header_size {
+        return Some(Err(ParseError::HeadTooLarge));
+    }
+    let headers = spare.take().unwrap_or_default();
+    let parsed = describe_head(&req, bytes, config, headers);
+    Some(parsed.map(|mut head| {
+        head.head = buf.take(end);
+        head
+    }))
+}
+
 /// Parses a complete head (request line through the empty line).
 fn parse_head(
     head: Bytes,
     config: &Config,
-    mut headers: HTTPHeaders,
+    headers: HTTPHeaders,
 ) -> Result<RequestHead, ParseError> {
     let mut stack = [const { MaybeUninit::uninit() }; STACK_HEADERS];
     let mut heap = Vec::new();
@@ -136,15 +185,29 @@ fn parse_head(
         Ok(_) => return Err(ParseError::NewLine),
         Err(e) => return Err(classify_error(e, &head)),
     }
+    let mut parsed = describe_head(&req, &head, config, headers)?;
+    parsed.head = head;
+    Ok(parsed)
+}
+
+/// The [`RequestHead`] httparse's `req` found in `bytes` (its `head` bytes
+/// left empty for the caller to set to `bytes`): the fields copied into
+/// `headers`, the framing and connection facts checked.
+fn describe_head(
+    req: &httparse::Request<'_, '_>,
+    bytes: &[u8],
+    config: &Config,
+    mut headers: HTTPHeaders,
+) -> Result<RequestHead, ParseError> {
     let version = match req.version {
         Some(0) => Version::Http10,
         _ => Version::Http11,
     };
-    let method = sub_range(&head, req.method.unwrap_or_default().as_bytes());
-    let target = sub_range(&head, req.path.unwrap_or_default().as_bytes());
+    let method = sub_range(bytes, req.method.unwrap_or_default().as_bytes());
+    let target = sub_range(bytes, req.path.unwrap_or_default().as_bytes());
     let is_get_or_head = matches!(req.method, Some("GET" | "HEAD"));
     headers.reserve(req.headers.len());
-    receive_fields(&mut headers, &head, req.headers);
+    receive_fields(&mut headers, bytes, req.headers);
     let mut facts = Facts::default();
     for (name, value) in headers.iter_known() {
         facts.observe(name, value)?;
@@ -160,7 +223,7 @@ fn parse_head(
             }
         };
     Ok(RequestHead {
-        head,
+        head: Bytes::new(),
         method,
         target,
         version,
