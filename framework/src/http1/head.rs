@@ -22,6 +22,7 @@
 //! into the header map in one piece (no reference count per field).
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 use bytes::Bytes;
 
@@ -469,25 +470,35 @@ pub(crate) fn receive_fields(
     let Some(first) = fields.first() else {
         return;
     };
-    let start = (first.name.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize);
-    if let Some(block) = head.get(start..) {
+    let Some(Range { start: from, .. }) = offset_in(head, first.name.as_bytes()) else {
+        return;
+    };
+    // Where `part` is in the block that starts at `from`.
+    let relative = |part: &[u8]| {
+        let Range { start, end } = offset_in(head, part)?;
+        Some(start.checked_sub(from)?..end - from)
+    };
+    if let Some(block) = head.get(from..) {
         headers.extend_received(
             block,
-            fields
-                .iter()
-                .map(|field| (field.name.as_bytes(), field.value)),
+            fields.iter().filter_map(|field| {
+                Some((relative(field.name.as_bytes())?, relative(field.value)?))
+            }),
         );
     }
 }
 
 /// Where the sub-slice `part` lies in `parent` (httparse returns slices of
-/// the buffer it was given); an empty range if it is not within it.
-fn sub_range(parent: &[u8], part: &[u8]) -> std::ops::Range<usize> {
+/// the buffer it was given); `None` if it is not within it.
+fn offset_in(parent: &[u8], part: &[u8]) -> Option<Range<usize>> {
     let start = (part.as_ptr() as usize).wrapping_sub(parent.as_ptr() as usize);
-    match start.checked_add(part.len()) {
-        Some(end) if end <= parent.len() => start..end,
-        _ => 0..0,
-    }
+    let end = start.checked_add(part.len())?;
+    (end <= parent.len()).then_some(start..end)
+}
+
+/// [`offset_in`], or an empty range.
+fn sub_range(parent: &[u8], part: &[u8]) -> Range<usize> {
+    offset_in(parent, part).unwrap_or(0..0)
 }
 
 /// The sub-slice `part` of `parent` as a `Bytes` sharing `parent`'s memory

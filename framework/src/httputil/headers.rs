@@ -220,7 +220,11 @@ impl HTTPHeaders {
 
     /// Returns the first value of `name` as raw bytes.
     pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.lines().get_bytes(name)
+        let lines = self.lines();
+        lines
+            .position(name.as_bytes())
+            .and_then(|i| lines.fields.get(i))
+            .map(|f| lines.value(f))
     }
 
     /// Returns every value of `name` joined with `,`, as Tornado's
@@ -232,7 +236,20 @@ impl HTTPHeaders {
     ///
     /// `headers[name]`.
     pub fn get_joined(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.lines().get_joined(name)
+        let mut values = self.get_list(name);
+        let first = values.next()?;
+        match values.next() {
+            None => Some(Cow::Borrowed(first)),
+            Some(second) => {
+                let mut joined = String::with_capacity(first.len() + second.len() + 1);
+                joined.push_str(first);
+                for value in std::iter::once(second).chain(values) {
+                    joined.push(',');
+                    joined.push_str(value);
+                }
+                Some(Cow::Owned(joined))
+            }
+        }
     }
 
     /// Iterates over the UTF-8 values of `name`, in order.
@@ -241,7 +258,8 @@ impl HTTPHeaders {
     ///
     /// `HTTPHeaders.get_list(name)`.
     pub fn get_list<'a: 'n, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + 'n {
-        self.lines().get_list(name)
+        self.get_list_bytes(name)
+            .filter_map(|v| std::str::from_utf8(v).ok())
     }
 
     /// Iterates over every value of `name` as raw bytes, in order.
@@ -249,7 +267,9 @@ impl HTTPHeaders {
         &'a self,
         name: &'n str,
     ) -> impl Iterator<Item = &'a [u8]> + 'n {
-        self.lines().get_list_bytes(name)
+        self.iter()
+            .filter(move |(n, _)| names_eq(n, name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// Iterates over all `(name, value)` field lines whose name and value are
@@ -259,7 +279,8 @@ impl HTTPHeaders {
     ///
     /// `HTTPHeaders.get_all()`.
     pub fn get_all(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.lines().get_all()
+        self.iter()
+            .filter_map(|(n, v)| Some((std::str::from_utf8(n).ok()?, std::str::from_utf8(v).ok()?)))
     }
 
     /// Iterates over all field lines as raw bytes, in order.
@@ -282,7 +303,7 @@ impl HTTPHeaders {
     ///
     /// `name in headers`.
     pub fn contains(&self, name: &str) -> bool {
-        self.lines().contains(name)
+        self.lines().position(name.as_bytes()).is_some()
     }
 
     /// Returns the number of field lines (not of distinct names).
@@ -322,12 +343,12 @@ impl HTTPHeaders {
     }
 
     /// Appends the fields of a received head: `block` holds their lines,
-    /// and each `(name, value)` is a slice of it (as httparse returns them).
-    /// The block is copied once; a field outside it is skipped.
-    pub(crate) fn extend_received<'h>(
+    /// and each `(name, value)` is where one field's name and value are in
+    /// it. The block is copied once; a field outside it is skipped.
+    pub(crate) fn extend_received(
         &mut self,
         block: &[u8],
-        fields: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+        fields: impl Iterator<Item = (Range<usize>, Range<usize>)>,
     ) {
         self.lines_mut().extend_received(block, fields);
     }
@@ -403,68 +424,6 @@ impl Lines {
         }
     }
 
-    /// Returns the first value of `name` as raw bytes.
-    pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.position(name.as_bytes())
-            .and_then(|i| self.fields.get(i))
-            .map(|f| self.value(f))
-    }
-    /// Returns every value of `name` joined with `,`, as Tornado's
-    /// `headers[name]` does. Values that are not UTF-8 are left out.
-    ///
-    /// Borrows when there is exactly one value; allocates only to join several.
-    ///
-    /// # Tornado
-    ///
-    /// `headers[name]`.
-    pub fn get_joined(&self, name: &str) -> Option<Cow<'_, str>> {
-        let mut values = self.get_list(name);
-        let first = values.next()?;
-        match values.next() {
-            None => Some(Cow::Borrowed(first)),
-            Some(second) => {
-                let mut joined = String::with_capacity(first.len() + second.len() + 1);
-                joined.push_str(first);
-                for value in std::iter::once(second).chain(values) {
-                    joined.push(',');
-                    joined.push_str(value);
-                }
-                Some(Cow::Owned(joined))
-            }
-        }
-    }
-
-    /// Iterates over the UTF-8 values of `name`, in order.
-    ///
-    /// # Tornado
-    ///
-    /// `HTTPHeaders.get_list(name)`.
-    pub fn get_list<'a: 'n, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + 'n {
-        self.get_list_bytes(name)
-            .filter_map(|v| std::str::from_utf8(v).ok())
-    }
-
-    /// Iterates over every value of `name` as raw bytes, in order.
-    pub fn get_list_bytes<'a: 'n, 'n>(
-        &'a self,
-        name: &'n str,
-    ) -> impl Iterator<Item = &'a [u8]> + 'n {
-        self.iter()
-            .filter(move |(n, _)| names_eq(n, name.as_bytes()))
-            .map(|(_, v)| v)
-    }
-
-    /// Iterates over all `(name, value)` field lines whose name and value are
-    /// UTF-8, in order; a name with several values appears several times.
-    ///
-    /// # Tornado
-    ///
-    /// `HTTPHeaders.get_all()`.
-    pub fn get_all(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.iter()
-            .filter_map(|(n, v)| Some((std::str::from_utf8(n).ok()?, std::str::from_utf8(v).ok()?)))
-    }
-
     /// Iterates over all field lines as raw bytes, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         self.fields
@@ -480,15 +439,6 @@ impl Lines {
     pub fn remove(&mut self, name: &str) -> bool {
         let (name, known) = (name.as_bytes(), classify(name.as_bytes()));
         self.remove_lines(|_, lines, field| lines.is_named(field, name, known))
-    }
-
-    /// Returns whether `name` has at least one value.
-    ///
-    /// # Tornado
-    ///
-    /// `name in headers`.
-    pub fn contains(&self, name: &str) -> bool {
-        self.position(name.as_bytes()).is_some()
     }
 
     /// Removes every field line, keeping the allocation.
@@ -508,37 +458,30 @@ impl Lines {
         (!self.received).then_some(&self.buf[..])
     }
 
-    /// Appends the fields of a received head: `block` holds their lines,
-    /// and each `(name, value)` is a slice of it (as httparse returns them).
-    /// The block is copied once; a field outside it is skipped.
-    pub(crate) fn extend_received<'h>(
+    /// See [`HTTPHeaders::extend_received`].
+    fn extend_received(
         &mut self,
         block: &[u8],
-        fields: impl Iterator<Item = (&'h [u8], &'h [u8])>,
+        fields: impl Iterator<Item = (Range<usize>, Range<usize>)>,
     ) {
         let base = self.buf.len();
         self.buf.extend_from_slice(block);
         self.received = true;
-        let offset = |part: &[u8]| {
-            let at = (part.as_ptr() as usize).wrapping_sub(block.as_ptr() as usize);
-            at.checked_add(part.len())
-                .filter(|&end| end <= block.len())
-                .map(|end| (base + at, base + end))
-        };
+        let within = |range: &Range<usize>| range.start <= range.end && range.end <= block.len();
         for (name, value) in fields {
-            let (Some((start, name_end)), Some((value, value_end))) = (offset(name), offset(value))
-            else {
+            if !within(&name) || !within(&value) {
                 continue;
-            };
+            }
+            let start = base + name.start;
             if let Some(last) = self.fields.last_mut() {
                 last.end = start;
             }
             self.fields.push(Field {
-                known: classify(slice(&self.buf, start..name_end)),
+                known: classify(slice(&self.buf, start..base + name.end)),
                 start,
-                name_end,
-                value,
-                value_end,
+                name_end: base + name.end,
+                value: base + value.start,
+                value_end: base + value.end,
                 end: self.buf.len(),
             });
         }
@@ -913,7 +856,7 @@ mod tests {
             let mut model: Vec<(String, String)> = Vec::new();
             if received {
                 let head = b"Host: example.com\r\nX-A:  spaced \r\n\r\n";
-                let fields = [(&head[..4], &head[6..17]), (&head[19..22], &head[25..31])];
+                let fields = [(0..4, 6..17), (19..22, 25..31)];
                 h.extend_received(&head[..], fields.into_iter());
                 model.push(("Host".into(), "example.com".into()));
                 model.push(("X-A".into(), "spaced".into()));
@@ -963,11 +906,7 @@ mod tests {
     #[test]
     fn received_lines_keep_their_values_and_can_be_edited() {
         let head = b"Host: a\r\nCookie:x=1\r\nAccept: */*\r\n\r\n";
-        let fields = [
-            (&head[0..4], &head[6..7]),
-            (&head[9..15], &head[16..19]),
-            (&head[21..27], &head[29..32]),
-        ];
+        let fields = [(0..4, 6..7), (9..15, 16..19), (21..27, 29..32)];
         let mut h = HTTPHeaders::new();
         h.extend_received(&head[..], fields.into_iter());
         assert_eq!(h.get("cookie"), Some("x=1"));
@@ -978,9 +917,9 @@ mod tests {
             h.get_all().collect::<Vec<_>>(),
             [("Cookie", "longer=value"), ("Accept", "*/*")]
         );
-        // A field that is not a slice of the block is skipped, not misread.
+        // A field that is not within the block is skipped, not misread.
         let mut other = HTTPHeaders::new();
-        other.extend_received(&head[..], [(&b"Elsewhere"[..], &b"x"[..])].into_iter());
+        other.extend_received(&head[..], [(100..109, 111..112)].into_iter());
         assert!(other.is_empty());
     }
 
