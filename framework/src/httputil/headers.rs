@@ -943,4 +943,19 @@ mod tests {
         recycle_header_map(HTTPHeaders::new()); // never held a line
         assert!(spare_header_map().is_none());
     }
+
+    #[test]
+    fn a_map_is_pointer_sized_and_empty_until_its_first_line() {
+        // An idle connection's task holds request heads, and so maps, in
+        // several states: their size is part of its memory.
+        assert_eq!(
+            std::mem::size_of::<HTTPHeaders>(),
+            std::mem::size_of::<usize>()
+        );
+        let mut h = HTTPHeaders::new();
+        assert_eq!(h.buffer_capacity(), 0);
+        assert!(!h.remove("x") && h.is_empty() && h.get("x").is_none());
+        h.clear();
+        assert!(h.lines.is_none());
+    }
 }
