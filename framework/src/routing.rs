@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use regex::Regex;
 
@@ -227,43 +226,19 @@ impl HostMatches {
     }
 }
 
-/// Hashes request paths for the literal-route lookup: a multiply-rotate
-/// hash over 8-byte words (the Fx hash of rustc), several times cheaper
-/// than the default SipHash on short paths. Not keyed, and it need not
-/// be: the table's keys are the application's routes, fixed at startup,
-/// so a request path can only cost the probes those keys already collide on.
-#[derive(Debug, Clone, Copy, Default)]
-struct PathHasher(u64);
-
-impl Hasher for PathHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0xf135_7aea_2e62_a9c5;
-        let mut chunks = bytes.chunks_exact(8);
-        let mut add = |word: u64| self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
-        for chunk in &mut chunks {
-            let mut word = [0; 8];
-            word.copy_from_slice(chunk);
-            add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        let mut word = [0; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-    }
-
-    fn finish(&self) -> u64 {
-        // hashbrown takes its control bits from the top: fold the well-mixed
-        // high bits down as well.
-        self.0.rotate_left(26)
-    }
+/// The order literal paths are kept in: by length, then bytes. A lookup
+/// compares lengths first, so most probes end without reading a byte.
+fn by_length(path: &str, wanted: &str) -> std::cmp::Ordering {
+    path.len()
+        .cmp(&wanted.len())
+        .then_with(|| path.as_bytes().cmp(wanted.as_bytes()))
 }
-
-type BuildPathHasher = BuildHasherDefault<PathHasher>;
 
 /// An ordered list of path rules; the first that matches wins.
 ///
-/// Literal rules are found by a hash lookup; only regex rules listed before
-/// the literal one (usually none) are tried first.
+/// Literal rules are found by a binary search (cheaper than hashing a short
+/// path); only regex rules listed before the literal one (usually none) are
+/// tried first.
 ///
 /// # Tornado
 /// The `rules` list of `tornado.routing.RuleRouter`, searched in order as
@@ -271,8 +246,8 @@ type BuildPathHasher = BuildHasherDefault<PathHasher>;
 #[derive(Debug, Clone)]
 pub struct RuleTable<T> {
     rules: Vec<(PathMatches, T)>,
-    /// The first literal rule for each path.
-    literals: HashMap<String, usize, BuildPathHasher>,
+    /// The first literal rule for each path, sorted by [`by_length`].
+    literals: Vec<(String, usize)>,
     /// Indexes of the regex rules, in order.
     regexes: Vec<usize>,
 }
@@ -281,7 +256,7 @@ impl<T> Default for RuleTable<T> {
     fn default() -> Self {
         RuleTable {
             rules: Vec::new(),
-            literals: HashMap::default(),
+            literals: Vec::new(),
             regexes: Vec::new(),
         }
     }
@@ -296,7 +271,10 @@ impl<T> RuleTable<T> {
         let index = self.rules.len();
         match &matcher {
             PathMatches::Literal(path) => {
-                self.literals.entry(path.clone()).or_insert(index);
+                // A later rule for the same path is never reached.
+                if let Err(at) = self.literals.binary_search_by(|(p, _)| by_length(p, path)) {
+                    self.literals.insert(at, (path.clone(), index));
+                }
             }
             PathMatches::Regex { .. } => self.regexes.push(index),
         }
@@ -308,7 +286,12 @@ impl<T> RuleTable<T> {
     /// # Tornado
     /// `RuleRouter.find_handler(request)`, for path rules.
     pub fn find(&self, path: &str) -> Option<(&T, PathArgs)> {
-        let literal = self.literals.get(path).copied();
+        let literal = self
+            .literals
+            .binary_search_by(|(p, _)| by_length(p, path))
+            .ok()
+            .and_then(|at| self.literals.get(at))
+            .map(|&(_, index)| index);
         for &index in &self.regexes {
             if literal.is_some_and(|l| l < index) {
                 break;
@@ -350,6 +333,10 @@ mod tests {
         assert_eq!(*t.find("/about").unwrap().0, 1);
         assert_eq!(*t.find("/user/42x").unwrap().0, 2, "anchored at the end");
         assert!(table(&["/a"]).find("/a/b").is_none());
+        let twice = table(&["/b", "/about", "/about", "/a"]);
+        assert_eq!(*twice.find("/about").unwrap().0, 1, "the first of two");
+        assert_eq!(*twice.find("/a").unwrap().0, 3);
+        assert!(twice.find("/abouT").is_none());
     }
 
     #[test]
