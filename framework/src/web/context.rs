@@ -71,6 +71,21 @@ thread_local! {
     static SPARE_ETAG: Cell<String> = const { Cell::new(String::new()) };
 }
 
+/// `byte` as two lowercase hex digits, from one table (no shifts and
+/// masks per digit).
+fn hex_pair(byte: u8) -> &'static [u8] {
+    const DIGITS: &[u8; 512] = b"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\
+        202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\
+        404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f\
+        606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f\
+        808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f\
+        a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\
+        c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf\
+        e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+    let at = usize::from(byte) * 2;
+    &DIGITS[at..at + 2]
+}
+
 /// Appends `name` with each dash-separated word capitalized (`content-type`
 /// → `Content-Type`), as Tornado's `HTTPHeaders` normalizes names, in the
 /// same pass checking that it is a token. Returns the name as [`classify`]
@@ -584,12 +599,10 @@ impl Handler {
     /// # Tornado
     /// The default `RequestHandler.compute_etag()`.
     pub fn default_etag(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha1::digest(self.write_buffer());
         let mut quoted = [b'"'; 42];
         for (pair, byte) in quoted[1..41].chunks_exact_mut(2).zip(digest) {
-            pair[0] = HEX[usize::from(byte >> 4)];
-            pair[1] = HEX[usize::from(byte & 15)];
+            pair.copy_from_slice(hex_pair(byte));
         }
         let mut etag = SPARE_ETAG.with(Cell::take);
         etag.clear();
