@@ -102,7 +102,7 @@ impl HTTPServerRequest {
         replace(&mut self.method, head.method());
         let uri = head.uri();
         replace(&mut self.uri, uri);
-        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let (path, query) = split_at_byte(uri, b'?', ascii_position).unwrap_or((uri, ""));
         replace(&mut self.path, path);
         replace(&mut self.query, query);
         let host = self
@@ -264,11 +264,31 @@ pub(crate) fn clear_map<K, V>(map: &mut HashMap<K, V>) {
     }
 }
 
+/// `text` split around the ASCII `byte` that `find` locates. A plain byte
+/// loop: on the few bytes of a URI or a Host, cheaper than `str`'s char
+/// searcher and its `memchr` set-up.
+fn split_at_byte(
+    text: &str,
+    byte: u8,
+    find: fn(&[u8], u8) -> Option<usize>,
+) -> Option<(&str, &str)> {
+    let at = find(text.as_bytes(), byte)?;
+    Some((text.get(..at)?, text.get(at + 1..)?))
+}
+
+fn ascii_position(bytes: &[u8], byte: u8) -> Option<usize> {
+    bytes.iter().position(|&b| b == byte)
+}
+
+fn ascii_rposition(bytes: &[u8], byte: u8) -> Option<usize> {
+    bytes.iter().rposition(|&b| b == byte)
+}
+
 fn split_host_and_port(netloc: &str) -> &str {
     if netloc.starts_with('[') {
         return netloc.find(']').map_or(netloc, |end| &netloc[..=end]);
     }
-    match netloc.rsplit_once(':') {
+    match split_at_byte(netloc, b':', ascii_rposition) {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => netloc,
     }
@@ -289,7 +309,17 @@ impl fmt::Debug for HTTPServerRequest {
 
 #[cfg(test)]
 mod tests {
-    use super::split_host_and_port;
+    use super::{ascii_position, split_at_byte, split_host_and_port};
+
+    #[test]
+    fn the_query_starts_after_the_first_question_mark() {
+        let split = |uri| split_at_byte(uri, b'?', ascii_position);
+        assert_eq!(split("/p?a=1?b"), Some(("/p", "a=1?b")));
+        assert_eq!(split("/p?"), Some(("/p", "")));
+        assert_eq!(split("?"), Some(("", "")));
+        assert_eq!(split("/é?x"), Some(("/é", "x")));
+        assert_eq!(split("/p"), None);
+    }
 
     #[test]
     fn host_without_port() {
