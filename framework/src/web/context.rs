@@ -82,6 +82,7 @@ fn hex_pair(byte: u8) -> &'static [u8] {
         a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\
         c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf\
         e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+    // At most 510: always within the 512-byte table.
     let at = usize::from(byte) * 2;
     &DIGITS[at..at + 2]
 }
