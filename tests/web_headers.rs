@@ -234,6 +234,20 @@ fn default_content_type_except_on_204_and_304() {
         head.contains("\r\nContent-Type: text/html; charset=UTF-8\r\n"),
         "{head:?}"
     );
+    // Tornado's order, and the current date (not the template's placeholder).
+    assert!(
+        head.starts_with("HTTP/1.1 200 OK\r\nServer: ")
+            && head.contains("\r\nContent-Type: text/html; charset=UTF-8\r\nDate: "),
+        "{head:?}"
+    );
+    let date = head
+        .split("\r\nDate: ")
+        .nth(1)
+        .and_then(|rest| rest.split("\r\n").next());
+    assert!(
+        date.is_some_and(|d| d.len() == 29 && d.ends_with(" GMT") && !d.contains(" 1970 ")),
+        "{head:?}"
+    );
     for path in ["/204", "/304"] {
         let raw = get_raw(server.addr, path, "");
         let (head, body) = split_head(&raw);

@@ -358,6 +358,16 @@ impl HTTPHeaders {
         self.lines().get_known(known)
     }
 
+    /// Writes `value` over the first value of `known` (not `Other`) if it
+    /// is as long, leaving every other line as it is; `false` (and nothing
+    /// changed) otherwise.
+    pub(crate) fn overwrite_known(&mut self, known: FieldName, value: &[u8]) -> bool {
+        match self.lines.as_mut() {
+            Some(lines) => lines.overwrite_known(known, value),
+            None => false,
+        }
+    }
+
     /// Every line's recognized name and value, in order.
     pub(crate) fn iter_known(&self) -> impl Iterator<Item = (FieldName, &[u8])> + '_ {
         self.lines().iter_known()
@@ -516,6 +526,20 @@ impl Lines {
     /// Every line's recognized name and value, in order.
     pub(crate) fn iter_known(&self) -> impl Iterator<Item = (FieldName, &[u8])> + '_ {
         self.fields.iter().map(|f| (f.known, self.value(f)))
+    }
+
+    /// See [`HTTPHeaders::overwrite_known`].
+    fn overwrite_known(&mut self, known: FieldName, value: &[u8]) -> bool {
+        let Some(field) = self.fields.iter().find(|f| f.known == known) else {
+            return false;
+        };
+        match self.buf.get_mut(field.value..field.value_end) {
+            Some(old) if old.len() == value.len() => {
+                old.copy_from_slice(value);
+                true
+            }
+            _ => false,
+        }
     }
 
     fn value(&self, field: &Field) -> &[u8] {
@@ -745,6 +769,44 @@ mod tests {
         ]
         .into_iter()
         .collect()
+    }
+
+    #[test]
+    fn overwrite_known_replaces_only_a_first_value_of_the_same_length() {
+        let mut h: HTTPHeaders = [
+            ("Host", "a.example"),
+            ("Accept", "*/*"),
+            ("Host", "b.example"),
+        ]
+        .into_iter()
+        .collect();
+        assert!(h.overwrite_known(FieldName::Host, b"c.example"));
+        assert_eq!(
+            h.get_list("Host").collect::<Vec<_>>(),
+            ["c.example", "b.example"]
+        );
+        assert!(
+            !h.overwrite_known(FieldName::Host, b"longer.example"),
+            "other length"
+        );
+        assert!(!h.overwrite_known(FieldName::Date, b"c.example"), "absent");
+        assert!(
+            !HTTPHeaders::new().overwrite_known(FieldName::Host, b"x"),
+            "empty map"
+        );
+        let lines: Vec<_> = h.get_all().collect();
+        assert_eq!(
+            lines,
+            [
+                ("Host", "c.example"),
+                ("Accept", "*/*"),
+                ("Host", "b.example")
+            ]
+        );
+        assert_eq!(
+            h.encoded(),
+            Some(&b"Host: c.example\r\nAccept: */*\r\nHost: b.example\r\n"[..])
+        );
     }
 
     #[test]

@@ -62,6 +62,8 @@ static DEFAULT_HEADERS: LazyLock<HTTPHeaders> = LazyLock::new(|| {
     let mut headers = HTTPHeaders::new();
     headers.add("Server", SERVER);
     headers.add("Content-Type", "text/html; charset=UTF-8");
+    // Tornado's third default; `clear` writes the current date over this one.
+    headers.add("Date", "Thu, 01 Jan 1970 00:00:00 GMT");
     headers
 });
 
@@ -246,7 +248,12 @@ impl Handler {
     /// after this, where Tornado runs it inside.
     pub fn clear(&mut self) {
         self.headers.clone_from(&DEFAULT_HEADERS);
-        with_http_date(|date| self.headers.add_named(FieldName::Date, b"Date", date));
+        with_http_date(|date| {
+            // An IMF-fixdate is always the template's 29 bytes: in place.
+            if !self.headers.overwrite_known(FieldName::Date, date) {
+                self.headers.set_named(FieldName::Date, b"Date", date);
+            }
+        });
         self.discard_body();
         self.status = 200;
         self.reason = Cow::Borrowed("OK");
