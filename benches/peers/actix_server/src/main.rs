@@ -27,7 +27,9 @@ fn port_arg() -> u16 {
 
 #[get("/plaintext")]
 async fn plaintext() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain").body("Hello, World!")
+    HttpResponse::Ok()
+        .content_type("text/plain")
+        .body("Hello, World!")
 }
 
 #[get("/json")]
@@ -48,7 +50,13 @@ async fn stream_bytes(args: web::Query<StreamArgs>) -> HttpResponse {
     let n = args.n;
     let chunk = args.chunk.unwrap_or(4096).max(1);
     // One buffer of the pattern; each chunk is a zero-copy slice of it.
-    let pattern: Bytes = ALPHABET.iter().copied().cycle().take(chunk + 26).collect::<Vec<u8>>().into();
+    let pattern: Bytes = ALPHABET
+        .iter()
+        .copied()
+        .cycle()
+        .take(chunk + 26)
+        .collect::<Vec<u8>>()
+        .into();
     let chunks = stream::unfold(0u64, move |sent| {
         let pattern = pattern.clone();
         async move {
@@ -70,12 +78,17 @@ async fn stream_bytes(args: web::Query<StreamArgs>) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    HttpServer::new(|| App::new().service(plaintext).service(json).service(stream_bytes))
-        .workers(1)
-        // actix closes idle keep-alive connections after 5 s by default; the
-        // idle-connection benchmark holds them longer, as the other servers do.
-        .keep_alive(KeepAlive::Timeout(Duration::from_secs(600)))
-        .bind(("127.0.0.1", port_arg()))?
-        .run()
-        .await
+    HttpServer::new(|| {
+        App::new()
+            .service(plaintext)
+            .service(json)
+            .service(stream_bytes)
+    })
+    .workers(1)
+    // actix closes idle keep-alive connections after 5 s by default; the
+    // idle-connection benchmark holds them longer, as the other servers do.
+    .keep_alive(KeepAlive::Timeout(Duration::from_secs(600)))
+    .bind(("127.0.0.1", port_arg()))?
+    .run()
+    .await
 }

@@ -57,7 +57,13 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
             let n = query_u64(req.uri().query(), "n").unwrap_or(0);
             let chunk = query_u64(req.uri().query(), "chunk").unwrap_or(4096).max(1) as usize;
             // One buffer of the pattern; each frame is a zero-copy slice of it.
-            let pattern: Bytes = ALPHABET.iter().copied().cycle().take(chunk + 26).collect::<Vec<u8>>().into();
+            let pattern: Bytes = ALPHABET
+                .iter()
+                .copied()
+                .cycle()
+                .take(chunk + 26)
+                .collect::<Vec<u8>>()
+                .into();
             let frames = stream::unfold(0u64, move |sent| {
                 let pattern = pattern.clone();
                 async move {
@@ -71,7 +77,10 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
                 }
             });
             let mut res = Response::new(StreamBody::new(frames).boxed());
-            res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            res.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
             res
         }
         _ => {

@@ -70,7 +70,9 @@ fn read_response(stream: &mut TcpStream) -> io::Result<()> {
 
 fn main() {
     let port: u16 = arg("--port").and_then(|p| p.parse().ok()).unwrap_or(8080);
-    let conns: usize = arg("--conns").and_then(|c| c.parse().ok()).unwrap_or(10_000);
+    let conns: usize = arg("--conns")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(10_000);
     let slow = arg("--mode").as_deref() == Some("slow");
     let hold = Duration::from_secs(arg("--hold").and_then(|h| h.parse().ok()).unwrap_or(300));
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
