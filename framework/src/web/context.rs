@@ -1008,6 +1008,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn hex_pairs_are_every_byte_in_lowercase_hex() {
+        for byte in 0..=255u8 {
+            assert_eq!(hex_pair(byte), format!("{byte:02x}").as_bytes(), "{byte}");
+        }
+    }
+
+    #[test]
     fn header_names_are_normalized_like_tornado_and_must_be_tokens() {
         for (name, normalized) in [
             ("content-TYPE", "Content-Type"),
