@@ -126,24 +126,32 @@ impl Formatter for PythonFormatter {
     ) -> io::Result<()> {
         // `</` only occurs inside a string, and never across two fragments
         // (serde_json splits a string only at the characters it escapes).
+        // A byte loop: most strings are ASCII, and decoding chars for them
+        // cost more than the JSON encoding around them.
         let bytes = fragment.as_bytes();
         let mut units = [0u16; 2];
         let mut start = 0;
-        for (at, c) in fragment.char_indices() {
-            if c == '<' && bytes.get(at + 1) == Some(&b'/') {
+        let mut at = 0;
+        while let Some(&b) = bytes.get(at) {
+            if b == b'<' && bytes.get(at + 1) == Some(&b'/') {
                 writer.write_all(&bytes[start..at])?;
                 writer.write_all(b"<\\")?;
                 start = at + 1;
-                continue;
+                at += 1;
+            } else if b.is_ascii() {
+                at += 1;
+            } else {
+                // A lead byte: `at` is a char boundary of the valid `fragment`.
+                let Some(c) = fragment.get(at..).and_then(|rest| rest.chars().next()) else {
+                    break;
+                };
+                writer.write_all(&bytes[start..at])?;
+                for unit in c.encode_utf16(&mut units) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+                at += c.len_utf8();
+                start = at;
             }
-            if c.is_ascii() {
-                continue;
-            }
-            writer.write_all(&bytes[start..at])?;
-            for unit in c.encode_utf16(&mut units) {
-                write!(writer, "\\u{unit:04x}")?;
-            }
-            start = at + c.len_utf8();
         }
         writer.write_all(&bytes[start..])
     }
@@ -171,6 +179,11 @@ mod tests {
             (
                 json!({"</k": "a</b<</c<", "é</": "<"}),
                 r#"{"<\/k": "a<\/b<<\/c<", "\u00e9<\/": "<"}"#,
+            ),
+            // Two-, three- and four-byte characters between ASCII and `</`.
+            (
+                json!({"x€y</z😀": "€<</ü/<"}),
+                r#"{"x\u20acy<\/z\ud83d\ude00": "\u20ac<<\/\u00fc/<"}"#,
             ),
         ];
         for (value, expected) in cases {

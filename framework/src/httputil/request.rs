@@ -258,7 +258,6 @@ fn replace(target: &mut String, value: &str) {
     target.push_str(value);
 }
 
-/// The host part of `host[:port]` (an IPv6 literal keeps its brackets).
 /// Empties `map`, keeping its capacity. An empty map is left alone:
 /// `HashMap::clear` rewrites the whole control table even then.
 pub(crate) fn clear_map<K, V>(map: &mut HashMap<K, V>) {
@@ -274,6 +273,7 @@ fn split_around(text: &str, at: usize) -> Option<(&str, &str)> {
     Some((text.get(..at)?, text.get(at + 1..)?))
 }
 
+/// The host part of `host[:port]` (an IPv6 literal keeps its brackets).
 fn split_host_and_port(netloc: &str) -> &str {
     if netloc.starts_with('[') {
         return netloc.find(']').map_or(netloc, |end| &netloc[..=end]);
