@@ -39,7 +39,9 @@
 #   server CPU time per request (and per GiB streamed), from /proc/PID/stat:
 #     with one wrk thread as the load, req/s at 64 connections is often
 #     wrk's own limit; CPU per request is what separates the servers and
-#     what other work on a shared machine disturbs least
+#     what other work on a shared machine disturbs least. Its user-space
+#     part has rows of its own: the server's own code, the rest being the
+#     kernel's socket work, much the same for every server
 #   streaming MB/s: one 1 GiB response in 64 KiB chunks, read by curl (the
 #     best of the rounds; its CPU per GiB is the least of the rounds)
 #   idle keep-alive: RSS growth per connection and peak RSS with 10,000
@@ -287,27 +289,38 @@ print(rps.group(1) if rps else "nan",
 PY
 }
 
-# CPU time (user + system) the server process has used, in microseconds.
+# CPU time the server process has used, in microseconds: "user system".
 cpu_us() {
-    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"
+    awk -v hz="$(getconf CLK_TCK)" '{ print $14 * 1000000 / hz, $15 * 1000000 / hz }' "/proc/$1/stat"
+}
+
+# Microseconds of CPU between two cpu_us readings: user + system, or with
+# "user" as the third argument user time only.
+cpu_between() { # before after [user]
+    python3 -c 'import sys
+b, a = [list(map(float, x.split())) for x in sys.argv[1:3]]
+print(a[0] - b[0] if sys.argv[3:] == ["user"] else sum(a) - sum(b))' "$@"
 }
 
 # One wrk run against the running server, appended to $ROUNDS_TSV as
-# "name label req_per_s p50_us p99_us errors cpu_us_per_request". The server's
-# CPU time per request comes along: with one wrk thread as the load, req/s at
-# 64 connections is often wrk's limit, and CPU time per request is what other
-# processes on the machine disturb least.
+# "name label req_per_s p50_us p99_us errors cpu_us_per_request
+# user_us_per_request". The server's CPU time per request comes along: with
+# one wrk thread as the load, req/s at 64 connections is often wrk's limit,
+# and CPU time per request is what other processes on the machine disturb
+# least. Its user-space part is the server's own code; the rest is the
+# kernel's work for the same sockets, much the same for every server.
 wrk_once() { # name label extra-args...
     local name=$1 label=$2; shift 2
-    local out line before after total cpu
+    local out line before after total cpu user
     out="$WORK/$name.$label.$ROUND.wrk"
     before=$(cpu_us "$SERVER_PID")
     taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s "$@" >"$out" 2>&1 || true
     after=$(cpu_us "$SERVER_PID" 2>/dev/null || echo "$before")
     line=$(parse_wrk "$out")
     total=${line##*$'\t'}
-    cpu=$(python3 -c "print(($after - $before) / $total if $total > 0 else float('nan'))")
-    printf '%s\t%s\t%s\t%s\n' "$name" "$label" "${line%$'\t'*}" "$cpu" >>"$ROUNDS_TSV"
+    cpu=$(python3 -c "print($(cpu_between "$before" "$after") / $total if $total > 0 else float('nan'))")
+    user=$(python3 -c "print($(cpu_between "$before" "$after" user) / $total if $total > 0 else float('nan'))")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "${line%$'\t'*}" "$cpu" "$user" >>"$ROUNDS_TSV"
 }
 
 # The best of the rounds, per server and metric: req/s is the highest (on a
@@ -319,14 +332,16 @@ best_of_rounds() {
 import math, sys
 runs = {}
 for line in open(sys.argv[1]):
-    name, label, rps, p50, p99, errs, cpu = line.rstrip("\n").split("\t")
-    runs.setdefault((name, label), []).append((float(rps), p50, p99, errs, float(cpu)))
+    name, label, rps, p50, p99, errs, cpu, user = line.rstrip("\n").split("\t")
+    runs.setdefault((name, label), []).append((float(rps), p50, p99, errs, float(cpu), float(user)))
 for (name, label), rows in runs.items():
     measured = [r for r in rows if not math.isnan(r[0])]
-    rps, p50, p99, errs, _ = max(measured, key=lambda r: r[0]) if measured else rows[0]
+    rps, p50, p99, errs, _, _ = max(measured, key=lambda r: r[0]) if measured else rows[0]
     cpus = [r[4] for r in rows if not math.isnan(r[4])]
+    users = [r[5] for r in rows if not math.isnan(r[5])]
     print("record", name, label, rps, sep="\t")
     print("record", name, label + "_cpu", min(cpus) if cpus else "nan", sep="\t")
+    print("record", name, label + "_user", min(users) if users else "nan", sep="\t")
     if label == "plaintext":
         print("record", name, "p50", p50, sep="\t")
         print("record", name, "p99", p99, sep="\t")
@@ -397,7 +412,7 @@ stream_once() { # name
     fi
     after=$(cpu_us "$SERVER_PID")
     stream_row "$col" stream "$(python3 -c "print($speed / 1e6)")"
-    stream_row "$col" stream_cpu "$(python3 -c "print(($after - $before) / 1000 / ($STREAM_BYTES / 2**30))")"
+    stream_row "$col" stream_cpu "$(python3 -c "print($(cpu_between "$before" "$after") / 1000 / ($STREAM_BYTES / 2**30))")"
 }
 
 # rawcopy only: the same stream read by a bare read() loop instead of curl,
@@ -626,8 +641,11 @@ metrics = [
     ("stream", "stream MB/s, $((STREAM_BYTES >> 20)) MiB in 64 KiB chunks", "high", "{:,.0f}"),
     ("stream_raw_reader", "stream MB/s, raw reader instead of curl", "high", "{:,.0f}"),
     ("plaintext_cpu", "server CPU µs/request, plaintext", "low", "{:,.2f}"),
+    ("plaintext_user", "… of which user space", "low", "{:,.2f}"),
     ("pipelined_cpu", "server CPU µs/request, pipelined", "low", "{:,.2f}"),
+    ("pipelined_user", "… of which user space", "low", "{:,.2f}"),
     ("json_cpu", "server CPU µs/request, JSON", "low", "{:,.2f}"),
+    ("json_user", "… of which user space", "low", "{:,.2f}"),
     ("stream_cpu", "server CPU ms per GiB streamed", "low", "{:,.0f}"),
     ("idle_kib_per_conn", "idle keep-alive KiB/conn ($IDLE_CONNS conns)", "low", "{:,.1f}"),
     ("idle_peak_mib", "peak RSS MiB, $IDLE_CONNS idle conns", "low", "{:,.1f}"),
