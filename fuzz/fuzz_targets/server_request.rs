@@ -12,7 +12,9 @@ use tornado::http1::Config;
 use tornado::httputil::{parse_qs_bytes, HTTPHeaders, HTTPServerRequest};
 
 mod driver;
+mod reader;
 use driver::Item;
+use reader::Reader;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&[selector, ops_len], rest)) = data.split_first_chunk::<2>() else {
@@ -151,20 +153,16 @@ const NAMES: [&str; 15] = [
     "x-fuzz",
 ];
 
-struct Ops<'a>(&'a [u8]);
+/// The header operations' input: a name from [`NAMES`] or the input, and values.
+struct Ops<'a>(Reader<'a>);
 
 impl<'a> Ops<'a> {
     fn byte(&mut self) -> Option<u8> {
-        let (&b, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(b)
+        self.0.byte()
     }
 
     fn bytes(&mut self) -> &'a [u8] {
-        let len = usize::from(self.byte().unwrap_or(0) % 24).min(self.0.len());
-        let (piece, rest) = self.0.split_at(len);
-        self.0 = rest;
-        piece
+        self.0.bytes(23).unwrap_or_default()
     }
 
     fn name(&mut self, op: u8) -> String {
@@ -185,7 +183,7 @@ fn headers_model(mut headers: HTTPHeaders, ops: &[u8]) {
         .iter()
         .map(|(n, v)| (n.to_vec(), v.to_vec()))
         .collect();
-    let mut ops = Ops(ops);
+    let mut ops = Ops(Reader(ops));
     while let Some(op) = ops.byte() {
         let name = ops.name(op);
         let n = name.as_bytes();

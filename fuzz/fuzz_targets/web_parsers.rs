@@ -16,6 +16,9 @@ use tornado::httputil::{
 };
 use tornado::web::Bytes;
 
+mod reader;
+use reader::Reader;
+
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, input)) = data.split_first() else {
         return;
@@ -165,25 +168,6 @@ fn multipart_raw(selector: u8, input: &[u8]) {
     match parse_multipart_form_data(boundary, &body, &mut args, &mut files, &config) {
         Ok(()) => check_multipart(&body, &args, &files, &config),
         Err(error) => assert_eq!(error.status_hint(), 400),
-    }
-}
-
-/// Reads the input as a little program: length-prefixed pieces.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Option<u8> {
-        let (&b, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(b)
-    }
-
-    fn bytes(&mut self, max: usize) -> Option<&'a [u8]> {
-        let len = usize::from(self.byte()?) % (max + 1);
-        let len = len.min(self.0.len());
-        let (piece, rest) = self.0.split_at(len);
-        self.0 = rest;
-        Some(piece)
     }
 }
 
