@@ -126,8 +126,8 @@ impl Formatter for PythonFormatter {
     ) -> io::Result<()> {
         // `</` only occurs inside a string, and never across two fragments
         // (serde_json splits a string only at the characters it escapes).
-        // A byte loop: most strings are ASCII, and decoding chars for them
-        // cost more than the JSON encoding around them.
+        // Bytes, decoding a char only where one starts: most strings are
+        // ASCII, and decoding each char cost as much as serde_json's own pass.
         let bytes = fragment.as_bytes();
         let mut units = [0u16; 2];
         let mut start = 0;
