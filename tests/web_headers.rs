@@ -1,5 +1,6 @@
 //! Response headers over real sockets: defaults, injection refused,
-//! set/add/clear, `write_json`, Etag and `If-None-Match`, redirects,
+//! set/add/clear, `write_json`, Etag and `If-None-Match` (and `compute_etag`
+//! overridden), an error finishing the response, redirects,
 //! cookies, HTTP/1.0 keep-alive, `100 (Continue)` and 413. Normal traffic
 //! also goes through an independent client (`reqwest`).
 
@@ -182,6 +183,48 @@ impl RequestHandler for Echo {
     }
 }
 
+/// A body on a 204: refused when the response is finished.
+struct BodyOn204;
+impl RequestHandler for BodyOn204 {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_status(204);
+        cx.write("x")
+    }
+}
+
+/// Tornado's way to drop the Etag: `compute_etag` returns `None`.
+struct NoEtag;
+impl RequestHandler for NoEtag {
+    fn compute_etag(_cx: &Handler) -> Option<String> {
+        None
+    }
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("etag body")
+    }
+}
+
+/// A version tag of its own instead of the body's SHA-1.
+struct VersionEtag;
+impl RequestHandler for VersionEtag {
+    fn compute_etag(_cx: &Handler) -> Option<String> {
+        Some("\"v1\"".to_owned())
+    }
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("etag body")
+    }
+}
+
+/// An Etag that would inject a header line: refused like `set_header`'s.
+struct InjectEtag;
+impl RequestHandler for InjectEtag {
+    fn compute_etag(_cx: &Handler) -> Option<String> {
+        Some("\"v1\"\r\nX-Injected: 1".to_owned())
+    }
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("etag body")
+    }
+}
+
 fn app(refused: Arc<AtomicUsize>) -> Application {
     Application::new([
         url("/hello", || Hello),
@@ -192,6 +235,10 @@ fn app(refused: Arc<AtomicUsize>) -> Application {
         url("/headers", || SetAddClear),
         url("/json", || Json),
         url("/etag", || Etag),
+        url("/etag/none", || NoEtag),
+        url("/etag/version", || VersionEtag),
+        url("/etag/inject", || InjectEtag),
+        url("/204/body", || BodyOn204),
         url("/redirect", || Redirect),
         url("/cookies", || Cookies),
         url("/read_cookies", || ReadCookies),
@@ -391,6 +438,58 @@ fn if_none_match_gives_304_with_the_etag_and_no_body() {
         &format!("If-None-Match: {etag}\r\n"),
     );
     assert_eq!(response.status, 200);
+}
+
+#[test]
+fn compute_etag_overrides_the_tag_or_drops_it() {
+    let server = server();
+    let sha1 = etag_of(b"etag body");
+    // None: no Etag, and no 304 whatever If-None-Match says.
+    for extra in [
+        "",
+        &format!("If-None-Match: {sha1}\r\n"),
+        "If-None-Match: *\r\n",
+    ] {
+        let response = get(&server, "/etag/none", extra);
+        assert_eq!(response.header("Etag"), None, "{extra:?}");
+        assert_eq!(
+            (response.status, response.body.as_slice()),
+            (200, &b"etag body"[..]),
+            "{extra:?}"
+        );
+    }
+    // Its own tag: sent as it is, and matched by If-None-Match instead of the SHA-1.
+    let response = get(&server, "/etag/version", "");
+    assert_eq!(response.header("Etag"), Some("\"v1\""));
+    let response = get(&server, "/etag/version", "If-None-Match: \"v1\"\r\n");
+    assert_eq!((response.status, response.body.len()), (304, 0));
+    let response = get(
+        &server,
+        "/etag/version",
+        &format!("If-None-Match: {sha1}\r\n"),
+    );
+    assert_eq!(response.status, 200);
+    // A tag with a line break never reaches the wire: the request fails with a 500.
+    let raw = get_raw(server.addr, "/etag/inject", "");
+    let (head, _) = split_head(&raw);
+    assert!(head.starts_with("HTTP/1.1 500 "), "{head:?}");
+    assert!(!head.contains("X-Injected"), "{head:?}");
+}
+
+#[test]
+fn an_error_finishing_the_response_is_a_500_page_as_in_tornado() {
+    // Tornado (6.6, checked with http.client) answers a body written on a
+    // 204 with a 500 page; it must not be a connection closed without a word.
+    let server = server();
+    let response = get(&server, "/204/body", "");
+    assert_eq!(response.status, 500);
+    assert!(
+        String::from_utf8_lossy(&response.body).contains("500: Internal Server Error"),
+        "{:?}",
+        response.body
+    );
+    // The connection stays usable: the next request on the server is served.
+    assert_eq!(get(&server, "/hello", "").status, 200);
 }
 
 #[test]

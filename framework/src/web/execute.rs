@@ -33,10 +33,11 @@ pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler
         handle_request_exception(handler, cx, err);
     }
     if !cx.finished() && !cx.connection_closed() {
-        // Auto-finish when the method returns, as Tornado does.
+        // Auto-finish when the method returns, as Tornado does. Its error
+        // (an unsafe Etag, a body on a 204) is handled as the method's would
+        // be: a 500 page while no header has gone out, else a closed connection.
         if let Err(err) = cx.finish() {
-            log::error!(target: "tornado.application", "Error finishing {}: {err}", cx.request_summary());
-            close_connection(cx);
+            handle_request_exception(handler, cx, err);
         }
     }
     if cx.finished() {
