@@ -1,6 +1,7 @@
 //! Error responses over real sockets: Tornado's error page, 404, 405 with
 //! `Allow`, panics before and after the headers, `HTTPError` reasons,
-//! `serve_traceback`, `Finish`, misuse after `finish`, `default_handler`.
+//! `serve_traceback`, `Finish`, misuse after `finish`, `default_handler`, a
+//! 304 error (no `write_error`).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -172,10 +173,11 @@ impl RequestHandler for SendError {
 }
 
 /// A custom `write_error`, with `set_default_headers` on error pages too.
-struct CustomPage;
+/// Fails with its status; its own `write_error` writes JSON.
+struct CustomPage(u16);
 impl RequestHandler for CustomPage {
     async fn get(&mut self, _cx: &mut Handler) -> Result {
-        Err(HTTPError::new(418).into())
+        Err(HTTPError::new(self.0).into())
     }
     fn set_default_headers(&mut self, cx: &mut Handler) {
         let _ = cx.set_header("X-Default", "on");
@@ -213,7 +215,8 @@ fn routes(late_write: Arc<AtomicBool>, ran: Arc<AtomicBool>) -> Vec<tornado::web
         url("/finish/prepare", move || FinishInPrepare(r2.clone())),
         url("/prepare/error", move || ErrorInPrepare(r3.clone())),
         url("/send_error", || SendError),
-        url("/custom", || CustomPage),
+        url("/custom", || CustomPage(418)),
+        url("/custom/304", || CustomPage(304)),
     ]
 }
 
@@ -549,6 +552,21 @@ fn write_error_can_be_overridden_and_default_headers_apply() {
         response.body,
         br#"{"reason": "I'm a Teapot", "status": 418}"#
     );
+}
+
+#[test]
+fn a_304_error_skips_write_error_as_in_tornado() {
+    // Tornado 6.6: HTTPError(304) with a JSON write_error is a bare 304.
+    let server = server();
+    let response = fetch(
+        server.addr,
+        b"GET /custom/304 HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!(response.status, 304);
+    assert_eq!(response.header("X-Default"), Some("on"));
+    assert_eq!(response.header("Content-Type"), None);
+    assert!(response.body.is_empty(), "{:?}", response.body);
 }
 
 #[test]

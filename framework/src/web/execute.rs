@@ -137,8 +137,12 @@ fn handle_request_exception<H: RequestHandler>(handler: &mut H, cx: &mut Handler
         // The methods are known tokens, so this cannot be refused.
         let _ = cx.set_header("Allow", allow);
     }
-    if let Err(err) = handler.write_error(cx, status, Some(&err)) {
-        log::error!(target: "tornado.application", "Uncaught exception in write_error: {err}");
+    // A 304 has no body, so no page either (Tornado's `send_error` skips
+    // `write_error` for it).
+    if status != 304 {
+        if let Err(err) = handler.write_error(cx, status, Some(&err)) {
+            log::error!(target: "tornado.application", "Uncaught exception in write_error: {err}");
+        }
     }
     if !cx.finished() {
         if let Err(err) = cx.finish() {
