@@ -1,7 +1,7 @@
 //! Error responses over real sockets: Tornado's error page, 404, 405 with
 //! `Allow`, panics before and after the headers, `HTTPError` reasons,
 //! `serve_traceback`, `Finish`, misuse after `finish`, `default_handler`, a
-//! 304 error (no `write_error`).
+//! 304 error (no `write_error`), panics in the synchronous hooks.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -187,6 +187,38 @@ impl RequestHandler for CustomPage {
     }
 }
 
+/// Panics in the hook its field names, after a response that would be fine.
+struct PanicIn(&'static str);
+impl RequestHandler for PanicIn {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        if self.0 == "write_error" {
+            return Err(HTTPError::new(400).into());
+        }
+        cx.write("body")
+    }
+    fn set_default_headers(&mut self, _cx: &mut Handler) {
+        assert_ne!(self.0, "set_default_headers", "set_default_headers panics");
+    }
+    fn write_error(&mut self, cx: &mut Handler, _status: u16, _error: Option<&Error>) -> Result {
+        cx.write("partial")?;
+        panic!("write_error panics");
+    }
+    fn on_finish(&mut self, _cx: &mut Handler) {
+        assert_ne!(self.0, "on_finish", "on_finish panics");
+    }
+}
+
+/// Its `compute_etag` panics (it has no handler state to look at).
+struct PanicInEtag;
+impl RequestHandler for PanicInEtag {
+    fn compute_etag(_cx: &Handler) -> Option<String> {
+        panic!("compute_etag panics");
+    }
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("body")
+    }
+}
+
 struct Fallback;
 impl RequestHandler for Fallback {
     async fn get(&mut self, cx: &mut Handler) -> Result {
@@ -217,6 +249,12 @@ fn routes(late_write: Arc<AtomicBool>, ran: Arc<AtomicBool>) -> Vec<tornado::web
         url("/send_error", || SendError),
         url("/custom", || CustomPage(418)),
         url("/custom/304", || CustomPage(304)),
+        url("/panic/on_finish", || PanicIn("on_finish")),
+        url("/panic/write_error", || PanicIn("write_error")),
+        url("/panic/set_default_headers", || {
+            PanicIn("set_default_headers")
+        }),
+        url("/panic/compute_etag", || PanicInEtag),
     ]
 }
 
@@ -567,6 +605,45 @@ fn a_304_error_skips_write_error_as_in_tornado() {
     assert_eq!(response.header("X-Default"), Some("on"));
     assert_eq!(response.header("Content-Type"), None);
     assert!(response.body.is_empty(), "{:?}", response.body);
+}
+
+#[test]
+fn a_panic_in_a_hook_ends_the_hook_not_the_response() {
+    // As an exception in a Tornado hook: logged, and the client still gets
+    // an answer on a connection that stays usable.
+    let server = server();
+    let cases: [(&str, u16, &str); 4] = [
+        ("/panic/on_finish", 200, "body"),
+        ("/panic/write_error", 400, "partial"),
+        ("/panic/compute_etag", 500, "500: Internal Server Error"),
+        (
+            "/panic/set_default_headers",
+            500,
+            "partial", // its own write_error's page, which panics after "partial"
+        ),
+    ];
+    for (path, status, body) in cases {
+        let mut sock = std::net::TcpStream::connect(server.addr).unwrap();
+        // A response that never comes fails the test instead of hanging it.
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        sock.write_all(request.as_bytes()).unwrap();
+        let first = read_response(&mut sock, false);
+        assert_eq!(first.status, status, "{path}");
+        assert!(
+            String::from_utf8_lossy(&first.body).contains(body),
+            "{path}: {:?}",
+            first.body
+        );
+        let second = read_response(&mut sock, false);
+        assert_eq!(
+            (second.status, second.body.as_slice()),
+            (200, &b"Hello, world"[..]),
+            "{path}"
+        );
+    }
 }
 
 #[test]

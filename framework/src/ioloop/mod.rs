@@ -51,7 +51,7 @@ pub(crate) use clock::instant_now as loop_instant_now;
 pub(crate) use clock::system_now as loop_system_now;
 use handle::Shared;
 use reactor::ScheduledIo;
-pub(crate) use spawned::CatchUnwind;
+pub(crate) use spawned::{catch_panic, CatchUnwind};
 use spawned::{CancelOnDrop, Spawned};
 use task::{JoinState, LocalFuture, Slot, TaskRef, TaskWaker};
 use timers::{TimerCallback, Timers};
@@ -558,11 +558,8 @@ impl IOLoop {
 /// Runs a callback; a panic in it is logged and ends only that callback, as
 /// Tornado logs an exception in a callback and carries on.
 fn run_guarded(what: &str, callback: impl FnOnce()) {
-    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)) {
-        log::error!(
-            "Exception in {what}: {}",
-            task::panic_message(payload.as_ref())
-        );
+    if let Err(message) = catch_panic(callback) {
+        log::error!("Exception in {what}: {message}");
     }
 }
 

@@ -22,6 +22,12 @@ impl<T> Drop for CancelOnDrop<T> {
     }
 }
 
+/// Runs `work`, turning a panic inside it into an `Err` with the panic's
+/// message: [`CatchUnwind`] for code that does not wait.
+pub(crate) fn catch_panic<R>(work: impl FnOnce() -> R) -> Result<R, String> {
+    catch_unwind(AssertUnwindSafe(work)).map_err(|payload| panic_message(payload.as_ref()))
+}
+
 pin_project_lite::pin_project! {
     /// Polls a future, turning a panic inside it into an `Err` with the panic's
     /// message, so one failing piece of user code ends only itself.

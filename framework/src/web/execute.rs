@@ -5,7 +5,7 @@
 //! `RequestHandler._execute` and `_handle_request_exception`.
 
 use super::{Error, Handler, RequestHandler};
-use crate::ioloop::CatchUnwind;
+use crate::ioloop::{catch_panic, CatchUnwind};
 use crate::web::handler::is_unimplemented;
 
 /// Runs one request on `handler`, owning both it and the context, so the
@@ -22,29 +22,47 @@ pub(crate) async fn run_owned<H: RequestHandler>(
 /// Runs the whole lifecycle of one request on `handler`.
 pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler) {
     cx.etag_fn = H::compute_etag;
-    handler.set_default_headers(cx);
-    let outcome = CatchUnwind::new(call_methods(handler, cx)).await;
-    let error = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(err)) => Some(err),
-        Err(message) => Some(Error::Other(format!("handler panicked: {message}").into())),
+    let error = match hook("set_default_headers", || handler.set_default_headers(cx)) {
+        Err(err) => Some(err),
+        Ok(()) => match CatchUnwind::new(call_methods(handler, cx)).await {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(err),
+            Err(message) => Some(Error::Other(format!("handler panicked: {message}").into())),
+        },
     };
     if let Some(err) = error {
         handle_request_exception(handler, cx, err);
     }
     if !cx.finished() && !cx.connection_closed() {
         // Auto-finish when the method returns, as Tornado does. Its error
-        // (an unsafe Etag, a body on a 204) is handled as the method's would
-        // be: a 500 page while no header has gone out, else a closed connection.
-        if let Err(err) = cx.finish() {
+        // (an unsafe Etag, a body on a 204, a panicking `compute_etag`) is
+        // handled as the method's would be: a 500 page while no header has
+        // gone out, else a closed connection.
+        if let Err(err) = hook("finish", || cx.finish()).and_then(|finished| finished) {
             handle_request_exception(handler, cx, err);
         }
     }
     if cx.finished() {
-        handler.on_finish(cx);
-        cx.application().log_request(cx);
+        log_failure("on_finish", hook("on_finish", || handler.on_finish(cx)));
+        let logged = hook("log_request", || cx.application().log_request(cx));
+        log_failure("log_function", logged);
     } else if cx.connection_closed() {
-        handler.on_connection_close(cx);
+        let closed = hook("on_connection_close", || handler.on_connection_close(cx));
+        log_failure("on_connection_close", closed);
+    }
+}
+
+/// Runs one of the user's synchronous hooks; a panic in it becomes an
+/// error, as an exception in a Tornado hook is one: it ends that hook, not
+/// the connection, and the response still goes out.
+fn hook<R>(name: &str, work: impl FnOnce() -> R) -> Result<R, Error> {
+    catch_panic(work).map_err(|message| Error::Other(format!("{name} panicked: {message}").into()))
+}
+
+/// Logs a hook's failure where there is nothing left to answer with.
+fn log_failure(name: &str, result: Result<(), Error>) {
+    if let Err(err) = result {
+        log::error!(target: "tornado.application", "Uncaught exception in {name}: {err}");
     }
 }
 
@@ -132,7 +150,8 @@ fn handle_request_exception<H: RequestHandler>(handler: &mut H, cx: &mut Handler
     }
     let allow = (status == 405).then(|| allowed_methods(handler, cx));
     cx.prepare_error(status, reason.as_deref());
-    handler.set_default_headers(cx);
+    let defaults = hook("set_default_headers", || handler.set_default_headers(cx));
+    log_failure("set_default_headers", defaults);
     if let Some(allow) = allow {
         // The methods are known tokens, so this cannot be refused.
         let _ = cx.set_header("Allow", allow);
@@ -140,9 +159,10 @@ fn handle_request_exception<H: RequestHandler>(handler: &mut H, cx: &mut Handler
     // A 304 has no body, so no page either (Tornado's `send_error` skips
     // `write_error` for it).
     if status != 304 {
-        if let Err(err) = handler.write_error(cx, status, Some(&err)) {
-            log::error!(target: "tornado.application", "Uncaught exception in write_error: {err}");
-        }
+        let written = hook("write_error", || {
+            handler.write_error(cx, status, Some(&err))
+        });
+        log_failure("write_error", written.and_then(|page| page));
     }
     if !cx.finished() {
         if let Err(err) = cx.finish() {
