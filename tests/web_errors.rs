@@ -167,13 +167,32 @@ impl RequestHandler for ErrorInPrepare {
 struct SendError;
 impl RequestHandler for SendError {
     async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_header("X-Temp", "dropped")?;
         cx.write("discarded")?;
         cx.send_error(503)
     }
+    fn set_default_headers(&mut self, cx: &mut Handler) {
+        let _ = cx.set_header("X-Default", "on");
+    }
 }
 
-/// A custom `write_error`, with `set_default_headers` on error pages too.
-/// Fails with its status; its own `write_error` writes JSON.
+/// `clear()` mid-response: back to the default headers, its own included.
+struct ClearThenWrite;
+impl RequestHandler for ClearThenWrite {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_header("X-Temp", "dropped")?;
+        cx.set_status(201);
+        cx.write("discarded")?;
+        cx.clear();
+        cx.write("after clear")
+    }
+    fn set_default_headers(&mut self, cx: &mut Handler) {
+        let _ = cx.add_header("X-Default", "on");
+    }
+}
+
+/// Fails with its status; its own `write_error` writes JSON, and its
+/// `set_default_headers` applies to error pages too.
 struct CustomPage(u16);
 impl RequestHandler for CustomPage {
     async fn get(&mut self, _cx: &mut Handler) -> Result {
@@ -247,6 +266,7 @@ fn routes(late_write: Arc<AtomicBool>, ran: Arc<AtomicBool>) -> Vec<tornado::web
         url("/finish/prepare", move || FinishInPrepare(r2.clone())),
         url("/prepare/error", move || ErrorInPrepare(r3.clone())),
         url("/send_error", || SendError),
+        url("/clear", || ClearThenWrite),
         url("/custom", || CustomPage(418)),
         url("/custom/304", || CustomPage(304)),
         url("/panic/on_finish", || PanicIn("on_finish")),
@@ -570,6 +590,21 @@ fn send_error_replaces_what_was_written() {
         response.body,
         b"<html><title>503: Service Unavailable</title><body>503: Service Unavailable</body></html>"
     );
+    // Tornado's send_error clears the response, which runs set_default_headers again.
+    assert_eq!(response.header("X-Default"), Some("on"));
+    assert_eq!(response.header("X-Temp"), None);
+}
+
+#[test]
+fn clear_restores_the_handlers_default_headers_once() {
+    // Tornado 6.6: 200, X-Default kept (once), X-Temp gone, body "after clear".
+    let server = server();
+    let raw = get_raw(server.addr, "/clear", "");
+    let (head, body) = split_head(&raw);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head:?}");
+    assert_eq!(head.matches("\r\nX-Default: on\r\n").count(), 1, "{head:?}");
+    assert!(!head.contains("X-Temp"), "{head:?}");
+    assert_eq!(String::from_utf8_lossy(&body), "after clear");
 }
 
 #[test]

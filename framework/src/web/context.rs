@@ -45,6 +45,15 @@ pub struct Handler {
     header_scratch: String,
     headers_written: bool,
     finished: bool,
+    /// A `set_header`, `add_header` or `clear_header` call since the last
+    /// `clear` (or the request's start).
+    headers_edited: bool,
+    /// The headers as the handler's `set_default_headers` left them, when it
+    /// changed Tornado's defaults (`has_handler_defaults`): what `clear`
+    /// starts from (Tornado's `clear` runs `set_default_headers` again).
+    /// Kept between requests for its capacity.
+    handler_defaults: Option<HTTPHeaders>,
+    has_handler_defaults: bool,
     /// `Set-Cookie` values by cookie name, in the order first set.
     new_cookies: Vec<(String, String)>,
     request_cookies: Option<Vec<(String, String)>>,
@@ -156,6 +165,9 @@ impl Handler {
             header_scratch: String::new(),
             headers_written: false,
             finished: false,
+            headers_edited: false,
+            handler_defaults: None,
+            has_handler_defaults: false,
             new_cookies: Vec::new(),
             request_cookies: None,
             path_args: Vec::new(),
@@ -173,6 +185,7 @@ impl Handler {
         }
         self.headers_written = false;
         self.finished = false;
+        self.has_handler_defaults = false;
         self.new_cookies.clear();
         self.request_cookies = None;
         self.path_args.clear();
@@ -197,6 +210,10 @@ impl Handler {
         self.write_buffer.capacity() <= MAX_KEPT
             && self.header_scratch.capacity() <= MAX_KEPT
             && self.headers.buffer_capacity() <= MAX_KEPT
+            && self
+                .handler_defaults
+                .as_ref()
+                .map_or(true, |d| d.buffer_capacity() <= MAX_KEPT)
     }
 
     /// The application this request is routed by.
@@ -240,14 +257,19 @@ impl Handler {
         self.request.connection.as_ref()
     }
 
-    /// Resets the response: status 200, Tornado's default headers, no body.
-    /// Cookies set with `set_cookie` are kept.
+    /// Resets the response: status 200, the default headers (Tornado's,
+    /// and those the handler's `set_default_headers` set at the start of
+    /// the request), no body. Cookies set with `set_cookie` are kept.
     ///
     /// # Tornado
-    /// `RequestHandler.clear()`. The handler's `set_default_headers` runs
-    /// after this, where Tornado runs it inside.
+    /// `RequestHandler.clear()`, which runs `set_default_headers` again;
+    /// here its headers as it first set them come back.
     pub fn clear(&mut self) {
-        self.headers.clone_from(&DEFAULT_HEADERS);
+        match self.handler_defaults.as_ref() {
+            Some(defaults) if self.has_handler_defaults => self.headers.clone_from(defaults),
+            _ => self.headers.clone_from(&DEFAULT_HEADERS),
+        }
+        self.headers_edited = false;
         with_http_date(|date| {
             // An IMF-fixdate is always the template's 29 bytes: in place.
             if !self.headers.overwrite_known(FieldName::Date, date) {
@@ -257,6 +279,17 @@ impl Handler {
         self.discard_body();
         self.status = 200;
         self.reason = Cow::Borrowed("OK");
+    }
+
+    /// Remembers the headers the handler's `set_default_headers` just set
+    /// (if it changed any), for [`clear`](Handler::clear) to restore.
+    pub(crate) fn keep_handler_defaults(&mut self) {
+        if self.headers_edited {
+            self.handler_defaults
+                .get_or_insert_with(HTTPHeaders::new)
+                .clone_from(&self.headers);
+            self.has_handler_defaults = true;
+        }
     }
 
     /// Sets the status; the reason phrase is the standard one (or `Unknown`).
@@ -312,6 +345,7 @@ impl Handler {
     /// `RequestHandler.set_header(name, value)`.
     pub fn set_header(&mut self, name: &str, value: impl fmt::Display) -> Result {
         let (known, name_len) = self.header_line(name, value)?;
+        self.headers_edited = true;
         let (name, value) = self.header_scratch.as_bytes().split_at(name_len);
         self.headers.set_named(known, name, value);
         Ok(())
@@ -323,6 +357,7 @@ impl Handler {
     /// `RequestHandler.add_header(name, value)`.
     pub fn add_header(&mut self, name: &str, value: impl fmt::Display) -> Result {
         let (known, name_len) = self.header_line(name, value)?;
+        self.headers_edited = true;
         let (name, value) = self.header_scratch.as_bytes().split_at(name_len);
         self.headers.add_named(known, name, value);
         Ok(())
@@ -352,6 +387,7 @@ impl Handler {
     /// # Tornado
     /// `RequestHandler.clear_header(name)`.
     pub fn clear_header(&mut self, name: &str) {
+        self.headers_edited = true;
         self.headers.remove(name);
     }
 

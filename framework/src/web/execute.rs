@@ -24,11 +24,14 @@ pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler
     cx.etag_fn = H::compute_etag;
     let error = match hook("set_default_headers", || handler.set_default_headers(cx)) {
         Err(err) => Some(err),
-        Ok(()) => match CatchUnwind::new(call_methods(handler, cx)).await {
-            Ok(Ok(())) => None,
-            Ok(Err(err)) => Some(err),
-            Err(message) => Some(Error::Other(format!("handler panicked: {message}").into())),
-        },
+        Ok(()) => {
+            cx.keep_handler_defaults();
+            match CatchUnwind::new(call_methods(handler, cx)).await {
+                Ok(Ok(())) => None,
+                Ok(Err(err)) => Some(err),
+                Err(message) => Some(Error::Other(format!("handler panicked: {message}").into())),
+            }
+        }
     };
     if let Some(err) = error {
         handle_request_exception(handler, cx, err);
@@ -149,9 +152,8 @@ fn handle_request_exception<H: RequestHandler>(handler: &mut H, cx: &mut Handler
         return;
     }
     let allow = (status == 405).then(|| allowed_methods(handler, cx));
+    // Its `clear` restores the handler's default headers too.
     cx.prepare_error(status, reason.as_deref());
-    let defaults = hook("set_default_headers", || handler.set_default_headers(cx));
-    log_failure("set_default_headers", defaults);
     if let Some(allow) = allow {
         // The methods are known tokens, so this cannot be refused.
         let _ = cx.set_header("Allow", allow);
