@@ -121,10 +121,12 @@ pub trait RequestHandler: 'static {
     }
 
     /// Called after the response has been sent, for cleanup and logging.
+    /// A panic in it is logged; the response still goes out.
     ///
     /// # Tornado
     /// `RequestHandler.on_finish()`; runs after the method returns, not inside
-    /// `finish()`.
+    /// `finish()`, and only for a finished response (not after the client
+    /// left; then [`on_connection_close`](RequestHandler::on_connection_close) runs).
     fn on_finish(&mut self, _cx: &mut Handler) {}
 
     /// Called if the client closed the connection before the response was
@@ -163,11 +165,13 @@ pub trait RequestHandler: 'static {
     }
 
     /// Sets headers every response of this handler carries (also error
-    /// responses, which start from a cleared set).
+    /// responses and responses after `cx.clear()`, which start again from
+    /// the headers it set). A panic in it is the request's error (a 500).
     ///
     /// # Tornado
-    /// `RequestHandler.set_default_headers()`; see [`Handler::clear`] for when
-    /// it runs.
+    /// `RequestHandler.set_default_headers()`. It runs once, when the request
+    /// starts; where Tornado's `clear()` runs it again, [`Handler::clear`]
+    /// restores what it set then.
     fn set_default_headers(&mut self, _cx: &mut Handler) {}
 }
 
