@@ -192,33 +192,18 @@ impl RequestHandler for BodyOn204 {
     }
 }
 
-/// Tornado's way to drop the Etag: `compute_etag` returns `None`.
-struct NoEtag;
-impl RequestHandler for NoEtag {
+/// Writes "etag body" with the Etag its `compute_etag` gives: `None` for
+/// `K` = 0 (Tornado's way to drop it), a version tag of its own for 1, and
+/// for 2 a value that would inject a header line (refused like
+/// `set_header`'s).
+struct EtagFrom<const K: u8>;
+impl<const K: u8> RequestHandler for EtagFrom<K> {
     fn compute_etag(_cx: &Handler) -> Option<String> {
-        None
-    }
-    async fn get(&mut self, cx: &mut Handler) -> Result {
-        cx.write("etag body")
-    }
-}
-
-/// A version tag of its own instead of the body's SHA-1.
-struct VersionEtag;
-impl RequestHandler for VersionEtag {
-    fn compute_etag(_cx: &Handler) -> Option<String> {
-        Some("\"v1\"".to_owned())
-    }
-    async fn get(&mut self, cx: &mut Handler) -> Result {
-        cx.write("etag body")
-    }
-}
-
-/// An Etag that would inject a header line: refused like `set_header`'s.
-struct InjectEtag;
-impl RequestHandler for InjectEtag {
-    fn compute_etag(_cx: &Handler) -> Option<String> {
-        Some("\"v1\"\r\nX-Injected: 1".to_owned())
+        match K {
+            0 => None,
+            1 => Some("\"v1\"".to_owned()),
+            _ => Some("\"v1\"\r\nX-Injected: 1".to_owned()),
+        }
     }
     async fn get(&mut self, cx: &mut Handler) -> Result {
         cx.write("etag body")
@@ -235,9 +220,9 @@ fn app(refused: Arc<AtomicUsize>) -> Application {
         url("/headers", || SetAddClear),
         url("/json", || Json),
         url("/etag", || Etag),
-        url("/etag/none", || NoEtag),
-        url("/etag/version", || VersionEtag),
-        url("/etag/inject", || InjectEtag),
+        url("/etag/none", || EtagFrom::<0>),
+        url("/etag/version", || EtagFrom::<1>),
+        url("/etag/inject", || EtagFrom::<2>),
         url("/204/body", || BodyOn204),
         url("/redirect", || Redirect),
         url("/cookies", || Cookies),
