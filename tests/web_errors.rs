@@ -1,7 +1,8 @@
 //! Error responses over real sockets: Tornado's error page, 404, 405 with
 //! `Allow`, panics before and after the headers, `HTTPError` reasons,
 //! `serve_traceback`, `Finish`, misuse after `finish`, `default_handler`, a
-//! 304 error (no `write_error`), panics in the synchronous hooks.
+//! 304 error (no `write_error`), panics in the synchronous hooks, a refused
+//! body or path argument answered by the route's handler.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -235,6 +236,27 @@ impl RequestHandler for PanicInEtag {
     }
     async fn get(&mut self, cx: &mut Handler) -> Result {
         cx.write("body")
+    }
+}
+
+/// A route with its own error page, default header and `on_finish`, and a
+/// path argument: requests refused before it runs are still its to answer.
+struct OwnRefusals(Arc<AtomicUsize>);
+impl RequestHandler for OwnRefusals {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("ran")
+    }
+    async fn post(&mut self, cx: &mut Handler) -> Result {
+        cx.write("ran")
+    }
+    fn set_default_headers(&mut self, cx: &mut Handler) {
+        let _ = cx.set_header("X-Default", "on");
+    }
+    fn write_error(&mut self, cx: &mut Handler, status: u16, _error: Option<&Error>) -> Result {
+        cx.write_json(&serde_json::json!({"status": status}))
+    }
+    fn on_finish(&mut self, _cx: &mut Handler) {
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -679,6 +701,36 @@ fn a_panic_in_a_hook_ends_the_hook_not_the_response() {
             "{path}"
         );
     }
+}
+
+#[test]
+fn a_body_or_path_argument_refused_is_the_routes_own_400() {
+    // Tornado 6.6 (checked with http.client): the route's write_error,
+    // default headers and on_finish; an unsupported verb is a 405 first.
+    let finished = Arc::new(AtomicUsize::new(0));
+    let counter = finished.clone();
+    let server = app_server(Application::new([url(r"/own/([^/]*)", move || {
+        OwnRefusals(counter.clone())
+    })]));
+    let no_boundary = b"POST /own/a HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data\r\nContent-Length: 3\r\n\r\nabc";
+    for request in [
+        &no_boundary[..],
+        b"GET /own/%FF HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let response = fetch(server.addr, request, false);
+        assert_eq!(response.status, 400);
+        assert_eq!(response.header("X-Default"), Some("on"));
+        assert_eq!(response.body, br#"{"status": 400}"#);
+    }
+    assert_eq!(finished.load(Ordering::SeqCst), 2, "on_finish ran for both");
+    let propfind = b"PROPFIND /own/a HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data\r\nContent-Length: 3\r\n\r\nabc";
+    assert_eq!(fetch(server.addr, propfind, false).status, 405);
+    let ok = fetch(
+        server.addr,
+        b"GET /own/a HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    );
+    assert_eq!((ok.status, ok.body.as_slice()), (200, &b"ran"[..]));
 }
 
 #[test]

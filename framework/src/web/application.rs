@@ -10,7 +10,6 @@ use std::future::poll_fn;
 
 use bytes::{Bytes, BytesMut};
 
-use super::execute::execute;
 use super::task::{Route, RouteTo};
 use super::{recycle, HTTPError, Handler, RequestHandler};
 use crate::http1::RequestHead;
@@ -416,14 +415,15 @@ impl HTTPMessageDelegate for RequestDelegate {
                 None => (&app.inner.not_found.0, PathArgs::default()),
             },
         };
+        // A path argument that is not UTF-8, or a body that does not parse,
+        // is the route's handler's 400 (its `write_error`, default headers
+        // and `on_finish`), raised before `prepare` as Tornado's `_execute`
+        // does.
         if let Err(status) = set_path_args(&mut cx, args) {
-            run_refusal(cx, status).await;
-            return;
-        }
-        if let Some(err) = body_error {
+            cx.refusal = Some(status);
+        } else if let Some(err) = body_error {
             log::warn!(target: "tornado.general", "Invalid body from {}: {err}", cx.request.remote_ip);
-            run_refusal(cx, err.status_hint()).await;
-            return;
+            cx.refusal = Some(err.status_hint());
         }
         let mut task = recycle::task(route);
         task.as_mut().start(cx);
@@ -449,18 +449,4 @@ fn set_path_args(cx: &mut Handler, args: PathArgs) -> Result<(), u16> {
         cx.path_kwargs.insert(name, decode(raw)?);
     }
     Ok(())
-}
-
-/// Answers a request refused before its handler ran (bad path arguments or
-/// body) with `status`, through a handler that only fails.
-async fn run_refusal(mut cx: Box<Handler>, status: u16) {
-    struct Refuse(u16);
-    impl RequestHandler for Refuse {
-        async fn prepare(&mut self, _cx: &mut Handler) -> super::Result {
-            Err(HTTPError::new(self.0).into())
-        }
-    }
-    // Boxed: a rare path, kept out of the size of every request's future.
-    Box::pin(execute(&mut Refuse(status), &mut cx)).await;
-    recycle::release_handler(cx);
 }

@@ -59,6 +59,10 @@ pub struct Handler {
     request_cookies: Option<Vec<(String, String)>>,
     pub(crate) path_args: Vec<String>,
     pub(crate) path_kwargs: HashMap<String, String>,
+    /// The status the request was refused with before its handler ran (a
+    /// path argument that is not UTF-8, a body that does not parse): the
+    /// handler answers it in place of `prepare` and the method.
+    pub(crate) refusal: Option<u16>,
     /// The handler type's `compute_etag`.
     pub(crate) etag_fn: fn(&Handler) -> Option<String>,
 }
@@ -172,6 +176,7 @@ impl Handler {
             request_cookies: None,
             path_args: Vec::new(),
             path_kwargs: HashMap::new(),
+            refusal: None,
             etag_fn: default_compute_etag,
         }
     }
@@ -190,6 +195,7 @@ impl Handler {
         self.request_cookies = None;
         self.path_args.clear();
         clear_map(&mut self.path_kwargs);
+        self.refusal = None;
         self.etag_fn = default_compute_etag;
         self.clear();
     }

@@ -77,6 +77,9 @@ async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> s
     }
     // The verb as an index, so the request is not borrowed across the calls.
     let verb = METHODS.iter().position(|&known| known == method);
+    if let Some(status) = cx.refusal.take() {
+        return Err(super::HTTPError::new(status).into());
+    }
     handler.prepare(cx).await?;
     if cx.finished() {
         return Ok(());
