@@ -52,7 +52,7 @@ pub struct Handler {
     /// changed Tornado's defaults (`has_handler_defaults`): what `clear`
     /// starts from (Tornado's `clear` runs `set_default_headers` again).
     /// Kept between requests for its capacity.
-    handler_defaults: Option<HTTPHeaders>,
+    handler_defaults: HTTPHeaders,
     has_handler_defaults: bool,
     /// `Set-Cookie` values by cookie name, in the order first set.
     new_cookies: Vec<(String, String)>,
@@ -170,7 +170,7 @@ impl Handler {
             headers_written: false,
             finished: false,
             headers_edited: false,
-            handler_defaults: None,
+            handler_defaults: HTTPHeaders::new(),
             has_handler_defaults: false,
             new_cookies: Vec::new(),
             request_cookies: None,
@@ -216,10 +216,7 @@ impl Handler {
         self.write_buffer.capacity() <= MAX_KEPT
             && self.header_scratch.capacity() <= MAX_KEPT
             && self.headers.buffer_capacity() <= MAX_KEPT
-            && self
-                .handler_defaults
-                .as_ref()
-                .map_or(true, |d| d.buffer_capacity() <= MAX_KEPT)
+            && self.handler_defaults.buffer_capacity() <= MAX_KEPT
     }
 
     /// The application this request is routed by.
@@ -271,10 +268,12 @@ impl Handler {
     /// `RequestHandler.clear()`, which runs `set_default_headers` again;
     /// here its headers as it first set them come back.
     pub fn clear(&mut self) {
-        match self.handler_defaults.as_ref() {
-            Some(defaults) if self.has_handler_defaults => self.headers.clone_from(defaults),
-            _ => self.headers.clone_from(&DEFAULT_HEADERS),
-        }
+        let defaults = if self.has_handler_defaults {
+            &self.handler_defaults
+        } else {
+            &DEFAULT_HEADERS
+        };
+        self.headers.clone_from(defaults);
         self.headers_edited = false;
         with_http_date(|date| {
             // An IMF-fixdate is always the template's 29 bytes: in place.
@@ -291,9 +290,7 @@ impl Handler {
     /// (if it changed any), for [`clear`](Handler::clear) to restore.
     pub(crate) fn keep_handler_defaults(&mut self) {
         if self.headers_edited {
-            self.handler_defaults
-                .get_or_insert_with(HTTPHeaders::new)
-                .clone_from(&self.headers);
+            self.handler_defaults.clone_from(&self.headers);
             self.has_handler_defaults = true;
         }
     }

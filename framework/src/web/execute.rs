@@ -47,7 +47,7 @@ pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler
     }
     if cx.finished() {
         log_failure("on_finish", hook("on_finish", || handler.on_finish(cx)));
-        let logged = hook("log_request", || cx.application().log_request(cx));
+        let logged = hook("log_function", || cx.application().log_request(cx));
         log_failure("log_function", logged);
     } else if cx.connection_closed() {
         let closed = hook("on_connection_close", || handler.on_connection_close(cx));
