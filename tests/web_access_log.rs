@@ -1,7 +1,8 @@
 //! The access log: one line per request in Tornado's format
 //! (`200 GET /path (127.0.0.1) 1.23ms`) on the `tornado.access` target, at
 //! info below 400, warn below 500 and error from 500; `log_function`
-//! replaces it. A test logger installed for this binary captures records.
+//! replaces it (a panicking one is logged, the response still sent). A
+//! test logger installed for this binary captures records.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -203,4 +204,36 @@ fn log_function_replaces_the_access_line() {
         access_lines("/custom/").is_empty(),
         "no default line as well"
     );
+}
+
+#[test]
+fn a_panicking_log_function_is_logged_and_the_response_still_goes_out() {
+    capture();
+    let settings = Settings {
+        log_function: Some(Arc::new(|cx: &Handler| {
+            panic!("log_function panics for {}", cx.request.path);
+        })),
+        ..Settings::default()
+    };
+    let server = app_server(Application::with_settings(
+        [url("/log/panics", || Status(201))],
+        settings,
+    ));
+    // Twice on one connection: the first answer arrives and the connection
+    // still serves.
+    let request = b"GET /log/panics HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut sock = std::net::TcpStream::connect(server.addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for _ in 0..2 {
+        std::io::Write::write_all(&mut sock, request).unwrap();
+        assert_eq!(test_support::read_response(&mut sock, false).status, 201);
+    }
+    assert!(wait_until(Duration::from_secs(5), || capture()
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(level, _, message)| *level == Level::Error
+            && message.contains("Uncaught exception in log_function")
+            && message.contains("log_function panics for /log/panics"))));
 }
