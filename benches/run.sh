@@ -294,12 +294,14 @@ cpu_us() {
     awk -v hz="$(getconf CLK_TCK)" '{ print $14 * 1000000 / hz, $15 * 1000000 / hz }' "/proc/$1/stat"
 }
 
-# Microseconds of CPU between two cpu_us readings: user + system, or with
-# "user" as the third argument user time only.
-cpu_between() { # before after [user]
+# CPU microseconds between two cpu_us readings, divided by `per` (1 if not
+# given; nan if it is 0): "user+system user".
+cpu_between() { # before after [per]
     python3 -c 'import sys
 b, a = [list(map(float, x.split())) for x in sys.argv[1:3]]
-print(a[0] - b[0] if sys.argv[3:] == ["user"] else sum(a) - sum(b))' "$@"
+per = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
+nan = float("nan")
+print((sum(a) - sum(b)) / per if per > 0 else nan, (a[0] - b[0]) / per if per > 0 else nan)' "$@"
 }
 
 # One wrk run against the running server, appended to $ROUNDS_TSV as
@@ -318,8 +320,7 @@ wrk_once() { # name label extra-args...
     after=$(cpu_us "$SERVER_PID" 2>/dev/null || echo "$before")
     line=$(parse_wrk "$out")
     total=${line##*$'\t'}
-    cpu=$(python3 -c "print($(cpu_between "$before" "$after") / $total if $total > 0 else float('nan'))")
-    user=$(python3 -c "print($(cpu_between "$before" "$after" user) / $total if $total > 0 else float('nan'))")
+    read -r cpu user < <(cpu_between "$before" "$after" "$total")
     printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "${line%$'\t'*}" "$cpu" "$user" >>"$ROUNDS_TSV"
 }
 
@@ -412,7 +413,9 @@ stream_once() { # name
     fi
     after=$(cpu_us "$SERVER_PID")
     stream_row "$col" stream "$(python3 -c "print($speed / 1e6)")"
-    stream_row "$col" stream_cpu "$(python3 -c "print($(cpu_between "$before" "$after") / 1000 / ($STREAM_BYTES / 2**30))")"
+    local cpu _user
+    read -r cpu _user < <(cpu_between "$before" "$after")
+    stream_row "$col" stream_cpu "$(python3 -c "print($cpu / 1000 / ($STREAM_BYTES / 2**30))")"
 }
 
 # rawcopy only: the same stream read by a bare read() loop instead of curl,
