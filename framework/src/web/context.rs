@@ -504,7 +504,8 @@ impl Handler {
         self.headers_written
     }
 
-    /// True once [`finish`](Handler::finish) has run.
+    /// True once [`finish`](Handler::finish) has run, or once the request
+    /// ended unanswered because the connection closed.
     ///
     /// # Tornado
     /// `RequestHandler._finished` (private in Tornado).
@@ -686,6 +687,13 @@ impl Handler {
         };
         let computed = strip(computed);
         etags.iter().any(|tag| strip(tag) == computed)
+    }
+
+    /// Marks the request over when its response cannot be sent (the
+    /// connection is closed): what Tornado's `finish()` amounts to on a
+    /// closed stream, whose writes fail quietly.
+    pub(crate) fn end_unsent(&mut self) {
+        self.finished = true;
     }
 
     /// Redirects to `url` with 302 (or 301 if `permanent`) and finishes.

@@ -45,13 +45,18 @@ pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler
             handle_request_exception(handler, cx, err);
         }
     }
+    if !cx.finished() && cx.connection_closed() {
+        // The client left first. The request still ends as in Tornado, whose
+        // `finish()` on a closed stream sends nothing and runs `on_finish`
+        // and the access log all the same: cleanup there is not skipped.
+        let closed = hook("on_connection_close", || handler.on_connection_close(cx));
+        log_failure("on_connection_close", closed);
+        cx.end_unsent();
+    }
     if cx.finished() {
         log_failure("on_finish", hook("on_finish", || handler.on_finish(cx)));
         let logged = hook("log_function", || cx.application().log_request(cx));
         log_failure("log_function", logged);
-    } else if cx.connection_closed() {
-        let closed = hook("on_connection_close", || handler.on_connection_close(cx));
-        log_failure("on_connection_close", closed);
     }
 }
 
@@ -150,8 +155,12 @@ fn handle_request_exception<H: RequestHandler>(handler: &mut H, cx: &mut Handler
     }
     if cx.headers_written() {
         // Part of the response is out; an error page cannot follow it, and
-        // finishing would pass the truncated body off as whole.
+        // finishing would pass the truncated body off as whole. The request
+        // is over all the same (`on_finish` runs, as after Tornado's
+        // `send_error` here), but the client did not leave: no
+        // `on_connection_close`.
         close_connection(cx);
+        cx.end_unsent();
         return;
     }
     let allow = (status == 405).then(|| allowed_methods(handler, cx));

@@ -25,8 +25,9 @@ pub const DEFAULT_SUPPORTED_METHODS: &[&str] =
 /// `SUPPORTED_METHODS`. Differences: path arguments are on the context
 /// (`cx.path_args()`), not method parameters; `on_connection_close` runs once
 /// the method has returned (its `flush()` having failed), since the method
-/// holds `&mut self` until then; `on_finish` runs after the method returns,
-/// not inside `finish()`.
+/// holds `&mut self` until then (and before `on_finish`, which every
+/// request ends with); `on_finish` runs after the method returns, not
+/// inside `finish()`.
 ///
 /// # Contract
 /// Implement methods as `async fn` (or return a future that does nothing
@@ -120,13 +121,15 @@ pub trait RequestHandler: 'static {
         Unimplemented
     }
 
-    /// Called after the response has been sent, for cleanup and logging.
-    /// A panic in it is logged; the response still goes out.
+    /// Called at the end of every request, for cleanup and logging: after
+    /// the response has been sent, or after
+    /// [`on_connection_close`](RequestHandler::on_connection_close) when the
+    /// client left first. A panic in it is logged; the response still goes
+    /// out.
     ///
     /// # Tornado
     /// `RequestHandler.on_finish()`; runs after the method returns, not inside
-    /// `finish()`, and only for a finished response (not after the client
-    /// left; then [`on_connection_close`](RequestHandler::on_connection_close) runs).
+    /// `finish()`.
     fn on_finish(&mut self, _cx: &mut Handler) {}
 
     /// Called if the client closed the connection before the response was
