@@ -88,6 +88,33 @@ impl RequestHandler for FailAfterFlush {
     }
 }
 
+/// Adds WebDAV's `PROPFIND` and `MKCOL` to the verbs it serves.
+struct Dav;
+impl RequestHandler for Dav {
+    const SUPPORTED_METHODS: &'static [&'static str] = &[
+        "GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS", "PROPFIND", "MKCOL",
+    ];
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("got")
+    }
+    async fn other_method(&mut self, cx: &mut Handler) -> Result {
+        let body = format!("{} {}", cx.request.method, cx.request.path);
+        if cx.request.method == "MKCOL" {
+            cx.set_status(201);
+        }
+        cx.write(body)
+    }
+}
+
+/// Lists `PROPFIND` but serves only GET.
+struct DavListedOnly;
+impl RequestHandler for DavListedOnly {
+    const SUPPORTED_METHODS: &'static [&'static str] = &["GET", "PROPFIND"];
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("got")
+    }
+}
+
 struct Reasoned(&'static str);
 impl RequestHandler for Reasoned {
     async fn get(&mut self, _cx: &mut Handler) -> Result {
@@ -402,6 +429,52 @@ fn methods_outside_supported_methods_are_405_before_the_handler_runs() {
     );
     assert_eq!(response.status, 405, "an unknown method");
     assert_eq!(response.header("Allow"), Some("GET"));
+}
+
+#[test]
+fn verbs_added_to_supported_methods_reach_other_method() {
+    // Tornado 6.6 (checked with http.client): a verb added to
+    // SUPPORTED_METHODS runs the method named after it; one not listed, or
+    // in another case, is a 405. Here a listed verb without `other_method`
+    // is a 405 too (Tornado: a 500, the method missing).
+    let server = app_server(Application::new([
+        url("/dav", || Dav),
+        url("/listed", || DavListedOnly),
+        url("/plain", || Hello),
+    ]));
+    let script = format!(
+        r#"
+import http.client
+for method, path in [("PROPFIND", "/dav"), ("MKCOL", "/dav"), ("GET", "/dav"),
+                     ("propfind", "/dav"), ("SEARCH", "/dav"), ("PROPFIND", "/plain"),
+                     ("PROPFIND", "/listed")]:
+    conn = http.client.HTTPConnection("127.0.0.1", {port})
+    conn.request(method, path)
+    r = conn.getresponse()
+    body = r.read().decode()
+    print(method, path, r.status, r.getheader("Allow"), body if r.status < 400 else "-")
+"#,
+        port = server.addr.port()
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "PROPFIND /dav 200 None PROPFIND /dav\n\
+         MKCOL /dav 201 None MKCOL /dav\n\
+         GET /dav 200 None got\n\
+         propfind /dav 405 GET, PROPFIND, MKCOL -\n\
+         SEARCH /dav 405 GET, PROPFIND, MKCOL -\n\
+         PROPFIND /plain 405 GET -\n\
+         PROPFIND /listed 405 GET -\n"
+    );
 }
 
 #[test]

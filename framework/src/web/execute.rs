@@ -97,7 +97,8 @@ async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> s
         Some(4) => handler.patch(cx).await,
         Some(5) => handler.put(cx).await,
         Some(6) => handler.options(cx).await,
-        _ => Err(super::HTTPError::new(405).into()),
+        // Another verb the handler lists in SUPPORTED_METHODS.
+        _ => handler.other_method(cx).await,
     }
 }
 
@@ -120,6 +121,16 @@ fn allowed_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> Stri
     check("PATCH", !is_unimplemented(&handler.patch(cx)));
     check("PUT", !is_unimplemented(&handler.put(cx)));
     check("OPTIONS", !is_unimplemented(&handler.options(cx)));
+    if !is_unimplemented(&handler.other_method(cx)) {
+        let others = H::SUPPORTED_METHODS
+            .iter()
+            .filter(|verb| !METHODS.contains(verb));
+        for &verb in others {
+            if !allowed.contains(&verb) {
+                allowed.push(verb);
+            }
+        }
+    }
     allowed.join(", ")
 }
 

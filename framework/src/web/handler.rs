@@ -20,7 +20,8 @@ pub const DEFAULT_SUPPORTED_METHODS: &[&str] =
 ///
 /// # Tornado
 /// `tornado.web.RequestHandler`: `prepare`, `get`/`head`/`post`/`delete`/
-/// `patch`/`put`/`options`, `on_finish`, `on_connection_close`,
+/// `patch`/`put`/`options` (and [`other_method`](RequestHandler::other_method)
+/// for any other verb in `SUPPORTED_METHODS`), `on_finish`, `on_connection_close`,
 /// `write_error`, `compute_etag`, `set_default_headers`,
 /// `SUPPORTED_METHODS`. Differences: path arguments are on the context
 /// (`cx.path_args()`), not method parameters; `on_connection_close` runs once
@@ -118,6 +119,41 @@ pub trait RequestHandler: 'static {
     /// # Tornado
     /// `RequestHandler.options(*args, **kwargs)`.
     fn options(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
+        Unimplemented
+    }
+
+    /// Any other verb the handler lists in
+    /// [`SUPPORTED_METHODS`](RequestHandler::SUPPORTED_METHODS) (WebDAV's
+    /// `PROPFIND`, a cache's `PURGE`, ...); `cx.request.method` says which.
+    /// Not implemented, such a verb is a 405 like the others.
+    ///
+    /// # Tornado
+    /// The method named after the verb: `def propfind(self)` for a
+    /// `SUPPORTED_METHODS` that adds `"PROPFIND"`. One method serves every
+    /// extra verb here, since a trait cannot grow a method per name.
+    ///
+    /// ```
+    /// use tornado::web::{Handler, RequestHandler, Result, DEFAULT_SUPPORTED_METHODS};
+    ///
+    /// struct Collection;
+    ///
+    /// impl RequestHandler for Collection {
+    ///     const SUPPORTED_METHODS: &'static [&'static str] =
+    ///         &["GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS", "PROPFIND", "MKCOL"];
+    ///
+    ///     async fn other_method(&mut self, cx: &mut Handler) -> Result {
+    ///         match cx.request.method.as_str() {
+    ///             "PROPFIND" => cx.write("<multistatus/>"),
+    ///             _ => {
+    ///                 cx.set_status(201);
+    ///                 Ok(())
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    /// # assert_eq!(&Collection::SUPPORTED_METHODS[..7], DEFAULT_SUPPORTED_METHODS);
+    /// ```
+    fn other_method(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         Unimplemented
     }
 
