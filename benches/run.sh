@@ -8,7 +8,8 @@
 #   benches/run.sh --rev HEAD      # build our server from a commit (git archive), not the work tree
 #   benches/run.sh --rounds 5      # each measurement is the best of N rounds (full: 3 x 5 s)
 #
-# Servers: ours (examples/bench_server.rs), hyper (1.x, tokio current_thread),
+# Servers: ours (examples/bench_server.rs), hyper (1.x, tokio current_thread;
+# pipeline_flush on for the request metrics, off for streaming and memory),
 # actix (actix-web 4, one worker), may (may_minihttp, one worker), ceiling (a
 # bare mio loop answering every request with a canned response; for streaming
 # its column is `rawcopy`, a plain 64 KiB-write socket copy), tornado (Python
@@ -164,7 +165,10 @@ command_of() {
     case "$1" in
         # Like Tornado, ours logs every request at INFO by default.
         ours) echo "$OURS_BIN --port $port --threads 1 --logging warning" ;;
-        hyper) echo "$PEER_BIN/hyper_server --port $port" ;;
+        # pipeline_flush for the request rounds only: it is what hyper's own
+        # benchmarks set for pipelining, and it would buffer a slow client's
+        # stream without bound (see benches/peers/hyper_server).
+        hyper) echo "$PEER_BIN/hyper_server --port $port${PHASE_REQUESTS:+ --pipeline-flush}" ;;
         actix) echo "$PEER_BIN/actix_server --port $port" ;;
         may) echo "$PEER_BIN/may_server --port $port" ;;
         ceiling) echo "$PEER_BIN/ceiling --port $port" ;;
@@ -541,11 +545,13 @@ request_round() { # name
 
 # Request rates, interleaved: every round gives every server a turn, so each
 # server meets every stretch of the machine's drifting speed (see the header).
+PHASE_REQUESTS=1
 for ROUND in $(seq 1 "$ROUNDS"); do
     for name in "${SERVER_LIST[@]}"; do
         request_round "$name"
     done
 done
+PHASE_REQUESTS=
 while IFS=$'\t' read -r kind a b c; do
     case "$kind" in
         record) record "$a" "$b" "$c" ;;
