@@ -1,8 +1,6 @@
 //! Normal traffic through an independent client: Python's `http.client`.
 
-use std::process::Command;
-
-use test_support::ServerThread;
+use test_support::{python_stdout, ServerThread};
 use tornado::http1connection::HTTP1Connection;
 use tornado::httpserver::{HTTPServer, HTTPServerSettings};
 use tornado::httputil::{HTTPHeaders, HTTPServerRequest};
@@ -34,20 +32,7 @@ async fn handle(request: HTTPServerRequest) {
 /// Runs `script` with the server's port as `PORT`; returns its stdout lines.
 fn run_python(server: &ServerThread, script: &str) -> Vec<String> {
     let program = format!("PORT = {}\n{script}", server.addr.port());
-    let out = Command::new("python3")
-        .args(["-c", &program])
-        .output()
-        .expect("python3 is installed");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    python_stdout(&program).lines().map(str::to_owned).collect()
 }
 
 fn server() -> ServerThread {

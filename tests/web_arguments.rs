@@ -3,9 +3,7 @@
 //! and named), `reverse_url`, host routing and multipart uploads. Normal
 //! traffic also goes through an independent client, Python's `http.client`.
 
-use std::process::Command;
-
-use test_support::{app_server, fetch, ServerThread};
+use test_support::{app_server, fetch, python_stdout, ServerThread};
 use tornado::web::{url, Application, Handler, RequestHandler, Result};
 
 /// Writes `name=value` lines for the arguments named by `?names=a,b`
@@ -377,17 +375,8 @@ print(r.status, r.read().decode("utf-8"), end="")
 "#,
         port = server.addr.port()
     );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
+        python_stdout(&script),
         "200 w: one=\"zwei\" all=[\"naïve ☃\", \"zwei\"] query=[\"naïve ☃\", \"zwei\"] body=[]\n\
          z: one=\"a+b\" all=[\"a+b\"] query=[\"a+b\"] body=[]\n\
          200 w: one=\"größe\" all=[\"größe\"] query=[] body=[\"größe\"]\n"

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use test_support::{
-    app_server, fetch, get_raw, read_response, read_until_close, send_expect_close, split_head,
-    status_line, wait_until, without_date, ServerThread,
+    app_server, fetch, get_raw, python_stdout, read_response, read_until_close, send_expect_close,
+    split_head, status_line, wait_until, without_date, ServerThread,
 };
 use tornado::web::{
     url, Application, Error, Finish, HTTPError, Handler, HandlerFactory, RequestHandler, Result,
@@ -456,17 +456,8 @@ for method, path in [("PROPFIND", "/dav"), ("MKCOL", "/dav"), ("GET", "/dav"),
 "#,
         port = server.addr.port()
     );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        python_stdout(&script),
         "PROPFIND /dav 200 None PROPFIND /dav\n\
          MKCOL /dav 201 None MKCOL /dav\n\
          GET /dav 200 None got\n\

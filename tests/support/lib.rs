@@ -340,6 +340,22 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// Runs `python3 -c script` (an independent client: `http.client`,
+/// `urllib`) and returns what it printed; fails the test, with Python's
+/// stderr, if the script fails.
+pub fn python_stdout(script: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A free TCP port on 127.0.0.1 (bound, then released) for a child process.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
