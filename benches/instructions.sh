@@ -10,9 +10,9 @@
 #
 # Installs valgrind and wrk (Debian packages) if missing. Runs the server on
 # CPU 0 under valgrind, wrk -t1 -c16 for 8 s on CPU 1, then divides the
-# program's total instructions (start-up included, ~0.1% here; every thread
-# of the server: actix-web's and hyper's runtimes have more than one) by the
-# requests wrk completed. A peer is built in benches/peers/ (its own
+# program's total instructions (start-up included, ~0.1% here; callgrind
+# counts every thread of the server in one file: actix-web runs several) by
+# the requests wrk completed. A peer is built in benches/peers/ (its own
 # workspace) the first time; hyper runs with --pipeline-flush, as in the
 # request rounds of benches/run.sh.
 set -euo pipefail
@@ -53,7 +53,6 @@ fi
 kill -TERM "$server_pid"
 wait "$server_pid" || true
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.log")
-# One file per thread when the server has several; their totals add up.
-instructions=$(cat "$work"/callgrind.out* | awk '/^summary:/ {sum += $2} END {print sum}')
+instructions=$(awk '/^summary:/ {print $2}' "$work/callgrind.out")
 echo "$server $mode $path: $requests requests, $instructions instructions, $((instructions / requests)) per request"
 echo "profile: callgrind_annotate --inclusive=yes $work/callgrind.out"

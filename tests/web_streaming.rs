@@ -17,7 +17,7 @@ use test_support::{
     wait_for_port, wait_until, ServerThread,
 };
 use tornado::gen::sleep;
-use tornado::web::{url, Application, Handler, RequestHandler, Result};
+use tornado::web::{url, Application, HTTPError, Handler, RequestHandler, Result};
 
 const ALPHABET: &[u8; 26] = b"abcdefghijklmnopqrstuvwxyz";
 const MIB: u64 = 1024 * 1024;
@@ -410,6 +410,62 @@ fn client_leaving_mid_stream_fires_on_connection_close() {
             .load(Ordering::SeqCst)),
         "on_connection_close did not fire"
     );
+}
+
+/// Flushes "first", waits (up to 5 s) for its client to leave, then fails
+/// with a 503; records `on_connection_close`, and `on_finish` only if it
+/// comes after it.
+struct FailsAfterClientLeft {
+    closed: Arc<AtomicBool>,
+    finished_after_close: Arc<AtomicBool>,
+}
+
+impl RequestHandler for FailsAfterClientLeft {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.write("first")?;
+        cx.flush().await?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !cx.connection_closed() && Instant::now() < deadline {
+            sleep(Duration::from_millis(5)).await;
+        }
+        Err(HTTPError::new(503).into())
+    }
+    fn on_connection_close(&mut self, _cx: &mut Handler) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+    fn on_finish(&mut self, _cx: &mut Handler) {
+        let after_close = self.closed.load(Ordering::SeqCst);
+        self.finished_after_close
+            .store(after_close, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_error_after_the_client_left_still_runs_on_connection_close_then_on_finish() {
+    // Tornado 6.6 (checked with a live app): a handler that fails once its
+    // client has gone gets on_connection_close, then on_finish.
+    let closed = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(AtomicBool::new(false));
+    let (c, f) = (closed.clone(), finished.clone());
+    let server = app_server(Application::new([url("/fails", move || {
+        FailsAfterClientLeft {
+            closed: c.clone(),
+            finished_after_close: f.clone(),
+        }
+    })]));
+    let mut sock = server.connect();
+    sock.write_all(b"GET /fails HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let head = read_head(&mut sock);
+    assert!(head.contains("Transfer-Encoding: chunked"), "{head:?}");
+    let mut first = [0u8; 10];
+    sock.read_exact(&mut first).unwrap();
+    drop(sock);
+    assert!(
+        wait_until(Duration::from_secs(10), || finished.load(Ordering::SeqCst)),
+        "on_finish did not run after on_connection_close"
+    );
+    assert!(closed.load(Ordering::SeqCst));
 }
 
 #[test]

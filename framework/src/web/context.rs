@@ -505,7 +505,9 @@ impl Handler {
     }
 
     /// True once [`finish`](Handler::finish) has run, or once the request
-    /// ended unanswered because the connection closed.
+    /// ended without a complete response: the client left, or an error after
+    /// the headers went out cut the body. `on_finish` sees it true in every
+    /// case.
     ///
     /// # Tornado
     /// `RequestHandler._finished` (private in Tornado).
@@ -689,9 +691,10 @@ impl Handler {
         etags.iter().any(|tag| strip(tag) == computed)
     }
 
-    /// Marks the request over when its response cannot be sent (the
-    /// connection is closed): what Tornado's `finish()` amounts to on a
-    /// closed stream, whose writes fail quietly.
+    /// Marks the request over when its response cannot be completed (the
+    /// client left, or the server cut the body after an error): what
+    /// Tornado's `finish()` amounts to on a closed stream, whose writes
+    /// fail quietly.
     pub(crate) fn end_unsent(&mut self) {
         self.finished = true;
     }

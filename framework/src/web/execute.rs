@@ -165,6 +165,11 @@ fn handle_request_exception<H: RequestHandler>(handler: &mut H, cx: &mut Handler
         return;
     }
     if cx.headers_written() {
+        if cx.connection_closed() {
+            // The client left: `execute` runs `on_connection_close`, then
+            // `on_finish`.
+            return;
+        }
         // Part of the response is out; an error page cannot follow it, and
         // finishing would pass the truncated body off as whole. The request
         // is over all the same (`on_finish` runs, as after Tornado's
