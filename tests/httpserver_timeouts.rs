@@ -95,10 +95,12 @@ fn idle_keep_alive_connection_is_closed_silently() {
         ..HTTPServerSettings::default()
     });
     let mut sock = server.connect();
+    // Timed from before the request: the server's idle clock starts when
+    // it has answered, before this side has read the answer.
+    let start = Instant::now();
     sock.write_all(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     assert_eq!(read_response(&mut sock, false).body, b"GET /1 ");
-    let start = Instant::now();
     let out = read_until_close(&mut sock);
     assert_timed_out_after(start.elapsed(), "idle close");
     assert_eq!(out, b"", "an idle connection is closed without a response");
@@ -179,9 +181,11 @@ fn idle_timeout_after_a_slow_head_runs_from_the_response() {
     sock.set_nodelay(true).unwrap();
     sock.write_all(b"GET /slow-head HTTP/1.1\r\n").unwrap();
     std::thread::sleep(TIMEOUT / 3);
+    // Timed from before the head's end: the server's idle clock starts when
+    // it has answered, before this side has read the answer.
+    let start = Instant::now();
     sock.write_all(b"Host: x\r\n\r\n").unwrap();
     assert_eq!(read_response(&mut sock, false).body, b"GET /slow-head ");
-    let start = Instant::now();
     let out = read_until_close(&mut sock);
     let elapsed = start.elapsed();
     assert!(elapsed >= TIMEOUT * 2, "idle close after only {elapsed:?}");
