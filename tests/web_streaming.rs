@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -412,49 +412,93 @@ fn client_leaving_mid_stream_fires_on_connection_close() {
     );
 }
 
-/// Flushes "first", waits (up to 5 s) for its client to leave, then fails
-/// with a 503; records `on_connection_close`, and `on_finish` only if it
-/// comes after it.
-struct FailsAfterClientLeft {
-    closed: Arc<AtomicBool>,
-    finished_after_close: Arc<AtomicBool>,
+/// What a [`FailsAfterFlush`] saw of its hooks.
+#[derive(Default)]
+struct Hooks {
+    closed: AtomicUsize,
+    finished: AtomicUsize,
+    /// `on_finish` ran after `on_connection_close`.
+    finished_after_close: AtomicBool,
 }
 
-impl RequestHandler for FailsAfterClientLeft {
+/// Flushes "first", then fails with a 503: at once, or (`wait_for_leave`)
+/// once its client has gone (waiting up to 5 s). Records its hooks.
+struct FailsAfterFlush {
+    wait_for_leave: bool,
+    hooks: Arc<Hooks>,
+}
+
+impl RequestHandler for FailsAfterFlush {
     async fn get(&mut self, cx: &mut Handler) -> Result {
         cx.write("first")?;
         cx.flush().await?;
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !cx.connection_closed() && Instant::now() < deadline {
+        while self.wait_for_leave && !cx.connection_closed() && Instant::now() < deadline {
             sleep(Duration::from_millis(5)).await;
         }
         Err(HTTPError::new(503).into())
     }
     fn on_connection_close(&mut self, _cx: &mut Handler) {
-        self.closed.store(true, Ordering::SeqCst);
+        self.hooks.closed.fetch_add(1, Ordering::SeqCst);
     }
     fn on_finish(&mut self, _cx: &mut Handler) {
-        let after_close = self.closed.load(Ordering::SeqCst);
-        self.finished_after_close
+        let after_close = self.hooks.closed.load(Ordering::SeqCst) > 0;
+        self.hooks
+            .finished_after_close
             .store(after_close, Ordering::SeqCst);
+        self.hooks.finished.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// Serves `/fail` (fails at once after its flush) and `/fail-after-leave`.
+fn failing_server() -> (ServerThread, Arc<Hooks>) {
+    let hooks = Arc::new(Hooks::default());
+    let (now, later) = (hooks.clone(), hooks.clone());
+    let app = Application::new([
+        url("/fail", move || FailsAfterFlush {
+            wait_for_leave: false,
+            hooks: now.clone(),
+        }),
+        url("/fail-after-leave", move || FailsAfterFlush {
+            wait_for_leave: true,
+            hooks: later.clone(),
+        }),
+    ]);
+    (app_server(app), hooks)
+}
+
+#[test]
+fn error_after_headers_cuts_the_body_and_runs_on_finish_not_on_connection_close() {
+    // Tornado 6.6: send_error after the headers went out calls finish(),
+    // so on_finish runs; the client did not leave, so no
+    // on_connection_close. Here the body is cut instead of ended.
+    let (server, hooks) = failing_server();
+    let mut sock = server.connect();
+    sock.write_all(b"GET /fail HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let raw = read_until_close(&mut sock);
+    assert_eq!(split_head(&raw).1, b"5\r\nfirst\r\n");
+    assert!(
+        wait_until(Duration::from_secs(5), || hooks
+            .finished
+            .load(Ordering::SeqCst)
+            == 1),
+        "on_finish did not run"
+    );
+    assert_eq!(
+        hooks.closed.load(Ordering::SeqCst),
+        0,
+        "on_connection_close ran"
+    );
 }
 
 #[test]
 fn an_error_after_the_client_left_still_runs_on_connection_close_then_on_finish() {
     // Tornado 6.6 (checked with a live app): a handler that fails once its
     // client has gone gets on_connection_close, then on_finish.
-    let closed = Arc::new(AtomicBool::new(false));
-    let finished = Arc::new(AtomicBool::new(false));
-    let (c, f) = (closed.clone(), finished.clone());
-    let server = app_server(Application::new([url("/fails", move || {
-        FailsAfterClientLeft {
-            closed: c.clone(),
-            finished_after_close: f.clone(),
-        }
-    })]));
+    let (server, hooks) = failing_server();
     let mut sock = server.connect();
-    sock.write_all(b"GET /fails HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.write_all(b"GET /fail-after-leave HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     let head = read_head(&mut sock);
     assert!(head.contains("Transfer-Encoding: chunked"), "{head:?}");
@@ -462,10 +506,17 @@ fn an_error_after_the_client_left_still_runs_on_connection_close_then_on_finish(
     sock.read_exact(&mut first).unwrap();
     drop(sock);
     assert!(
-        wait_until(Duration::from_secs(10), || finished.load(Ordering::SeqCst)),
-        "on_finish did not run after on_connection_close"
+        wait_until(Duration::from_secs(10), || hooks
+            .finished
+            .load(Ordering::SeqCst)
+            == 1),
+        "on_finish did not run"
     );
-    assert!(closed.load(Ordering::SeqCst));
+    assert!(
+        hooks.finished_after_close.load(Ordering::SeqCst),
+        "on_finish ran before on_connection_close"
+    );
+    assert_eq!(hooks.closed.load(Ordering::SeqCst), 1);
 }
 
 #[test]
