@@ -16,7 +16,9 @@ use test_support::{
     app_server, example_binary, free_port, read_response, read_until_close, split_head,
     wait_for_port, wait_until, ServerThread,
 };
-use tornado::gen::sleep;
+use tornado::gen::{sleep, with_timeout};
+use tornado::ioloop::IOLoop;
+use tornado::locks::Event;
 use tornado::web::{url, Application, HTTPError, Handler, RequestHandler, Result};
 
 const ALPHABET: &[u8; 26] = b"abcdefghijklmnopqrstuvwxyz";
@@ -517,6 +519,141 @@ fn an_error_after_the_client_left_still_runs_on_connection_close_then_on_finish(
         "on_finish ran before on_connection_close"
     );
     assert_eq!(hooks.closed.load(Ordering::SeqCst), 1);
+}
+
+/// A long poll: waits `wait` for news that never comes, stopping as soon as
+/// its client leaves; records whether the client's leaving ended the wait.
+struct LongPoll {
+    wait: Duration,
+    left_early: Arc<AtomicBool>,
+    hooks: Arc<Hooks>,
+}
+
+impl RequestHandler for LongPoll {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        let left = with_timeout(self.wait, cx.wait_for_close()).await.is_ok();
+        self.left_early.store(left, Ordering::SeqCst);
+        if left {
+            return Ok(());
+        }
+        cx.write("no news")
+    }
+    fn on_connection_close(&mut self, _cx: &mut Handler) {
+        self.hooks.closed.fetch_add(1, Ordering::SeqCst);
+    }
+    fn on_finish(&mut self, _cx: &mut Handler) {
+        let after_close = self.hooks.closed.load(Ordering::SeqCst) > 0;
+        self.hooks
+            .finished_after_close
+            .store(after_close, Ordering::SeqCst);
+        self.hooks.finished.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Serves `/poll?wait=ms`.
+fn long_poll_server() -> (ServerThread, Arc<AtomicBool>, Arc<Hooks>) {
+    let left_early = Arc::new(AtomicBool::new(false));
+    let hooks = Arc::new(Hooks::default());
+    let (left, seen) = (left_early.clone(), hooks.clone());
+    let app = Application::new([
+        url("/poll/long", {
+            let (left, seen) = (left.clone(), seen.clone());
+            move || LongPoll {
+                wait: Duration::from_secs(10),
+                left_early: left.clone(),
+                hooks: seen.clone(),
+            }
+        }),
+        url("/poll/short", move || LongPoll {
+            wait: Duration::from_millis(200),
+            left_early: left.clone(),
+            hooks: seen.clone(),
+        }),
+    ]);
+    (app_server(app), left_early, hooks)
+}
+
+#[test]
+fn wait_for_close_ends_a_long_poll_when_the_client_leaves() {
+    // Tornado's chat demo cancels its wait in on_connection_close, called
+    // mid-await; here the handler races its wait against wait_for_close.
+    let (server, left_early, hooks) = long_poll_server();
+    let mut sock = server.connect();
+    sock.write_all(b"GET /poll/long HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let left_at = Instant::now();
+    drop(sock);
+    assert!(
+        wait_until(Duration::from_secs(5), || left_early.load(Ordering::SeqCst)),
+        "the handler still waited after its client left"
+    );
+    assert!(left_at.elapsed() < Duration::from_secs(5));
+    assert!(
+        wait_until(Duration::from_secs(5), || hooks
+            .finished
+            .load(Ordering::SeqCst)
+            == 1),
+        "on_finish did not run"
+    );
+    assert!(hooks.finished_after_close.load(Ordering::SeqCst));
+    assert_eq!(hooks.closed.load(Ordering::SeqCst), 1);
+}
+
+/// Hands its wait for the client to a task of its own (a background job
+/// that must stop when the client leaves) and waits up to 10 s for that
+/// task to see the close.
+struct Watched {
+    watcher_saw_close: Arc<AtomicBool>,
+}
+
+impl RequestHandler for Watched {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        let left = cx.wait_for_close();
+        let saw = self.watcher_saw_close.clone();
+        let done = Event::new();
+        let signal = done.clone();
+        let _watcher = IOLoop::current().spawn(async move {
+            left.await;
+            saw.store(true, Ordering::SeqCst);
+            signal.set();
+        });
+        let _ = with_timeout(Duration::from_secs(10), done.wait()).await;
+        Ok(())
+    }
+}
+
+#[test]
+fn wait_for_close_wakes_a_task_other_than_the_handlers() {
+    let saw = Arc::new(AtomicBool::new(false));
+    let flag = saw.clone();
+    let server = app_server(Application::new([url("/watched", move || Watched {
+        watcher_saw_close: flag.clone(),
+    })]));
+    let mut sock = server.connect();
+    sock.write_all(b"GET /watched HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    drop(sock);
+    assert!(
+        wait_until(Duration::from_secs(5), || saw.load(Ordering::SeqCst)),
+        "the spawned task never saw the client leave"
+    );
+}
+
+#[test]
+fn wait_for_close_does_not_end_a_poll_whose_client_stays() {
+    let (server, left_early, hooks) = long_poll_server();
+    let mut sock = server.connect();
+    sock.write_all(b"GET /poll/short HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"no news");
+    assert!(!left_early.load(Ordering::SeqCst));
+    // The connection is still usable, and the next poll waits afresh.
+    sock.write_all(b"GET /poll/short HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"no news");
+    assert_eq!(hooks.closed.load(Ordering::SeqCst), 0);
 }
 
 #[test]

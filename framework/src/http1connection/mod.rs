@@ -8,6 +8,7 @@
 //! [`HTTPServer`](crate::httpserver::HTTPServer) runs it.
 
 mod buffers;
+mod close_wait;
 mod decompress;
 mod params;
 mod serve;
@@ -27,7 +28,9 @@ use crate::http1::{Codec, DateCache, LocalProtocolError, ResponseHead, State};
 use crate::httputil::{recycle_header_map, HTTPHeaders};
 use crate::ioloop::loop_system_now;
 use crate::iostream::{IOStream, StreamError};
+use crate::locks::waiters::WaitList;
 
+pub use close_wait::WaitForClose;
 pub use params::HTTP1ConnectionParameters;
 pub(crate) use serve::{serve_connection, ConnectionControl};
 
@@ -102,6 +105,9 @@ pub(crate) struct Shared {
     context: RefCell<RequestContext>,
     /// The current request's close callback; cleared when its response ends.
     close_callback: RefCell<Option<Box<dyn FnOnce()>>>,
+    /// The [`WaitForClose`] futures waiting for the connection to close
+    /// (empty, it allocates nothing).
+    close_waiters: RefCell<WaitList>,
     /// How much to read next: grows while reads fill what was asked, shrinks
     /// while they bring little, so small requests cost a small zero-fill.
     read_hint: Cell<usize>,
@@ -176,6 +182,7 @@ impl HTTP1Connection {
                     protocol: "http",
                 }),
                 close_callback: RefCell::new(None),
+                close_waiters: RefCell::default(),
                 read_hint: Cell::new(buffers::INITIAL_READ),
                 nodelay: Cell::new(false),
                 unyielded: Cell::new(0),
@@ -532,6 +539,7 @@ impl HTTP1Connection {
         if let Some(callback) = callback {
             callback();
         }
+        self.wake_close_waiters();
     }
 }
 

@@ -14,7 +14,7 @@ use sha1::{Digest, Sha1};
 use super::cookies::{format_set_cookie, is_unsafe_attribute, parse_cookie, CookieOptions};
 use super::{Application, Error, HTTPError, Result, Settings};
 use crate::escape::{json_encode_into, xhtml_escape};
-use crate::http1connection::{with_http_date, HTTP1Connection, ZERO_COPY_MIN};
+use crate::http1connection::{with_http_date, HTTP1Connection, WaitForClose, ZERO_COPY_MIN};
 use crate::httputil::{
     classify, clear_map, is_tchar, reason_phrase, FieldName, HTTPHeaders, HTTPServerRequest,
 };
@@ -966,6 +966,45 @@ impl Handler {
     /// the handler ran) or a write to it failed.
     pub fn connection_closed(&self) -> bool {
         self.connection().is_some_and(HTTP1Connection::closed)
+    }
+
+    /// A future that resolves as soon as the client leaves (the connection
+    /// closes), while the handler waits on something else: race it against
+    /// that wait, and return when it wins. It borrows nothing, so the
+    /// handler keeps the use of `cx`. Never resolves for a request built
+    /// without a connection.
+    ///
+    /// # Tornado
+    /// Where a Tornado handler cancels its pending wait in
+    /// `on_connection_close` (the chat demo's long poll), which Tornado calls
+    /// in the middle of the `await`, a handler here waits for this alongside:
+    /// the method holds `&mut self`, so `on_connection_close` runs only once
+    /// it has returned.
+    ///
+    /// ```
+    /// use tornado::locks::Condition;
+    /// use tornado::web::{Handler, RequestHandler, Result};
+    ///
+    /// /// The chat demo's long poll: answers when there is news, and stops
+    /// /// waiting as soon as its client leaves.
+    /// struct MessageUpdates {
+    ///     news: Condition,
+    /// }
+    ///
+    /// impl RequestHandler for MessageUpdates {
+    ///     async fn post(&mut self, cx: &mut Handler) -> Result {
+    ///         let left = cx.wait_for_close();
+    ///         // Any way of racing two futures will do; this is tokio's.
+    ///         tokio::select! {
+    ///             () = self.news.wait() => cx.write("news"),
+    ///             () = left => Ok(()), // nobody left to answer
+    ///         }
+    ///     }
+    /// }
+    /// # let _ = MessageUpdates { news: Condition::new() };
+    /// ```
+    pub fn wait_for_close(&self) -> WaitForClose {
+        WaitForClose::new(self.request.connection.clone())
     }
 }
 
