@@ -37,7 +37,10 @@ pub(crate) fn release(mut buffer: BytesMut) {
     if !(MIN_READ..=POOL_MAX_CAPACITY).contains(&buffer.capacity()) {
         return;
     }
-    POOL.with(|pool| {
+    // `try_with`: a request still in flight when its loop's thread exits is
+    // dropped while the thread's storage is torn down; the pool may be
+    // gone by then, and the buffer is simply freed.
+    let _ = POOL.try_with(|pool| {
         let mut pool = pool.borrow_mut();
         if pool.len() < POOL_LIMIT {
             pool.push(buffer);

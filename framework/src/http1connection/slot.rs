@@ -78,7 +78,10 @@ fn release<F: 'static>(slot: Option<Slot<F>>) {
         return;
     };
     slot.set(None);
-    IDLE.with(|idle| {
+    // `try_with`: a request still in flight when its loop's thread exits is
+    // dropped while the thread's storage is torn down; the pool may be
+    // gone by then, and the slot is simply freed.
+    let _ = IDLE.try_with(|idle| {
         // A slot released while the pool is borrowed (a future's drop
         // releasing another) is simply freed.
         if let Ok(mut idle) = idle.try_borrow_mut() {

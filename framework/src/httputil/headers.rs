@@ -50,7 +50,10 @@ pub(crate) fn recycle_header_map(mut headers: HTTPHeaders) {
         return;
     }
     headers.clear();
-    SPARE.with(|spare| {
+    // `try_with`: a request still in flight when its loop's thread exits is
+    // dropped while the thread's storage is torn down; the pool may be
+    // gone by then, and the map is simply freed.
+    let _ = SPARE.try_with(|spare| {
         let mut spare = spare.borrow_mut();
         if spare.len() < SPARE_MAPS {
             spare.push(headers);

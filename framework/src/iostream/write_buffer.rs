@@ -106,7 +106,10 @@ impl WriteBuffer {
         if chunks.capacity() > MAX_IOVECS || tail.try_reclaim(SPARE_TAIL_MAX + 1) {
             return;
         }
-        SPARE.with(|spare| {
+        // `try_with`: a request still in flight when its loop's thread exits
+        // is dropped while the thread's storage is torn down; the pool may
+        // be gone by then, and the buffers are simply freed.
+        let _ = SPARE.try_with(|spare| {
             // Not while the pool is borrowed (a drop re-entering it).
             if let Ok(mut spare) = spare.try_borrow_mut() {
                 if spare.len() < SPARES {

@@ -60,7 +60,10 @@ pub(crate) fn release_handler(mut cx: Box<Handler>) {
     if !cx.fits_in_pool() {
         return;
     }
-    HANDLERS.with(|pool| {
+    // `try_with`: a request still in flight when its loop's thread exits is
+    // dropped while the thread's storage is torn down; the pool may be
+    // gone by then, and the context is simply freed.
+    let _ = HANDLERS.try_with(|pool| {
         let mut pool = pool.borrow_mut();
         if pool.len() < POOL_SIZE {
             pool.push(cx);
@@ -85,7 +88,10 @@ pub(crate) fn task(route: &Arc<dyn Route>) -> Pin<Box<dyn RequestTask>> {
 
 /// Gives an empty slot back to the pool.
 pub(crate) fn release_task(route: &Arc<dyn Route>, task: Pin<Box<dyn RequestTask>>) {
-    TASKS.with(|pool| {
+    // `try_with`: a request still in flight when its loop's thread exits is
+    // dropped while the thread's storage is torn down; the pool may be
+    // gone by then, and the slot is simply freed.
+    let _ = TASKS.try_with(|pool| {
         let mut pool = pool.borrow_mut();
         if pool.idle >= POOL_SIZE {
             return;
