@@ -423,6 +423,38 @@ struct Hooks {
     finished_after_close: AtomicBool,
 }
 
+impl Hooks {
+    /// For `on_connection_close`.
+    fn record_close(&self) {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// For `on_finish`.
+    fn record_finish(&self) {
+        let after_close = self.closed.load(Ordering::SeqCst) > 0;
+        self.finished_after_close
+            .store(after_close, Ordering::SeqCst);
+        self.finished.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Waits (up to 10 s) for the request to end, then asserts the hooks
+    /// of a client that left: `on_connection_close` once, then `on_finish`.
+    fn assert_closed_then_finished(&self) {
+        assert!(
+            wait_until(Duration::from_secs(10), || self
+                .finished
+                .load(Ordering::SeqCst)
+                == 1),
+            "on_finish did not run"
+        );
+        assert!(
+            self.finished_after_close.load(Ordering::SeqCst),
+            "on_finish ran before on_connection_close"
+        );
+        assert_eq!(self.closed.load(Ordering::SeqCst), 1);
+    }
+}
+
 /// Flushes "first", then fails with a 503: at once, or (`wait_for_leave`)
 /// once its client has gone (waiting up to 5 s). Records its hooks.
 struct FailsAfterFlush {
@@ -441,14 +473,10 @@ impl RequestHandler for FailsAfterFlush {
         Err(HTTPError::new(503).into())
     }
     fn on_connection_close(&mut self, _cx: &mut Handler) {
-        self.hooks.closed.fetch_add(1, Ordering::SeqCst);
+        self.hooks.record_close();
     }
     fn on_finish(&mut self, _cx: &mut Handler) {
-        let after_close = self.hooks.closed.load(Ordering::SeqCst) > 0;
-        self.hooks
-            .finished_after_close
-            .store(after_close, Ordering::SeqCst);
-        self.hooks.finished.fetch_add(1, Ordering::SeqCst);
+        self.hooks.record_finish();
     }
 }
 
@@ -507,18 +535,7 @@ fn an_error_after_the_client_left_still_runs_on_connection_close_then_on_finish(
     let mut first = [0u8; 10];
     sock.read_exact(&mut first).unwrap();
     drop(sock);
-    assert!(
-        wait_until(Duration::from_secs(10), || hooks
-            .finished
-            .load(Ordering::SeqCst)
-            == 1),
-        "on_finish did not run"
-    );
-    assert!(
-        hooks.finished_after_close.load(Ordering::SeqCst),
-        "on_finish ran before on_connection_close"
-    );
-    assert_eq!(hooks.closed.load(Ordering::SeqCst), 1);
+    hooks.assert_closed_then_finished();
 }
 
 /// A long poll: waits `wait` for news that never comes, stopping as soon as
@@ -539,14 +556,10 @@ impl RequestHandler for LongPoll {
         cx.write("no news")
     }
     fn on_connection_close(&mut self, _cx: &mut Handler) {
-        self.hooks.closed.fetch_add(1, Ordering::SeqCst);
+        self.hooks.record_close();
     }
     fn on_finish(&mut self, _cx: &mut Handler) {
-        let after_close = self.hooks.closed.load(Ordering::SeqCst) > 0;
-        self.hooks
-            .finished_after_close
-            .store(after_close, Ordering::SeqCst);
-        self.hooks.finished.fetch_add(1, Ordering::SeqCst);
+        self.hooks.record_finish();
     }
 }
 
@@ -589,15 +602,7 @@ fn wait_for_close_ends_a_long_poll_when_the_client_leaves() {
         "the handler still waited after its client left"
     );
     assert!(left_at.elapsed() < Duration::from_secs(5));
-    assert!(
-        wait_until(Duration::from_secs(5), || hooks
-            .finished
-            .load(Ordering::SeqCst)
-            == 1),
-        "on_finish did not run"
-    );
-    assert!(hooks.finished_after_close.load(Ordering::SeqCst));
-    assert_eq!(hooks.closed.load(Ordering::SeqCst), 1);
+    hooks.assert_closed_then_finished();
 }
 
 /// Hands its wait for the client to a task of its own (a background job
