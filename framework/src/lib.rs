@@ -43,6 +43,7 @@ pub mod locks;
 pub mod log;
 pub mod netutil;
 pub mod options;
+mod pool;
 pub mod queues;
 pub mod routing;
 pub mod tcpserver;

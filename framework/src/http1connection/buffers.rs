@@ -9,6 +9,8 @@ use std::cell::RefCell;
 
 use bytes::BytesMut;
 
+use crate::pool::{self, Pool};
+
 /// The size of a fresh buffer.
 pub(crate) const BUFFER_SIZE: usize = 8 * 1024;
 
@@ -22,13 +24,12 @@ const POOL_LIMIT: usize = 256;
 const POOL_MAX_CAPACITY: usize = 32 * 1024;
 
 thread_local! {
-    static POOL: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    static POOL: Pool<BytesMut> = const { RefCell::new(Vec::new()) };
 }
 
 /// A buffer from the pool, or a new one.
 pub(crate) fn acquire() -> BytesMut {
-    POOL.with(|pool| pool.borrow_mut().pop())
-        .unwrap_or_else(|| BytesMut::with_capacity(BUFFER_SIZE))
+    pool::take(&POOL).unwrap_or_else(|| BytesMut::with_capacity(BUFFER_SIZE))
 }
 
 /// Returns `buffer` (which must hold no data) to the pool.
@@ -37,15 +38,7 @@ pub(crate) fn release(mut buffer: BytesMut) {
     if !(MIN_READ..=POOL_MAX_CAPACITY).contains(&buffer.capacity()) {
         return;
     }
-    // `try_with`: a request still in flight when its loop's thread exits is
-    // dropped while the thread's storage is torn down; the pool may be
-    // gone by then, and the buffer is simply freed.
-    let _ = POOL.try_with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.len() < POOL_LIMIT {
-            pool.push(buffer);
-        }
-    });
+    pool::give_back(&POOL, buffer, POOL_LIMIT);
 }
 
 /// The first read of a connection asks for this much.

@@ -13,13 +13,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::pool::{self, Pool};
+
 /// Most idle slots kept per thread (of all future types together): enough
 /// for the requests one loop has in flight at once in a busy moment.
 const POOL_SIZE: usize = 64;
 
 thread_local! {
     /// Idle slots, each a `Slot<F>` for some future type `F`.
-    static IDLE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    static IDLE: Pool<Box<dyn Any>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Pinned storage for one future of type `F` at a time. The outer box lets
@@ -78,18 +80,7 @@ fn release<F: 'static>(slot: Option<Slot<F>>) {
         return;
     };
     slot.set(None);
-    // `try_with`: a request still in flight when its loop's thread exits is
-    // dropped while the thread's storage is torn down; the pool may be
-    // gone by then, and the slot is simply freed.
-    let _ = IDLE.try_with(|idle| {
-        // A slot released while the pool is borrowed (a future's drop
-        // releasing another) is simply freed.
-        if let Ok(mut idle) = idle.try_borrow_mut() {
-            if idle.len() < POOL_SIZE {
-                idle.push(slot);
-            }
-        }
-    });
+    pool::give_back(&IDLE, slot as Box<dyn Any>, POOL_SIZE);
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::fmt;
 use std::ops::Range;
 
 use super::field_name::{classify, FieldName};
+use crate::pool::{self, Pool};
 
 /// Most spare header maps kept per thread (see [`spare_header_map`]).
 const SPARE_MAPS: usize = 64;
@@ -28,14 +29,14 @@ const SPARE_MAX_LINES: usize = 128;
 thread_local! {
     /// Cleared header maps of finished requests, each with the capacity of a
     /// typical head, waiting to hold the next head parsed on this thread.
-    static SPARE: RefCell<Vec<HTTPHeaders>> = const { RefCell::new(Vec::new()) };
+    static SPARE: Pool<HTTPHeaders> = const { RefCell::new(Vec::new()) };
 }
 
 /// A cleared header map from this thread's pool of spares, for the codec to
 /// parse the next request head into without allocating. The pool is shared
 /// by all connections, so an idle connection holds none.
 pub(crate) fn spare_header_map() -> Option<HTTPHeaders> {
-    SPARE.with(|spare| spare.borrow_mut().pop())
+    pool::take(&SPARE)
 }
 
 /// Gives a header map that is done with to this thread's pool of spares.
@@ -50,15 +51,7 @@ pub(crate) fn recycle_header_map(mut headers: HTTPHeaders) {
         return;
     }
     headers.clear();
-    // `try_with`: a request still in flight when its loop's thread exits is
-    // dropped while the thread's storage is torn down; the pool may be
-    // gone by then, and the map is simply freed.
-    let _ = SPARE.try_with(|spare| {
-        let mut spare = spare.borrow_mut();
-        if spare.len() < SPARE_MAPS {
-            spare.push(headers);
-        }
-    });
+    pool::give_back(&SPARE, headers, SPARE_MAPS);
 }
 
 /// A case-insensitive, multi-valued, order-preserving map of HTTP header fields.

@@ -15,6 +15,8 @@ use std::io::{self, IoSlice, Write};
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::pool::{self, Pool};
+
 /// Writes up to this size are coalesced into the tail buffer.
 const COALESCE_LIMIT: usize = 4096;
 
@@ -30,7 +32,7 @@ const SPARE_TAIL_MAX: usize = 16 * 1024;
 
 thread_local! {
     /// Emptied queues and tails of drained write buffers (see the module doc).
-    static SPARE: RefCell<Vec<(VecDeque<Bytes>, BytesMut)>> = const { RefCell::new(Vec::new()) };
+    static SPARE: Pool<(VecDeque<Bytes>, BytesMut)> = const { RefCell::new(Vec::new()) };
 }
 
 /// Bytes queued for the socket, in order.
@@ -86,7 +88,7 @@ impl WriteBuffer {
         if self.len != 0 || self.chunks.capacity() != 0 || self.tail.capacity() != 0 {
             return;
         }
-        if let Some((chunks, tail)) = SPARE.with(|spare| spare.borrow_mut().pop()) {
+        if let Some((chunks, tail)) = pool::take(&SPARE) {
             self.chunks = chunks;
             self.tail = tail;
         }
@@ -106,17 +108,7 @@ impl WriteBuffer {
         if chunks.capacity() > MAX_IOVECS || tail.try_reclaim(SPARE_TAIL_MAX + 1) {
             return;
         }
-        // `try_with`: a request still in flight when its loop's thread exits
-        // is dropped while the thread's storage is torn down; the pool may
-        // be gone by then, and the buffers are simply freed.
-        let _ = SPARE.try_with(|spare| {
-            // Not while the pool is borrowed (a drop re-entering it).
-            if let Ok(mut spare) = spare.try_borrow_mut() {
-                if spare.len() < SPARES {
-                    spare.push((chunks, tail));
-                }
-            }
-        });
+        pool::give_back(&SPARE, (chunks, tail), SPARES);
     }
 
     /// Moves the tail into the chunk queue, keeping order with what follows.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::task::{RequestTask, Route};
 use super::{Application, Handler};
+use crate::pool::{self, Pool};
 
 /// Most contexts, and most slots, kept per thread: enough for the requests
 /// one loop has in flight at once in a busy moment.
@@ -22,7 +23,7 @@ thread_local! {
     // Boxed on purpose: a request's future holds its context by pointer, so
     // taking one from here and giving it back moves no large struct.
     #[allow(clippy::vec_box)]
-    static HANDLERS: RefCell<Vec<Box<Handler>>> = const { RefCell::new(Vec::new()) };
+    static HANDLERS: Pool<Box<Handler>> = const { RefCell::new(Vec::new()) };
     static TASKS: RefCell<TaskPool> = const {
         RefCell::new(TaskPool {
             routes: Vec::new(),
@@ -48,7 +49,7 @@ struct RouteTasks {
 
 /// A context for a new request of `application`, from the pool if it has one.
 pub(crate) fn handler(application: &Application) -> Box<Handler> {
-    let pooled = HANDLERS.with(|pool| pool.borrow_mut().pop());
+    let pooled = pool::take(&HANDLERS);
     let mut cx = pooled.unwrap_or_else(|| Box::new(Handler::blank(application.clone())));
     cx.reset(application);
     cx
@@ -60,15 +61,7 @@ pub(crate) fn release_handler(mut cx: Box<Handler>) {
     if !cx.fits_in_pool() {
         return;
     }
-    // `try_with`: a request still in flight when its loop's thread exits is
-    // dropped while the thread's storage is torn down; the pool may be
-    // gone by then, and the context is simply freed.
-    let _ = HANDLERS.try_with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.len() < POOL_SIZE {
-            pool.push(cx);
-        }
-    });
+    pool::give_back(&HANDLERS, cx, POOL_SIZE);
 }
 
 /// An empty slot for `route`'s next request.
@@ -88,9 +81,8 @@ pub(crate) fn task(route: &Arc<dyn Route>) -> Pin<Box<dyn RequestTask>> {
 
 /// Gives an empty slot back to the pool.
 pub(crate) fn release_task(route: &Arc<dyn Route>, task: Pin<Box<dyn RequestTask>>) {
-    // `try_with`: a request still in flight when its loop's thread exits is
-    // dropped while the thread's storage is torn down; the pool may be
-    // gone by then, and the slot is simply freed.
+    // `try_with`: see `crate::pool` (a request still in flight when its
+    // loop's thread exits is dropped after this pool may be gone).
     let _ = TASKS.try_with(|pool| {
         let mut pool = pool.borrow_mut();
         if pool.idle >= POOL_SIZE {
