@@ -63,7 +63,12 @@ impl Future for WaitForClose {
 impl Drop for WaitForClose {
     fn drop(&mut self) {
         if let (Some(conn), Some(id)) = (&self.conn, self.id) {
-            conn.shared.close_waiters.borrow_mut().remove(id);
+            // Not while the list is borrowed (a drop inside another waiter's
+            // removal): the entry then stays, and the close wakes a waker
+            // nobody waits on.
+            if let Ok(mut waiters) = conn.shared.close_waiters.try_borrow_mut() {
+                waiters.remove(id);
+            }
         }
     }
 }
