@@ -366,6 +366,17 @@ impl Handler {
         Ok(())
     }
 
+    /// [`set_header`](Handler::set_header) for a field the framework sets
+    /// itself: the name is `known`'s spelling and the value a constant with
+    /// no control bytes, so neither is formatted nor checked again.
+    fn set_own_header(&mut self, known: FieldName, value: &'static str) {
+        debug_assert!(!is_unsafe_header_value(value.as_bytes()));
+        let name = known.spelling().unwrap_or_default();
+        self.headers_edited = true;
+        self.headers
+            .set_named(known, name.as_bytes(), value.as_bytes());
+    }
+
     /// Writes a header line's normalized name, then its formatted value,
     /// into `header_scratch`, refusing a name that is not a token and a
     /// value that could inject a line. Returns the name as [`classify`]
@@ -482,7 +493,8 @@ impl Handler {
             self.write_buffer.truncate(before);
             return Err(err.into());
         }
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_own_header(FieldName::ContentType, "application/json; charset=UTF-8");
+        Ok(())
     }
 
     /// Bytes written and not yet flushed.
@@ -932,7 +944,7 @@ impl Handler {
             return self.finish();
         }
         if let (true, Some(error)) = (self.settings().serve_traceback, error) {
-            self.set_header("Content-Type", "text/plain")?;
+            self.set_own_header(FieldName::ContentType, "text/plain");
             let mut text = format!("{error}\n");
             if let Error::Other(source) = error {
                 let mut cause = source.source();
