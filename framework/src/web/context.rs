@@ -680,27 +680,20 @@ impl Handler {
     /// `RequestHandler.check_etag_header()`.
     pub fn check_etag_header(&self) -> bool {
         let if_none_match = self.request.headers.get_known(FieldName::IfNoneMatch);
-        let Some(header) = if_none_match.and_then(|v| std::str::from_utf8(v).ok()) else {
-            return false;
-        };
         let etag = self.headers.get_known(FieldName::Etag);
-        let Some(computed) = etag.and_then(|v| std::str::from_utf8(v).ok()) else {
+        let (Some(header), Some(computed)) = (if_none_match, etag) else {
             return false;
         };
-        let etags = find_etags(header);
-        let Some(first) = etags.first() else {
-            return false;
-        };
-        if *first == "*" {
-            return true;
+        fn strong(tag: &[u8]) -> &[u8] {
+            tag.strip_prefix(b"W/").unwrap_or(tag)
         }
-        let strip = |tag: &str| {
-            tag.strip_prefix("W/")
-                .map(str::to_owned)
-                .unwrap_or_else(|| tag.to_owned())
-        };
-        let computed = strip(computed);
-        etags.iter().any(|tag| strip(tag) == computed)
+        let mut etags = find_etags(header).peekable();
+        match etags.peek() {
+            None => false,
+            _ if computed.is_empty() => false,
+            Some(&b"*") => true,
+            Some(_) => etags.any(|tag| strong(tag) == strong(computed)),
+        }
     }
 
     /// Marks the request over when its response cannot be completed (the
@@ -1063,34 +1056,29 @@ fn decode_arguments(name: &str, raw: Option<&Vec<Vec<u8>>>) -> Result<Vec<String
         .collect()
 }
 
-/// The entity tags in an `If-None-Match` value: `*`, `"x"` or `W/"x"` each.
-fn find_etags(header: &str) -> Vec<&str> {
-    let bytes = header.as_bytes();
-    let mut tags = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'*' {
-            tags.push("*");
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let open = if header[i..].starts_with("W/\"") {
-            i + 2
-        } else {
-            i
-        };
-        if bytes.get(open) == Some(&b'"') {
-            if let Some(len) = header[open + 1..].find('"') {
-                let end = open + 1 + len + 1;
-                tags.push(&header[start..end]);
-                i = end;
-                continue;
+/// The entity tags in an `If-None-Match` value: `*`, `"x"` or `W/"x"` each,
+/// found as Tornado's `rb'\*|(?:W/)?"[^"]*"'` finds them: in bytes, so a
+/// value that is not ASCII (or not UTF-8) is searched like any other.
+fn find_etags(header: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = header;
+    std::iter::from_fn(move || {
+        while !rest.is_empty() {
+            let open = if rest.starts_with(b"W/\"") { 2 } else { 0 };
+            let len = match rest.get(open..) {
+                Some([b'*', ..]) if open == 0 => Some(1),
+                Some([b'"', tag @ ..]) => tag.iter().position(|&b| b == b'"').map(|n| open + n + 2),
+                _ => None,
+            };
+            match len.and_then(|len| Some((rest.get(..len)?, rest.get(len..)?))) {
+                Some((tag, after)) => {
+                    rest = after;
+                    return Some(tag);
+                }
+                None => rest = rest.get(1..).unwrap_or_default(),
             }
         }
-        i += 1;
-    }
-    tags
+        None
+    })
 }
 
 impl std::fmt::Debug for Handler {
@@ -1139,12 +1127,22 @@ mod tests {
 
     #[test]
     fn etags_are_found_in_if_none_match() {
+        let found = |header: &'static str| find_etags(header.as_bytes()).collect::<Vec<_>>();
+        let tags = |tags: &[&'static str]| tags.iter().map(|t| t.as_bytes()).collect::<Vec<_>>();
         assert_eq!(
-            find_etags(r#""a", W/"b",  "c""#),
-            vec![r#""a""#, r#"W/"b""#, r#""c""#]
+            found(r#""a", W/"b",  "c""#),
+            tags(&[r#""a""#, r#"W/"b""#, r#""c""#])
         );
-        assert_eq!(find_etags("*"), vec!["*"]);
-        assert_eq!(find_etags("garbage"), Vec::<&str>::new());
+        assert_eq!(found("*"), tags(&["*"]));
+        assert_eq!(found("W/*"), tags(&["*"]));
+        assert_eq!(found("garbage"), tags(&[]));
+        assert_eq!(found(r#"W/"open"#), tags(&[]));
+        // Not ASCII: searched byte by byte like the rest (slicing a `str`
+        // there was a panic inside a character).
+        assert_eq!(found("x\u{e9}y"), tags(&[]));
+        assert_eq!(found("\u{e9}\"\u{e9}\", W/\"\u{e9}"), tags(&["\"\u{e9}\""]));
+        let not_utf8 = find_etags(b"\xff\"a\"\xfe").collect::<Vec<_>>();
+        assert_eq!(not_utf8, vec![&b"\"a\""[..]]);
     }
 
     #[test]
