@@ -101,6 +101,22 @@ fn xheaders_forwarded_for_and_proto() {
 }
 
 #[test]
+fn xheaders_read_a_field_sent_on_several_lines_as_one_list() {
+    let server = client_facts_server(xheaders_on());
+    let mut sock = server.connect();
+    // A client's own line, then its proxy's (HAProxy's `option forwardfor`
+    // adds a line): the proxy's is believed, as Tornado's joined read does.
+    assert_eq!(
+        client_facts(
+            &mut sock,
+            "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n\
+             X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: http\r\n"
+        ),
+        "203.0.113.9 http"
+    );
+}
+
+#[test]
 fn xheaders_real_ip_wins_over_forwarded_for() {
     let server = client_facts_server(xheaders_on());
     let mut sock = server.connect();

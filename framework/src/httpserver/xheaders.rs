@@ -20,31 +20,43 @@ impl ProxyTrust {
     /// The client IP and protocol these headers report, for a peer at `peer_ip`.
     ///
     /// `X-Real-Ip`, else the last `X-Forwarded-For` entry not in
-    /// `trusted_downstream`; accepted only if it is an IP address.
-    /// `X-Scheme`, else the last `X-Forwarded-Proto` entry; accepted only if
-    /// `http` or `https`.
+    /// `trusted_downstream` (the first entry if all are); accepted only if
+    /// it is an IP address. The last entry of `X-Scheme`, else of
+    /// `X-Forwarded-Proto`; accepted only if `http` or `https`.
+    ///
+    /// A field sent on several lines counts as their values joined with
+    /// commas, as Tornado's `headers.get` reads it: a proxy that adds its
+    /// own `X-Forwarded-For` line after the client's is the one believed.
     pub(crate) fn apply(
         &self,
         headers: &HTTPHeaders,
         remote_ip: &mut String,
         protocol: &mut &'static str,
     ) {
-        let forwarded_for = headers.get("X-Forwarded-For").and_then(|list| {
-            list.split(',')
-                .map(str::trim)
-                .rev()
-                .find(|ip| !self.trusted_downstream.iter().any(|trusted| trusted == ip))
+        let forwarded_for = headers.get_joined("X-Forwarded-For");
+        let forwarded_ip = forwarded_for.as_deref().and_then(|list| {
+            let mut entries = list.split(',').map(str::trim).rev().peekable();
+            while let Some(ip) = entries.next() {
+                let trusted = self.trusted_downstream.iter().any(|t| t == ip);
+                if !trusted || entries.peek().is_none() {
+                    return Some(ip);
+                }
+            }
+            None
         });
-        let candidate = headers.get("X-Real-Ip").or(forwarded_for).map(str::trim);
+        let real_ip = headers.get_joined("X-Real-Ip");
+        let candidate = real_ip.as_deref().or(forwarded_ip).map(str::trim);
         if let Some(ip) = candidate.filter(|ip| ip.parse::<IpAddr>().is_ok()) {
             *remote_ip = ip.to_owned();
         }
-        let forwarded_proto = headers
-            .get("X-Forwarded-Proto")
+        let scheme = headers
+            .get_joined("X-Scheme")
+            .or_else(|| headers.get_joined("X-Forwarded-Proto"));
+        match scheme
+            .as_deref()
             .and_then(|list| list.rsplit(',').next())
-            .map(str::trim);
-        let scheme = headers.get("X-Scheme").map(str::trim).or(forwarded_proto);
-        match scheme {
+            .map(str::trim)
+        {
             Some("http") => *protocol = "http",
             Some("https") => *protocol = "https",
             _ => {}
@@ -153,5 +165,34 @@ mod tests {
             apply(&trust, &[("X-Forwarded-For", "1.1.1.1, 2.2.2.2")]).0,
             "1.1.1.1"
         );
+        // All trusted: the first entry, as Tornado's loop ends on it.
+        assert_eq!(
+            apply(&trust, &[("X-Forwarded-For", "2.2.2.2, 2.2.2.2")]).0,
+            "2.2.2.2"
+        );
+    }
+
+    #[test]
+    fn a_field_on_several_lines_is_its_values_joined() {
+        let trust = ProxyTrust::default();
+        // The client's own line first, then the proxy's: the proxy's last
+        // entry is the client, not the address the client wrote.
+        assert_eq!(
+            apply(
+                &trust,
+                &[
+                    ("X-Forwarded-For", "6.6.6.6"),
+                    ("X-Forwarded-For", "203.0.113.9"),
+                    ("X-Forwarded-Proto", "https"),
+                    ("X-Forwarded-Proto", "http"),
+                ]
+            ),
+            ("203.0.113.9".into(), "http".into())
+        );
+        assert_eq!(
+            apply(&trust, &[("X-Scheme", "http"), ("X-Scheme", " https ")]).1,
+            "https"
+        );
+        assert_eq!(apply(&trust, &[("X-Scheme", "https, http")]).1, "http");
     }
 }
