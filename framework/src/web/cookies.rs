@@ -131,38 +131,42 @@ pub(crate) fn parse_cookie(header: &str) -> Vec<(String, String)> {
     cookies
 }
 
-/// Python's `http.cookies._unquote`.
+/// Python's `http.cookies._unquote`: `\ooo` (first digit 0-3) is the
+/// character with that octal code, U+0000 to U+00FF (what [`quote`] writes
+/// for them); `\x` is `x`.
 fn unquote(value: &str) -> String {
     let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
         return value.to_owned();
     };
-    let bytes = inner.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            // `\ooo` with a first digit 0-3 is an octal byte; `\x` is `x`.
-            let is_octal = |d: &&[u8]| matches!(d, [b'0'..=b'3', b'0'..=b'7', b'0'..=b'7']);
-            let octal = bytes.get(i + 1..i + 4).filter(is_octal);
-            if let Some(digits) = octal {
-                out.push(
-                    digits
-                        .iter()
-                        .fold(0u8, |acc, d| acc.wrapping_mul(8).wrapping_add(d - b'0')),
-                );
-                i += 4;
-                continue;
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        let escaped = rest.get(at + 1..).unwrap_or_default();
+        let octal = escaped
+            .as_bytes()
+            .get(..3)
+            .filter(|digits| matches!(digits, [b'0'..=b'3', b'0'..=b'7', b'0'..=b'7']));
+        let mut chars = escaped.chars();
+        rest = match (octal, chars.next()) {
+            (Some(digits), _) => {
+                let code = digits.iter().fold(0u8, |acc, d| acc * 8 + (d - b'0'));
+                out.push(char::from(code));
+                escaped.get(3..).unwrap_or_default()
             }
-            if let Some(next) = bytes.get(i + 1) {
-                out.push(*next);
-                i += 2;
-                continue;
+            (None, Some(c)) => {
+                out.push(c);
+                chars.as_str()
             }
-        }
-        out.push(bytes[i]);
-        i += 1;
+            // A lone backslash at the end stays.
+            (None, None) => {
+                out.push('\\');
+                ""
+            }
+        };
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -207,5 +211,36 @@ mod tests {
                 ("d".into(), "A".into()),
             ]
         );
+    }
+
+    #[test]
+    fn unquote_is_pythons() {
+        // Python 3's http.cookies._unquote on the same strings.
+        for (quoted, plain) in [
+            ("\"\\351t\\351\"", "\u{e9}t\u{e9}"),
+            ("\"\\377\\000\"", "\u{ff}\u{0}"),
+            ("\"\\400\"", "400"),
+            ("\"\\0\"", "0"),
+            ("\"\\x\\\\\\\"\"", "x\\\""),
+            ("\"\\\u{e9}\"", "\u{e9}"),
+            ("\"\u{20ac}\\\"", "\u{20ac}\\"),
+            ("\"", "\""),
+            ("unquoted\\101", "unquoted\\101"),
+        ] {
+            assert_eq!(unquote(quoted), plain, "{quoted:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_values_come_back_as_set() {
+        for value in [
+            "\u{e9}t\u{e9}",
+            "a\"b\\c",
+            "x;y, z",
+            "\u{7f}\u{1}\u{ff}\u{100}\u{20ac}",
+            "",
+        ] {
+            assert_eq!(unquote(&quote(value)), value, "{:?}", quote(value));
+        }
     }
 }
