@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use bytes::Bytes;
-use flate2::write::GzDecoder;
+use flate2::write::MultiGzDecoder;
 
 use super::HTTP1Connection;
 use crate::http1::RequestHead;
@@ -11,18 +11,24 @@ use crate::httputil::HTTPMessageDelegate;
 
 /// Wraps a message delegate: a `Content-Encoding: gzip` body is decompressed
 /// (the header moves to `X-Consumed-Content-Encoding`, as Tornado does); any
-/// other body passes through unchanged.
+/// other body passes through unchanged. Every member of a multi-member gzip
+/// stream is decoded (Tornado's zlib object stops after the first and drops
+/// the rest); an empty body stays an empty body.
 ///
 /// The decompressed size counts against `max_body_size`, so a small
 /// compressed body cannot expand without bound; past the limit, or on a
-/// corrupt stream, the request is answered with 413 or 400.
+/// corrupt or truncated stream, the request is answered with 413 or 400 and
+/// the connection closed.
 ///
 /// # Tornado
 /// `tornado.http1connection._GzipMessageDelegate`.
 pub(crate) struct GzipMessageDelegate<M> {
     inner: M,
     connection: HTTP1Connection,
-    decoder: Option<GzDecoder<Capped>>,
+    decoder: Option<MultiGzDecoder<Capped>>,
+    /// Some compressed bytes arrived (an empty body is an empty body, not a
+    /// truncated stream).
+    received: bool,
     chunk_size: usize,
     /// Set once the body was refused; later chunks are dropped.
     failed: bool,
@@ -61,6 +67,7 @@ impl<M: HTTPMessageDelegate> GzipMessageDelegate<M> {
             inner,
             connection,
             decoder: None,
+            received: false,
             chunk_size,
             failed: false,
         }
@@ -104,7 +111,7 @@ impl<M: HTTPMessageDelegate> HTTPMessageDelegate for GzipMessageDelegate<M> {
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"))
         {
             let limit = self.connection.params().max_body_size;
-            self.decoder = Some(GzDecoder::new(Capped {
+            self.decoder = Some(MultiGzDecoder::new(Capped {
                 buffer: Vec::new(),
                 written: 0,
                 limit,
@@ -124,6 +131,7 @@ impl<M: HTTPMessageDelegate> HTTPMessageDelegate for GzipMessageDelegate<M> {
         let Some(decoder) = &mut self.decoder else {
             return self.inner.data_received(chunk).await;
         };
+        self.received |= !chunk.is_empty();
         match decoder.write_all(&chunk) {
             Ok(()) => self.forward().await,
             Err(err) => self.refuse(&err),
@@ -134,7 +142,7 @@ impl<M: HTTPMessageDelegate> HTTPMessageDelegate for GzipMessageDelegate<M> {
         if self.failed {
             return;
         }
-        if let Some(decoder) = &mut self.decoder {
+        if let Some(decoder) = self.decoder.as_mut().filter(|_| self.received) {
             if let Err(err) = decoder.try_finish() {
                 self.refuse(&err);
                 // The inner delegate got its head, so it must hear the end.

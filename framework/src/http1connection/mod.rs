@@ -481,6 +481,9 @@ impl HTTP1Connection {
         if self.response_started() || self.closed() {
             return;
         }
+        // A refusal after the request was read to its end (a gzip body that
+        // does not decode) would otherwise leave the connection open.
+        self.disable_keep_alive();
         let headers = HTTPHeaders::new();
         let mut out = self.out();
         DATE.with(|date| {
