@@ -270,15 +270,17 @@ pub fn parse_multipart_form_data(
     let delimiter = [b"--", boundary, b"\r\n"].concat();
     let mut start = 0;
     let mut parts = Vec::new();
-    for found in memchr::memmem::find_iter(data.get(..end).unwrap_or_default(), &delimiter) {
+    let delimiters = memchr::memmem::find_iter(data.get(..end).unwrap_or_default(), &delimiter);
+    // Counted as they are found: a body of nothing but delimiters is
+    // refused before its list of parts outgrows the limit.
+    for found in delimiters.chain([end]) {
+        if parts.len() == config.max_parts {
+            return Err(HTTPInputError::new(
+                "multipart/form-data has too many parts",
+            ));
+        }
         parts.push(start..found);
         start = found + delimiter.len();
-    }
-    parts.push(start..end);
-    if parts.len() > config.max_parts {
-        return Err(HTTPInputError::new(
-            "multipart/form-data has too many parts",
-        ));
     }
     for range in parts.into_iter().filter(|r| !r.is_empty()) {
         let part = data.slice(range);
