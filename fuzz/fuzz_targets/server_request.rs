@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tornado::http1::Config;
-use tornado::httputil::{parse_qs_bytes, HTTPHeaders, HTTPServerRequest};
+use tornado::httputil::{parse_body_config, parse_qs_bytes, HTTPHeaders, HTTPServerRequest};
 
 mod driver;
 mod reader;
@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         match item {
             Item::Head(head) => {
                 first_headers.get_or_insert_with(|| head.headers().clone());
-                current = Some((request_from(head), Vec::new()));
+                current = request_from(head).map(|request| (request, Vec::new()));
             }
             Item::Body(body) => {
                 if let Some((_, buf)) = current.as_mut() {
@@ -57,7 +57,9 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Builds the request and checks what `new` derived from the head.
-fn request_from(head: tornado::http1::RequestHead) -> HTTPServerRequest {
+/// The request for `head`, checked against the head; `None` if its query
+/// string has more fields than the limit (then the server answers 400).
+fn request_from(head: tornado::http1::RequestHead) -> Option<HTTPServerRequest> {
     let (method, uri, version) = (
         head.method().to_owned(),
         head.uri().to_owned(),
@@ -70,7 +72,12 @@ fn request_from(head: tornado::http1::RequestHead) -> HTTPServerRequest {
         .filter(|h| !h.is_empty())
         .unwrap_or("127.0.0.1")
         .to_owned();
-    let request = HTTPServerRequest::new(head, None);
+    let Ok(request) = HTTPServerRequest::new(head, None) else {
+        let query = uri.split_once('?').map_or("", |(_, query)| query);
+        let fields = 1 + query.bytes().filter(|&b| b == b'&').count();
+        assert!(fields > parse_body_config().urlencoded.max_arguments);
+        return None;
+    };
     assert_eq!(request.method, method);
     assert_eq!(request.uri, uri);
     assert_eq!(request.version, version);
@@ -93,7 +100,7 @@ fn request_from(head: tornado::http1::RequestHead) -> HTTPServerRequest {
         .starts_with(&request.host_name));
     assert!(request.body_arguments.is_empty() && request.files.is_empty());
     let _ = request.full_url();
-    request
+    Some(request)
 }
 
 fn parse_body(mut request: HTTPServerRequest, body: Vec<u8>) {

@@ -12,7 +12,8 @@ use libfuzzer_sys::fuzz_target;
 use tornado::escape::{url_escape, xhtml_escape};
 use tornado::httputil::{
     format_timestamp, parse_body_arguments, parse_http_date, parse_multipart_form_data,
-    parse_qs_bytes, url_unescape, Arguments, Files, HTTPHeaders, ParseMultipartConfig,
+    parse_qs_bytes, url_unescape, Arguments, Files, HTTPHeaders, ParseBodyConfig,
+    ParseMultipartConfig, ParseUrlEncodedConfig,
 };
 use tornado::web::Bytes;
 
@@ -129,13 +130,17 @@ fn body_arguments(selector: u8, input: &[u8]) {
         headers.add("content-encoding", "gzip");
     }
     let (mut args, mut files) = (Arguments::new(), Files::new());
+    let body_config = ParseBodyConfig {
+        multipart: config.clone(),
+        ..ParseBodyConfig::default()
+    };
     let result = parse_body_arguments(
         &content_type,
         &body,
         &mut args,
         &mut files,
         Some(&headers),
-        &config,
+        &body_config,
     );
     let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     let is_multipart = content_type.starts_with("multipart/form-data");
@@ -300,10 +305,10 @@ fn multipart_round_trip(selector: u8, input: &[u8]) {
     } else {
         format!("multipart/form-data; boundary={boundary}")
     };
-    let config = ParseMultipartConfig::default();
+    let config = ParseBodyConfig::default();
     let (mut args, mut files) = (Arguments::new(), Files::new());
     let result = parse_body_arguments(&content_type, &body, &mut args, &mut files, None, &config);
-    if parts + 1 > config.max_parts {
+    if parts + 1 > config.multipart.max_parts {
         assert!(result.is_err());
         return;
     }
@@ -360,7 +365,12 @@ fn urlencoded_round_trip(input: &[u8]) {
         &mut args,
         &mut files,
         None,
-        &ParseMultipartConfig::default(),
+        &ParseBodyConfig {
+            urlencoded: ParseUrlEncodedConfig {
+                max_arguments: usize::MAX,
+            },
+            ..ParseBodyConfig::default()
+        },
     )
     .unwrap();
     assert_eq!(args, parse_qs_bytes(&body, true));

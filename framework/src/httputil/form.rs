@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{PoisonError, RwLock};
 
 use bytes::Bytes;
 
@@ -88,14 +89,96 @@ pub struct ParseMultipartConfig {
     pub max_part_header_size: usize,
 }
 
+impl ParseMultipartConfig {
+    const DEFAULT: ParseMultipartConfig = ParseMultipartConfig {
+        enabled: true,
+        max_parts: 100,
+        max_part_header_size: 10 * 1024,
+    };
+}
+
 impl Default for ParseMultipartConfig {
     fn default() -> ParseMultipartConfig {
-        ParseMultipartConfig {
-            enabled: true,
-            max_parts: 100,
-            max_part_header_size: 10 * 1024,
+        ParseMultipartConfig::DEFAULT
+    }
+}
+
+/// Limits on `application/x-www-form-urlencoded` parsing, of bodies and of
+/// query strings: each field costs a map entry and a value, so a body of
+/// `a&a&a&...` within `max_body_size` would otherwise cost many times its
+/// size.
+///
+/// # Tornado
+///
+/// `httputil.ParseUrlEncodedConfig(max_arguments=1000)` (Tornado 6.5.8),
+/// with the same default and the same count: one more than the number of
+/// `&`, empty fields included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseUrlEncodedConfig {
+    /// Most fields in one body or query string.
+    pub max_arguments: usize,
+}
+
+impl Default for ParseUrlEncodedConfig {
+    fn default() -> ParseUrlEncodedConfig {
+        ParseUrlEncodedConfig {
+            max_arguments: 1000,
         }
     }
+}
+
+/// Limits on request body (and query string) parsing.
+///
+/// # Tornado
+///
+/// `httputil.ParseBodyConfig(multipart=..., urlencoded=...)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParseBodyConfig {
+    /// For `multipart/form-data` bodies.
+    pub multipart: ParseMultipartConfig,
+    /// For `application/x-www-form-urlencoded` bodies and query strings.
+    pub urlencoded: ParseUrlEncodedConfig,
+}
+
+/// The process-wide configuration requests are parsed with.
+static PARSE_BODY_CONFIG: RwLock<ParseBodyConfig> = RwLock::new(ParseBodyConfig {
+    multipart: ParseMultipartConfig::DEFAULT,
+    urlencoded: ParseUrlEncodedConfig {
+        max_arguments: 1000,
+    },
+});
+
+/// Sets, for the whole process, the limits every request's query string
+/// and form body are parsed with (an application that accepts larger forms
+/// raises them here).
+///
+/// # Tornado
+///
+/// `httputil.set_parse_body_config(config)`, also process-wide.
+///
+/// ```
+/// use tornado::httputil::{parse_body_config, set_parse_body_config, ParseBodyConfig};
+///
+/// let mut config = ParseBodyConfig::default();
+/// config.urlencoded.max_arguments = 5000;
+/// config.multipart.max_parts = 500;
+/// set_parse_body_config(config.clone());
+/// assert_eq!(parse_body_config(), config);
+/// set_parse_body_config(ParseBodyConfig::default());
+/// ```
+pub fn set_parse_body_config(config: ParseBodyConfig) {
+    // A panic elsewhere while holding the lock leaves a whole value.
+    *PARSE_BODY_CONFIG
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = config;
+}
+
+/// The configuration set by [`set_parse_body_config`] (or the defaults).
+pub fn parse_body_config() -> ParseBodyConfig {
+    PARSE_BODY_CONFIG
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 /// Decodes `%XX` escapes (and `+` as space when `plus`), returning bytes.
@@ -162,6 +245,37 @@ fn hex_digit(b: u8) -> Option<u8> {
 /// assert!(!args.contains_key("empty"));
 /// ```
 pub fn parse_qs_bytes(qs: &[u8], keep_blank_values: bool) -> Arguments {
+    parse_fields(qs, keep_blank_values)
+}
+
+/// [`parse_qs_bytes`], refusing more than `max_num_fields` fields (one more
+/// than the number of `&`) before parsing any.
+///
+/// # Errors
+///
+/// [`HTTPInputError`] if there are more fields than that.
+///
+/// # Tornado
+///
+/// `escape.parse_qs_bytes(qs, keep_blank_values, max_num_fields=n)`, which
+/// raises `ValueError`.
+pub fn parse_qs_bytes_limited(
+    qs: &[u8],
+    keep_blank_values: bool,
+    max_num_fields: usize,
+) -> Result<Arguments, HTTPInputError> {
+    let fields = if qs.is_empty() {
+        0
+    } else {
+        1 + memchr::memchr_iter(b'&', qs).count()
+    };
+    if fields > max_num_fields {
+        return Err(HTTPInputError::new("too many urlencoded fields"));
+    }
+    Ok(parse_fields(qs, keep_blank_values))
+}
+
+fn parse_fields(qs: &[u8], keep_blank_values: bool) -> Arguments {
     let mut arguments = Arguments::new();
     for field in qs.split(|&b| b == b'&').filter(|f| !f.is_empty()) {
         let (name, value) = match field.iter().position(|&b| b == b'=') {
@@ -194,11 +308,11 @@ pub fn parse_qs_bytes(qs: &[u8], keep_blank_values: bool) -> Arguments {
 ///
 /// ```
 /// use bytes::Bytes;
-/// use tornado::httputil::{parse_body_arguments, Arguments, Files, ParseMultipartConfig};
+/// use tornado::httputil::{parse_body_arguments, Arguments, Files, ParseBodyConfig};
 ///
 /// let (mut args, mut files) = (Arguments::new(), Files::new());
 /// let body = Bytes::from_static(b"name=Ada&lang=");
-/// let config = ParseMultipartConfig::default();
+/// let config = ParseBodyConfig::default();
 /// parse_body_arguments("application/x-www-form-urlencoded", &body, &mut args, &mut files, None, &config)
 ///     .unwrap();
 /// assert_eq!(args["name"], [b"Ada".to_vec()]);
@@ -210,7 +324,7 @@ pub fn parse_body_arguments(
     arguments: &mut Arguments,
     files: &mut Files,
     headers: Option<&HTTPHeaders>,
-    config: &ParseMultipartConfig,
+    config: &ParseBodyConfig,
 ) -> Result<(), HTTPInputError> {
     let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     let is_multipart = content_type.starts_with("multipart/form-data");
@@ -218,7 +332,8 @@ pub fn parse_body_arguments(
         return Err(HTTPInputError::new("unsupported Content-Encoding"));
     }
     if is_form {
-        for (name, values) in parse_qs_bytes(body, true) {
+        let fields = parse_qs_bytes_limited(body, true, config.urlencoded.max_arguments)?;
+        for (name, values) in fields {
             arguments.entry(name).or_default().extend(values);
         }
     } else if is_multipart {
@@ -233,6 +348,7 @@ pub fn parse_body_arguments(
             .find(|(key, value)| *key == "boundary" && !value.is_empty())
             .map(|(_, value)| value)
             .ok_or(HTTPInputError::new("multipart boundary not found"))?;
+        let config = &config.multipart;
         parse_multipart_form_data(boundary.as_bytes(), body, arguments, files, config)?;
     }
     Ok(())
@@ -507,6 +623,28 @@ mod tests {
         assert_eq!(values(&names, "n\u{fffd}"), ["2"]);
     }
 
+    #[test]
+    fn urlencoded_fields_are_counted_as_tornado_counts_them() {
+        let fields = |n: usize| vec!["a=1"; n].join("&");
+        assert_eq!(parse_qs_bytes_limited(b"", true, 0), Ok(Arguments::new()));
+        let at_limit = parse_qs_bytes_limited(fields(3).as_bytes(), true, 3);
+        assert_eq!(at_limit.map(|args| args["a"].len()), Ok(3));
+        // Empty fields count: one more than the number of `&`.
+        for over in [fields(4), "a=1&&b=2&".to_owned(), "&&&".to_owned()] {
+            let error = parse_qs_bytes_limited(over.as_bytes(), true, 3);
+            assert_eq!(error.map_err(|e| e.status_hint()), Err(400), "{over}");
+        }
+        let config = ParseBodyConfig {
+            urlencoded: ParseUrlEncodedConfig { max_arguments: 2 },
+            ..ParseBodyConfig::default()
+        };
+        let (mut args, mut files) = (Arguments::new(), Files::new());
+        let form = "application/x-www-form-urlencoded";
+        let body = Bytes::from_static(b"a&a&a");
+        let result = parse_body_arguments(form, &body, &mut args, &mut files, None, &config);
+        assert!(result.is_err() && args.is_empty());
+    }
+
     const BOUNDARY: &str = "1234";
 
     fn multipart(body: &[u8]) -> Result<(Arguments, Files), HTTPInputError> {
@@ -517,7 +655,7 @@ mod tests {
             &mut args,
             &mut files,
             None,
-            &ParseMultipartConfig::default(),
+            &ParseBodyConfig::default(),
         )?;
         Ok((args, files))
     }
@@ -632,7 +770,7 @@ u\r\n\
             parse_multipart_form_data(b"1234", &data, &mut args, &mut files, &disabled).is_err()
         );
 
-        let default = ParseMultipartConfig::default();
+        let default = ParseBodyConfig::default();
         for content_type in [
             "multipart/form-dataxyz; boundary=1234",
             "multipart/form-data; charset=x",

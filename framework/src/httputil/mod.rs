@@ -22,11 +22,12 @@ pub use date::{format_timestamp, parse_http_date, write_http_date, HTTP_DATE_LEN
 pub use delegate::{HTTPMessageDelegate, HTTPServerConnectionDelegate};
 pub(crate) use field_name::{classify, FieldName};
 pub use form::{
-    parse_body_arguments, parse_multipart_form_data, parse_qs_bytes, url_unescape, Arguments,
-    Files, HTTPFile, HTTPInputError, ParseMultipartConfig,
+    parse_body_arguments, parse_body_config, parse_multipart_form_data, parse_qs_bytes,
+    parse_qs_bytes_limited, set_parse_body_config, url_unescape, Arguments, Files, HTTPFile,
+    HTTPInputError, ParseBodyConfig, ParseMultipartConfig, ParseUrlEncodedConfig,
 };
 pub use headers::HTTPHeaders;
 pub(crate) use headers::{is_tchar, names_eq, recycle_header_map, spare_header_map};
 pub use request::HTTPServerRequest;
-pub(crate) use request::{clear_map, RequestCollector};
+pub(crate) use request::{clear_map, refuse_request, RequestCollector};
 pub use responses::reason_phrase;

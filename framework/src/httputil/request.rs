@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::{
-    parse_body_arguments, parse_qs_bytes, recycle_header_map, Arguments, FieldName, Files,
-    HTTPHeaders, HTTPInputError, ParseMultipartConfig,
+    parse_body_arguments, parse_body_config, parse_qs_bytes_limited, recycle_header_map, Arguments,
+    FieldName, Files, HTTPHeaders, HTTPInputError,
 };
 use crate::http1::{RequestHead, Version};
 use crate::http1connection::HTTP1Connection;
@@ -59,13 +59,22 @@ pub struct HTTPServerRequest {
 impl HTTPServerRequest {
     /// Builds the request from a parsed head and the connection it arrived on.
     ///
+    /// # Errors
+    /// [`HTTPInputError`] if the query string has more fields than
+    /// [`parse_body_config`](super::parse_body_config)`().urlencoded.max_arguments`
+    /// (a server answers 400 and closes the connection).
+    ///
     /// # Tornado
     /// `HTTPServerRequest(start_line=..., headers=..., connection=...)`, as
-    /// `_CallableAdapter` and `routing._RoutingDelegate` build it.
-    pub fn new(head: RequestHead, connection: Option<&HTTP1Connection>) -> HTTPServerRequest {
+    /// `_CallableAdapter` and `routing._RoutingDelegate` build it; it raises
+    /// `HTTPInputError` for the same query strings.
+    pub fn new(
+        head: RequestHead,
+        connection: Option<&HTTP1Connection>,
+    ) -> Result<HTTPServerRequest, HTTPInputError> {
         let mut request = HTTPServerRequest::empty();
-        request.refill(head, connection);
-        request
+        request.refill(head, connection)?;
+        Ok(request)
     }
 
     /// A request with no head yet, allocating nothing: the shell that
@@ -96,7 +105,11 @@ impl HTTPServerRequest {
     /// the request this one was before (see
     /// [`recycle`](HTTPServerRequest::recycle)), so a keep-alive stream of
     /// requests allocates nothing here.
-    pub(crate) fn refill(&mut self, mut head: RequestHead, connection: Option<&HTTP1Connection>) {
+    pub(crate) fn refill(
+        &mut self,
+        mut head: RequestHead,
+        connection: Option<&HTTP1Connection>,
+    ) -> Result<(), HTTPInputError> {
         // The previous request's header list goes to parse a later head.
         recycle_header_map(std::mem::replace(&mut self.headers, head.take_headers()));
         replace(&mut self.method, head.method());
@@ -133,7 +146,8 @@ impl HTTPServerRequest {
             clear_map(&mut self.query_arguments);
             clear_map(&mut self.arguments);
         } else {
-            self.query_arguments = parse_qs_bytes(self.query.as_bytes(), true);
+            let max = parse_body_config().urlencoded.max_arguments;
+            self.query_arguments = parse_qs_bytes_limited(self.query.as_bytes(), true, max)?;
             self.arguments.clone_from(&self.query_arguments);
         }
         clear_map(&mut self.body_arguments);
@@ -142,6 +156,7 @@ impl HTTPServerRequest {
         self.connection = connection.cloned();
         // The loop's reading: pipelined requests share one clock read.
         self.start_time = crate::ioloop::loop_instant_now();
+        Ok(())
     }
 
     /// Lets go of everything this request shares with its connection (the
@@ -176,7 +191,7 @@ impl HTTPServerRequest {
             &mut self.body_arguments,
             &mut self.files,
             Some(&self.headers),
-            &ParseMultipartConfig::default(),
+            &parse_body_config(),
         )?;
         for (name, values) in &self.body_arguments {
             self.arguments
@@ -226,9 +241,13 @@ impl RequestCollector {
         }
     }
 
-    /// `headers_received`: starts the request.
+    /// `headers_received`: starts the request, or refuses it (400, closing
+    /// the connection) if it cannot be built.
     pub(crate) fn head(&mut self, head: RequestHead) {
-        self.request = Some(HTTPServerRequest::new(head, Some(&self.connection)));
+        match HTTPServerRequest::new(head, Some(&self.connection)) {
+            Ok(request) => self.request = Some(request),
+            Err(err) => refuse_request(&self.connection, &err),
+        }
     }
 
     /// `data_received`: adds a body chunk (the codec bounds the total).
@@ -250,6 +269,18 @@ impl RequestCollector {
         self.request = None;
         self.body.clear();
     }
+}
+
+/// Answers a request whose head cannot become an [`HTTPServerRequest`]
+/// (Tornado's constructor raised) with 400, closing the connection, as a
+/// malformed head is answered.
+#[cold]
+pub(crate) fn refuse_request(connection: &HTTP1Connection, err: &HTTPInputError) {
+    log::info!(
+        "Malformed HTTP message from {}: {err}",
+        connection.context().remote_ip
+    );
+    connection.respond_with_status(400);
 }
 
 /// Sets `target` to `value`, reusing its capacity.
@@ -308,7 +339,7 @@ mod tests {
         let mut codec = Codec::new(Config::default());
         codec.receive_data(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
         match codec.next_event() {
-            Ok(Event::Request(head)) => HTTPServerRequest::new(head, None),
+            Ok(Event::Request(head)) => HTTPServerRequest::new(head, None).unwrap(),
             other => panic!("{target}: {other:?}"),
         }
     }

@@ -15,7 +15,9 @@ use super::{recycle, HTTPError, Handler, RequestHandler};
 use crate::http1::RequestHead;
 use crate::http1connection::HTTP1Connection;
 use crate::httpserver::HTTPServer;
-use crate::httputil::{HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest};
+use crate::httputil::{
+    refuse_request, HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest,
+};
 use crate::routing::{HostMatches, PathArgs, PathMatches, RouteError, RuleTable};
 
 /// Builds a fresh handler for each request.
@@ -389,8 +391,13 @@ impl fmt::Debug for RequestDelegate {
 impl HTTPMessageDelegate for RequestDelegate {
     async fn headers_received(&mut self, head: RequestHead) {
         let mut cx = recycle::handler(&self.app);
-        cx.request.refill(head, Some(&self.connection));
-        self.cx = Some(cx);
+        match cx.request.refill(head, Some(&self.connection)) {
+            Ok(()) => self.cx = Some(cx),
+            Err(err) => {
+                recycle::release_handler(cx);
+                refuse_request(&self.connection, &err);
+            }
+        }
     }
 
     async fn data_received(&mut self, chunk: Bytes) {
