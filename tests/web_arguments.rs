@@ -110,9 +110,16 @@ fn app() -> Application {
         url("/plain", || Text("plain")).name("plain"),
         url("/reverse", || Reverse),
         url("/upload", || Upload),
+        url("/host/.*", || Text("catch-all")),
     ]);
-    app.add_handlers(r"www\.example\.com", [url("/host", || Text("www host"))])
-        .unwrap();
+    app.add_handlers(
+        r"www\.example\.com",
+        [
+            url("/host", || Text("www host")),
+            url("/host/www", || Text("www host")),
+        ],
+    )
+    .unwrap();
     app.add_handlers(r".*\.example\.org", [url("/host", || Text("org host"))])
         .unwrap();
     app
@@ -322,6 +329,15 @@ fn add_handlers_routes_by_host() {
         get_host(&server, "/plain", "www.example.com"),
         (200, "plain".to_owned())
     );
+    // A host's route comes before a default one that matches too; a path
+    // the host lacks falls through to the defaults (as Tornado 6.6 does).
+    for (path, host, body) in [
+        ("/host/www", "www.example.com", "www host"),
+        ("/host/www", "example.com", "catch-all"),
+        ("/host/other", "www.example.com", "catch-all"),
+    ] {
+        assert_eq!(get_host(&server, path, host), (200, body.to_owned()));
+    }
 }
 
 #[test]

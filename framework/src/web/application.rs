@@ -155,7 +155,7 @@ pub struct Application {
 #[derive(Clone)]
 struct Inner {
     routes: RuleTable<HandlerFactory>,
-    /// Host-specific tables from `add_handlers`, tried in order after `routes`.
+    /// Host-specific tables from `add_handlers`, tried in order before `routes`.
     hosts: Vec<(HostMatches, RuleTable<HandlerFactory>)>,
     named: HashMap<String, PathMatches>,
     settings: Settings,
@@ -219,8 +219,8 @@ impl Application {
     }
 
     /// Adds routes served only for hosts matching `host_pattern` (a regex
-    /// on the host name, anchored). Tried, in the order added, after the
-    /// routes given to `new`.
+    /// on the host name, anchored). Tried, in the order added, before the
+    /// routes given to `new`, as in Tornado.
     ///
     /// # Tornado
     /// `Application.add_handlers(host_pattern, host_handlers)`.
@@ -281,15 +281,19 @@ impl Application {
     }
 
     /// The handler factory and path arguments for `request`.
+    ///
+    /// The tables of hosts the request's matches come first, in the order
+    /// added, then the routes given to `new` (Tornado inserts each host
+    /// rule before its catch-all one), so a host's `/x` wins over a general
+    /// `/.*`; a path a matching host table lacks falls through.
     fn find_handler(&self, request: &HTTPServerRequest) -> Option<(&HandlerFactory, PathArgs)> {
-        if let Some(found) = self.inner.routes.find(&request.path) {
-            return Some(found);
-        }
-        self.inner
+        let for_host = self
+            .inner
             .hosts
             .iter()
             .filter(|(host, _)| host.matches(&request.host_name))
-            .find_map(|(_, table)| table.find(&request.path))
+            .find_map(|(_, table)| table.find(&request.path));
+        for_host.or_else(|| self.inner.routes.find(&request.path))
     }
 
     /// Writes the access log line (or calls `log_function`): info below 400,
