@@ -306,12 +306,16 @@ fn split_around(text: &str, at: usize) -> Option<(&str, &str)> {
 
 /// The host part of `host[:port]` (an IPv6 literal keeps its brackets).
 fn split_host_and_port(netloc: &str) -> &str {
-    if netloc.starts_with('[') {
-        return netloc.find(']').map_or(netloc, |end| &netloc[..=end]);
-    }
+    // Tornado's `^(.+):(\d+)$`: a port is digits after the last colon, with
+    // something before it ("[::1]:80" is "[::1]"; "[::1]", "a:" and ":80"
+    // stay whole).
     let colon = netloc.bytes().rposition(|b| b == b':');
     match colon.and_then(|at| split_around(netloc, at)) {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        Some((host, port))
+            if !host.is_empty() && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            host
+        }
         _ => netloc,
     }
 }
@@ -371,8 +375,12 @@ mod tests {
         assert_eq!(split_host_and_port("example.com"), "example.com");
         assert_eq!(split_host_and_port("[::1]:8888"), "[::1]");
         assert_eq!(split_host_and_port("[::1]"), "[::1]");
-        assert_eq!(split_host_and_port("example.com:"), "example.com");
+        // Python's tornado.httputil.split_host_and_port on the same strings.
+        assert_eq!(split_host_and_port("example.com:"), "example.com:");
+        assert_eq!(split_host_and_port(":80"), ":80");
         assert_eq!(split_host_and_port("a:b"), "a:b");
         assert_eq!(split_host_and_port("a:1:2"), "a:1");
+        assert_eq!(split_host_and_port("[::1]x"), "[::1]x");
+        assert_eq!(split_host_and_port("::1"), ":");
     }
 }
