@@ -679,9 +679,11 @@ impl Handler {
     /// # Tornado
     /// `RequestHandler.check_etag_header()`.
     pub fn check_etag_header(&self) -> bool {
-        let if_none_match = self.request.headers.get_known(FieldName::IfNoneMatch);
-        let etag = self.headers.get_known(FieldName::Etag);
-        let (Some(header), Some(computed)) = (if_none_match, etag) else {
+        // Most requests have no If-None-Match: looked up first.
+        let Some(header) = self.request.headers.get_known(FieldName::IfNoneMatch) else {
+            return false;
+        };
+        let Some(computed) = self.headers.get_known(FieldName::Etag) else {
             return false;
         };
         fn strong(tag: &[u8]) -> &[u8] {
