@@ -208,6 +208,16 @@ impl IOLoop {
         })
     }
 
+    /// This thread's current loop if it has one, without creating one;
+    /// `None` also while the thread is being torn down (so a `Drop` can
+    /// call it).
+    pub(crate) fn existing() -> Option<IOLoop> {
+        CURRENT
+            .try_with(|current| current.try_borrow().ok()?.clone())
+            .ok()
+            .flatten()
+    }
+
     /// Makes this loop the thread's current one.
     ///
     /// # Tornado
@@ -687,5 +697,44 @@ impl fmt::Debug for IOLoop {
             .field("timeouts", &self.pending_timeouts())
             .field("running", &self.inner.running.get())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IOLoop;
+
+    #[test]
+    fn existing_finds_the_current_loop_without_making_one() {
+        std::thread::spawn(|| {
+            assert!(IOLoop::existing().is_none());
+            let current = IOLoop::current();
+            let found = IOLoop::existing().map(|found| found.inner.shared.loop_id);
+            assert_eq!(found, Some(current.inner.shared.loop_id));
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn existing_can_be_called_while_the_thread_is_torn_down() {
+        struct AsksOnDrop;
+        impl Drop for AsksOnDrop {
+            fn drop(&mut self) {
+                // Whichever thread-local goes first, this must not panic
+                // (a panic in a thread-local's destructor aborts).
+                let _ = IOLoop::existing();
+            }
+        }
+        thread_local! {
+            static PROBE: AsksOnDrop = const { AsksOnDrop };
+        }
+        std::thread::spawn(|| {
+            PROBE.with(|_| ());
+            let _ = IOLoop::current();
+            PROBE.with(|_| ());
+        })
+        .join()
+        .unwrap();
     }
 }

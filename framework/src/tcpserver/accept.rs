@@ -47,7 +47,11 @@ impl Connections {
 
     fn maybe_stop_loop(&self) {
         if self.stop_loop_when_idle.get() && self.active.get() == 0 {
-            IOLoop::current().stop();
+            // Called from `Counted::drop`: no loop is created, and none is
+            // found while the thread is being torn down (a panic there aborts).
+            if let Some(ioloop) = IOLoop::existing() {
+                ioloop.stop();
+            }
         }
     }
 }
