@@ -295,7 +295,8 @@ fn reverse_url_builds_escaped_paths_that_route_back() {
     let server = server();
     let (status, body) = get(&server, "/reverse");
     assert_eq!(status, 200);
-    assert_eq!(body, "/user/42 /post/a%20b/x%2Fy.html /plain");
+    // Tornado's bytes: `/` stays unescaped in a path argument.
+    assert_eq!(body, "/user/42 /post/a%20b/x/y.html /plain");
     for (path, expected) in body.split(' ').zip(["user", "post", "plain"]) {
         assert_eq!(get(&server, path), (200, expected.to_owned()), "{path}");
     }

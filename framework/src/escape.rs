@@ -31,12 +31,13 @@ pub fn xhtml_escape(value: &str) -> String {
     out
 }
 
-/// Percent-encodes `value` for a URL path segment or query value. With
-/// `plus`, spaces become `+` (query strings); otherwise `%20` (paths).
+/// Percent-encodes `value` for a query value (`plus`: spaces become `+`
+/// and `/` is escaped) or a URL path (spaces become `%20`, `/` stays).
 ///
 /// # Tornado
-/// `tornado.escape.url_escape(value, plus=True)` (Python's `quote_plus` /
-/// `quote` with no safe characters beyond `_.-~`).
+/// `tornado.escape.url_escape(value, plus=True)`: Python's `quote_plus`
+/// (no safe characters beyond `_.-~`) or, without `plus`, `quote` (which
+/// also keeps `/`).
 pub fn url_escape(value: &[u8], plus: bool) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(value.len());
@@ -45,6 +46,7 @@ pub fn url_escape(value: &[u8], plus: bool) -> String {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
                 out.push(char::from(b))
             }
+            b'/' if !plus => out.push('/'),
             b' ' if plus => out.push('+'),
             b => {
                 out.push('%');
@@ -199,5 +201,7 @@ mod tests {
         );
         assert_eq!(url_escape("a b/c?é".as_bytes(), true), "a+b%2Fc%3F%C3%A9");
         assert_eq!(url_escape(b"a b", false), "a%20b");
+        // Python's quote keeps `/`; quote_plus does not.
+        assert_eq!(url_escape(b"a/b c?", false), "a/b%20c%3F");
     }
 }

@@ -92,7 +92,7 @@ impl PathMatches {
         let named = regex.capture_names().flatten().next().is_some();
         Ok(PathMatches::Regex {
             named,
-            reverse: reverse_template(body),
+            reverse: reverse_template(body, regex.captures_len() - 1),
             regex,
         })
     }
@@ -154,42 +154,45 @@ impl PathMatches {
 }
 
 /// The literal pieces between the groups of a simple pattern, as Tornado's
-/// `_find_groups` finds them: `None` if groups nest or a literal piece has
-/// regex syntax that cannot be unescaped.
-fn reverse_template(body: &str) -> Option<Vec<String>> {
-    if body.matches('(').count() != body.matches(')').count() {
+/// `_find_groups` finds them: `None` unless every `(` opens a capturing
+/// group (none nested, no `(?:`), or if a literal piece has an escape that
+/// is not a literal character (`\d`). Other regex syntax in a piece is kept
+/// as it is written (`/feed.xml`, `/story/([0-9]+)/?`), as in Tornado.
+fn reverse_template(body: &str, groups: usize) -> Option<Vec<String>> {
+    if body.matches('(').count() != groups {
         return None;
     }
     let mut pieces = Vec::new();
     for (i, fragment) in body.split('(').enumerate() {
-        let literal = if i == 0 {
-            fragment
-        } else {
-            let close = fragment.find(')')?;
-            &fragment[close + 1..]
+        let literal = match fragment.find(')') {
+            Some(close) => fragment.get(close + 1..)?,
+            None if i == 0 => fragment,
+            // A group whose `)` comes after another `(`: nested.
+            None => return None,
         };
         pieces.push(re_unescape(literal)?);
     }
     Some(pieces)
 }
 
-/// Undoes regex escaping of literal characters (`\.` → `.`); `None` for
-/// anything that is not a literal (`\d`, `.`, `*` ...).
+/// Undoes regex escaping (`\.` → `.`); `None` for an escape of a letter or
+/// digit (`\d`), which stands for no one character.
+///
+/// # Tornado
+/// `tornado.util.re_unescape`.
 fn re_unescape(literal: &str) -> Option<String> {
     let mut out = String::with_capacity(literal.len());
     let mut chars = literal.chars();
     while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let escaped = chars.next()?;
-                if escaped.is_ascii_alphanumeric() {
-                    return None;
-                }
-                out.push(escaped);
-            }
-            '.' | '^' | '$' | '*' | '+' | '?' | '[' | ']' | '{' | '}' | '|' | ')' => return None,
-            c => out.push(c),
+        if c != '\\' {
+            out.push(c);
+            continue;
         }
+        let escaped = chars.next()?;
+        if escaped.is_ascii_alphanumeric() {
+            return None;
+        }
+        out.push(escaped);
     }
     Some(out)
 }
@@ -380,7 +383,24 @@ mod tests {
             Some("/user/42/post/a%20b.html")
         );
         assert_eq!(m.reverse(&["42"]), None);
-        assert_eq!(PathMatches::new(r"/\d+/(x)").unwrap().reverse(&["1"]), None);
+        // Python's PathMatches(pattern).reverse(*args) on the same patterns.
+        for (pattern, args, reversed) in [
+            (r"/\d+/(x)", &["1"][..], None),
+            (r"/(?:a)(b)", &["1"], None),
+            (r"/feed.xml", &[], Some("/feed.xml")),
+            (r"/v1.0/item/(\d+)", &["7"], Some("/v1.0/item/7")),
+            (r"/story/([0-9]+)/?", &["42"], Some("/story/42/?")),
+            (
+                r"/files/(.*)",
+                &["dir/x y.txt"],
+                Some("/files/dir/x%20y.txt"),
+            ),
+            (r"/x\.y/(.+)", &["q"], Some("/x.y/q")),
+            (r"/a|b/(x)", &["1"], Some("/a|b/1")),
+        ] {
+            let m = PathMatches::new(pattern).unwrap();
+            assert_eq!(m.reverse(args).as_deref(), reversed, "{pattern}");
+        }
     }
 
     #[test]
