@@ -834,3 +834,37 @@ fn close_callback_does_not_fire_for_a_finished_response() {
     assert_eq!(status_line(&out), "HTTP/1.1 200 OK");
     assert!(!callback_fired.load(Ordering::SeqCst));
 }
+
+#[test]
+fn a_panicking_callback_closes_its_connection_and_lets_shutdown_finish() {
+    // The loop catches the panic and logs it; the connection must not stay
+    // open with nothing reading it (Tornado closes it in a `finally`).
+    let server = ShutdownServer::start(|request: HTTPServerRequest| async move {
+        let Some(conn) = request.connection.clone() else {
+            return;
+        };
+        if request.path == "/panic" {
+            panic!("callback fails");
+        }
+        respond(&conn, 200, b"fine");
+    });
+    let mut sock = server.connect();
+    sock.write_all(b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let read = sock.read(&mut [0u8; 1]);
+    assert!(
+        matches!(&read, Ok(0))
+            || matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the client is told, within 5 s: {read:?}"
+    );
+    let mut sock = server.connect();
+    sock.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"fine");
+    drop(sock);
+    let done = server.close_all_connections();
+    assert!(
+        done.recv_timeout(Duration::from_secs(5)).is_ok(),
+        "nothing left open: close_all_connections resolves"
+    );
+}

@@ -537,6 +537,14 @@ impl HTTP1Connection {
     }
 
     /// Runs the close callback, if one is set (the connection closed early).
+    /// Closes the stream and wakes what waits for the close, without the
+    /// close callback (user code): for a connection whose serving ended
+    /// without `serve_connection`'s own close, by a panic or a dropped task.
+    pub(crate) fn close_abandoned(&self) {
+        self.shared.stream.close();
+        self.wake_close_waiters();
+    }
+
     fn fire_close_callback(&self) {
         let callback = self.shared.close_callback.borrow_mut().take();
         if let Some(callback) = callback {

@@ -14,6 +14,7 @@ mod xheaders;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,6 +135,11 @@ impl<D: HTTPServerConnectionDelegate + 'static> StreamHandler for ServeHTTP<D> {
         let connections = Connections::of_server(self.id);
         let connection = HTTP1Connection::new(stream, address, (*self.params).clone());
         let (key, tracked) = connections.open(connection.clone());
+        let _open = OpenConnection {
+            connections,
+            key,
+            connection: connection.clone(),
+        };
         if let Some(trust) = &self.trust {
             let delegate = WithProxy {
                 inner: &self.delegate,
@@ -143,11 +149,28 @@ impl<D: HTTPServerConnectionDelegate + 'static> StreamHandler for ServeHTTP<D> {
         } else {
             serve_connection(connection, &self.delegate, &tracked.control).await;
         }
-        connections.close(key);
     }
 
     fn on_server_stop(&self) {
         Connections::of_server(self.id).close_all();
+    }
+}
+
+/// A served connection, closed and no longer tracked however serving it
+/// ends: returning, unwinding from a delegate's panic (which the loop
+/// catches and logs), or its task being dropped. Without this, a panic left
+/// the socket open with nothing reading it, and `close_all_connections`
+/// waiting for it forever (Tornado closes it in a `finally`).
+struct OpenConnection {
+    connections: Rc<Connections>,
+    key: usize,
+    connection: HTTP1Connection,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.connection.close_abandoned();
+        self.connections.close(self.key);
     }
 }
 
