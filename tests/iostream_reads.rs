@@ -167,3 +167,27 @@ fn a_second_concurrent_read_is_refused() {
     assert!(refused.0);
     assert_eq!(&refused.1[..], b"x\n");
 }
+
+#[test]
+fn read_until_after_a_cancelled_read_until_searches_from_the_start() {
+    // A read given up by a timeout must not leave the next one a search
+    // position past data it never looked at for its own delimiter.
+    let lines = with_peer(
+        |mut sock| {
+            sock.write_all(b"abc\ndef").unwrap();
+            thread::sleep(Duration::from_millis(300));
+        },
+        |stream| {
+            Box::pin(async move {
+                let timed_out = tornado::gen::with_timeout(
+                    Duration::from_millis(100),
+                    stream.read_until(b"\r\n\r\n", None),
+                )
+                .await;
+                assert!(timed_out.is_err(), "nothing ends with a blank line");
+                stream.read_until(b"\n", None).await.unwrap()
+            })
+        },
+    );
+    assert_eq!(&lines[..], b"abc\n");
+}

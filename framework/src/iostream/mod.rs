@@ -91,10 +91,6 @@ struct Inner {
     socket: RefCell<Option<TcpStream>>,
     registration: Registration,
     read_buffer: RefCell<BytesMut>,
-    /// How far `read_until` has already searched the read buffer without
-    /// finding its delimiter, so trickling input is scanned once, not again
-    /// from the start on every read.
-    scanned: Cell<usize>,
     write_buffer: RefCell<WriteBuffer>,
     max_buffer_size: usize,
     max_write_buffer_size: Option<usize>,
@@ -174,7 +170,6 @@ impl IOStream {
                 socket: RefCell::new(Some(socket)),
                 registration,
                 read_buffer: RefCell::new(BytesMut::new()),
-                scanned: Cell::new(0),
                 write_buffer: RefCell::new(WriteBuffer::default()),
                 max_buffer_size: options.max_buffer_size,
                 max_write_buffer_size: options.max_write_buffer_size,
@@ -269,14 +264,18 @@ impl IOStream {
         }
         let _busy = Busy::claim(&self.inner.reading, "already reading")?;
         let limit = max_bytes.unwrap_or(usize::MAX);
+        // How far this read has searched without finding the delimiter, so
+        // trickling input is scanned once, not again from the start on
+        // every read; this call's own (a read cancelled halfway leaves the
+        // next one nothing to trust).
+        let mut scanned = 0;
         poll_fn(|cx| loop {
-            if let Some(end) = self.find_delimiter(delimiter) {
+            if let Some(end) = self.find_delimiter(delimiter, &mut scanned) {
                 if end > limit {
                     return Poll::Ready(
                         Err(self.fail_read("delimiter not found within max_bytes")),
                     );
                 }
-                self.inner.scanned.set(0);
                 return Poll::Ready(Ok(self
                     .inner
                     .read_buffer
@@ -296,13 +295,14 @@ impl IOStream {
         .await
     }
 
-    /// Searches the read buffer for `delimiter`, resuming where the last
-    /// search stopped; returns the offset just past it.
-    fn find_delimiter(&self, delimiter: &[u8]) -> Option<usize> {
+    /// Searches the read buffer for `delimiter`, resuming at `scanned`,
+    /// where the last search of this read stopped; returns the offset just
+    /// past it.
+    fn find_delimiter(&self, delimiter: &[u8], scanned: &mut usize) -> Option<usize> {
         let buffer = self.inner.read_buffer.borrow();
         // Back up by the delimiter's length less one: it may straddle the
         // boundary between what was searched and what arrived since.
-        let start = self.inner.scanned.get().saturating_sub(delimiter.len() - 1);
+        let start = scanned.saturating_sub(delimiter.len() - 1);
         let found = buffer
             .get(start..)?
             .windows(delimiter.len())
@@ -310,7 +310,7 @@ impl IOStream {
         match found {
             Some(at) => Some(start + at + delimiter.len()),
             None => {
-                self.inner.scanned.set(buffer.len());
+                *scanned = buffer.len();
                 None
             }
         }
@@ -332,7 +332,6 @@ impl IOStream {
         poll_fn(|cx| loop {
             let buffered = self.inner.read_buffer.borrow().len();
             if buffered >= n || (partial && buffered > 0) {
-                self.inner.scanned.set(0);
                 let take = n.min(buffered);
                 return Poll::Ready(Ok(self
                     .inner
@@ -364,7 +363,6 @@ impl IOStream {
                 let take = buffer.len().min(buf.len() - filled);
                 buffer.copy_to_slice(&mut buf[filled..filled + take]);
                 filled += take;
-                self.inner.scanned.set(0);
             }
             if filled == buf.len() || (partial && filled > 0) {
                 return Poll::Ready(Ok(filled));
@@ -389,7 +387,6 @@ impl IOStream {
         let _busy = Busy::claim(&self.inner.reading, "already reading")?;
         poll_fn(|cx| loop {
             if self.inner.eof.get() || self.closed() {
-                self.inner.scanned.set(0);
                 let rest = self.inner.read_buffer.borrow_mut().split().freeze();
                 return Poll::Ready(Ok(rest));
             }
