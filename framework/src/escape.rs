@@ -5,6 +5,7 @@
 //! `json_encode` gives (Python's `json.dumps` defaults, then `</` written as
 //! `<\/`), so a ported app's JSON responses are byte-for-byte the same.
 
+use std::fmt;
 use std::io;
 
 use serde::Serialize;
@@ -121,6 +122,14 @@ impl Formatter for PythonFormatter {
         writer.write_all(b": ")
     }
 
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        write_python_float(writer, format_args!("{value:e}"))
+    }
+
+    fn write_f32<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f32) -> io::Result<()> {
+        write_python_float(writer, format_args!("{value:e}"))
+    }
+
     fn write_string_fragment<W: ?Sized + io::Write>(
         &mut self,
         writer: &mut W,
@@ -159,6 +168,79 @@ impl Formatter for PythonFormatter {
     }
 }
 
+/// Writes a finite float as Python's `repr` does, from Rust's shortest
+/// round-trip digits in exponent form (`scientific`, `"1.5e-7"`): positional
+/// with at least one decimal (`100.0`, `0.0001`) for exponents -5 < e < 16,
+/// else `1.5e-07` (a signed exponent of at least two digits).
+fn write_python_float<W: ?Sized + io::Write>(
+    writer: &mut W,
+    scientific: fmt::Arguments<'_>,
+) -> io::Result<()> {
+    // At most "-d.<16 digits>e-308": formatted on the stack, no allocation.
+    let mut text = [0u8; 32];
+    let mut cursor = io::Cursor::new(&mut text[..]);
+    io::Write::write_fmt(&mut cursor, scientific)?;
+    let len = usize::try_from(cursor.position()).unwrap_or(0);
+    let text = text.get(..len).unwrap_or_default();
+    let (negative, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let at = text.iter().position(|&b| b == b'e').unwrap_or(text.len());
+    let (mantissa, exponent) = text.split_at(at);
+    let exponent = std::str::from_utf8(exponent.get(1..).unwrap_or_default())
+        .ok()
+        .and_then(|e| e.parse::<i32>().ok())
+        .unwrap_or(0);
+    let mut digits = [0u8; 24];
+    let mut n = 0;
+    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+        if let Some(slot) = digits.get_mut(n) {
+            *slot = b;
+            n += 1;
+        }
+    }
+    let digits = digits.get(..n).unwrap_or_default();
+    if negative {
+        writer.write_all(b"-")?;
+    }
+    if (-5 < exponent) && (exponent < 16) {
+        // Where the decimal point goes among (or beyond) the digits.
+        let point = exponent + 1;
+        if point <= 0 {
+            writer.write_all(b"0.")?;
+            for _ in point..0 {
+                writer.write_all(b"0")?;
+            }
+            return writer.write_all(digits);
+        }
+        let point = usize::try_from(point).unwrap_or(0);
+        match (digits.get(..point), digits.get(point..)) {
+            (Some(whole), Some(fraction)) if !fraction.is_empty() => {
+                writer.write_all(whole)?;
+                writer.write_all(b".")?;
+                writer.write_all(fraction)
+            }
+            _ => {
+                writer.write_all(digits)?;
+                for _ in digits.len()..point {
+                    writer.write_all(b"0")?;
+                }
+                writer.write_all(b".0")
+            }
+        }
+    } else {
+        let (first, rest) = digits.split_at(digits.len().min(1));
+        writer.write_all(first)?;
+        if !rest.is_empty() {
+            writer.write_all(b".")?;
+            writer.write_all(rest)?;
+        }
+        let sign = if exponent < 0 { '-' } else { '+' };
+        write!(writer, "e{sign}{:02}", exponent.unsigned_abs())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +273,48 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(json_encode(&value).unwrap(), expected);
         }
+    }
+
+    #[test]
+    fn floats_are_written_as_python_writes_them() {
+        // Python 3's json.dumps (float.__repr__) of the same values.
+        let cases = [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (2.5, "2.5"),
+            (-1.5, "-1.5"),
+            (100.0, "100.0"),
+            (0.1, "0.1"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (123456.789, "123456.789"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.2345e100, "1.2345e+100"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (123.0e-10, "1.23e-08"),
+        ];
+        for (value, python) in cases {
+            assert_eq!(json_encode(&value).unwrap(), python, "{value:e}");
+        }
+        assert_eq!(json_encode(&json!([0.5, 1e-5])).unwrap(), "[0.5, 1e-05]");
+        // Not finite: serde_json writes null (Python writes NaN and
+        // Infinity, which are not JSON).
+        assert_eq!(json_encode(&f64::NAN).unwrap(), "null");
+    }
+
+    #[test]
+    fn objects_keep_the_order_they_were_written_in() {
+        // A Python dict's order, with serde_json's preserve_order.
+        let value = json!({"b": 1, "a": {"z": 2, "y": 3}});
+        assert_eq!(
+            json_encode(&value).unwrap(),
+            r#"{"b": 1, "a": {"z": 2, "y": 3}}"#
+        );
     }
 
     #[test]
