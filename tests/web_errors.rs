@@ -709,7 +709,7 @@ fn write_error_can_be_overridden_and_default_headers_apply() {
     );
     assert_eq!(
         response.body,
-        br#"{"reason": "I'm a Teapot", "status": 418}"#
+        br#"{"status": 418, "reason": "I'm a Teapot"}"#
     );
 }
 

@@ -863,10 +863,9 @@ impl Handler {
             return Err(misuse("Invalid cookie name, value or attribute"));
         }
         let cookie = format_set_cookie(name, value, options);
-        match self.new_cookies.iter_mut().find(|(n, _)| n == name) {
-            Some(entry) => entry.1 = cookie,
-            None => self.new_cookies.push((name.to_owned(), cookie)),
-        }
+        // Set again, it moves last, as Tornado deletes and re-adds it.
+        self.new_cookies.retain(|(n, _)| n != name);
+        self.new_cookies.push((name.to_owned(), cookie));
         Ok(())
     }
 

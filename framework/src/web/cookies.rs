@@ -60,11 +60,15 @@ pub(crate) fn format_set_cookie(name: &str, value: &str, options: &CookieOptions
     if let Some(domain) = options.domain.as_deref().filter(|d| !d.is_empty()) {
         let _ = write!(out, "; Domain={domain}");
     }
+    // Days may be negative: a date in the past, which deletes the cookie.
     let expires = options.expires.or_else(|| {
-        options
-            .expires_days
-            .and_then(|days| std::time::Duration::try_from_secs_f64(days * 86_400.0).ok())
-            .and_then(|ahead| SystemTime::now().checked_add(ahead))
+        let days = options.expires_days?;
+        let offset = std::time::Duration::try_from_secs_f64(days.abs() * 86_400.0).ok()?;
+        if days < 0.0 {
+            SystemTime::now().checked_sub(offset)
+        } else {
+            SystemTime::now().checked_add(offset)
+        }
     });
     if let Some(expires) = expires {
         let _ = write!(out, "; expires={}", format_timestamp(expires));
@@ -197,6 +201,26 @@ mod tests {
         assert_eq!(
             format_set_cookie("z", "\"", &CookieOptions::default()),
             "z=\"\\\"\"; Path=/"
+        );
+    }
+
+    #[test]
+    fn negative_expires_days_is_a_date_in_the_past() {
+        // Tornado's `set_cookie(name, value, expires_days=-1)`: the usual way
+        // to delete a cookie by hand.
+        let options = CookieOptions {
+            expires_days: Some(-1.0),
+            ..CookieOptions::default()
+        };
+        let header = format_set_cookie("gone", "x", &options);
+        let date = header
+            .split("; ")
+            .find_map(|attribute| attribute.strip_prefix("expires="))
+            .and_then(crate::httputil::parse_http_date);
+        let a_day_ago = SystemTime::now() - Duration::from_secs(86_400);
+        assert!(
+            date.is_some_and(|date| date <= a_day_ago && date > a_day_ago - Duration::from_secs(60)),
+            "{header}"
         );
     }
 
