@@ -680,16 +680,25 @@ impl Handler {
     /// `RequestHandler.check_etag_header()`.
     pub fn check_etag_header(&self) -> bool {
         // Most requests have no If-None-Match: looked up first.
-        let Some(header) = self.request.headers.get_known(FieldName::IfNoneMatch) else {
+        if self
+            .request
+            .headers
+            .get_known(FieldName::IfNoneMatch)
+            .is_none()
+        {
             return false;
-        };
+        }
         let Some(computed) = self.headers.get_known(FieldName::Etag) else {
             return false;
         };
         fn strong(tag: &[u8]) -> &[u8] {
             tag.strip_prefix(b"W/").unwrap_or(tag)
         }
-        let mut etags = find_etags(header).peekable();
+        // Every line of the field, as Tornado reads them joined by commas.
+        let mut etags = (self.request.headers.iter_known())
+            .filter(|(name, _)| *name == FieldName::IfNoneMatch)
+            .flat_map(|(_, line)| find_etags(line))
+            .peekable();
         match etags.peek() {
             None => false,
             _ if computed.is_empty() => false,
