@@ -81,11 +81,40 @@ class NoContent(RequestHandler):
     def get(self):
         self.set_status(204)
 
+class Floats(RequestHandler):
+    def get(self):
+        self.write({"z": 0.00001, "a": 1e16, "m": [100.0, 1.5e-7, 0.1, -2.5e-300]})
+
+class EmptyReason(RequestHandler):
+    def get(self):
+        raise HTTPError(403, reason="")
+
+class WideReason(RequestHandler):
+    def get(self):
+        self.set_status(202, "\u20ac")
+        self.write("x")
+
+class CookieAgain(RequestHandler):
+    def get(self):
+        self.set_cookie("a", "1")
+        self.set_cookie("b", "2")
+        self.set_cookie("a", "3")
+
+class Reverse(RequestHandler):
+    def get(self):
+        self.write(self.reverse_url("feed") + " " + self.reverse_url("files", "dir/x y.txt")
+                   + " " + self.reverse_url("story", "42"))
+
 app = tornado.web.Application([
     (r"/hello", Hello), (r"/json", Json), (r"/forbidden", Forbidden),
     (r"/reason", Reason), (r"/redirect", Redirect), (r"/permanent", Permanent),
     (r"/cookie", Cookie), (r"/clear", ClearCookie), (r"/stream", Stream),
     (r"/head", Head), (r"/echo", Echo), (r"/nocontent", NoContent),
+    (r"/floats", Floats), (r"/emptyreason", EmptyReason), (r"/widereason", WideReason),
+    (r"/cookieagain", CookieAgain), (r"/reverse", Reverse),
+    tornado.web.url(r"/feed.xml", Hello, name="feed"),
+    tornado.web.url(r"/files/(.*)", Hello, name="files"),
+    tornado.web.url(r"/story/([0-9]+)/?", Hello, name="story"),
 ])
 
 def exit_with_parent():
@@ -205,8 +234,59 @@ impl RequestHandler for NoContent {
     }
 }
 
+struct Floats;
+impl RequestHandler for Floats {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        // Keys in the order written, as the Python dict keeps them.
+        cx.write_json(&json!({"z": 0.00001, "a": 1e16, "m": [100.0, 1.5e-7, 0.1, -2.5e-300]}))
+    }
+}
+
+struct EmptyReason;
+impl RequestHandler for EmptyReason {
+    async fn get(&mut self, _cx: &mut Handler) -> Result {
+        Err(HTTPError::new(403).reason("").into())
+    }
+}
+
+struct WideReason;
+impl RequestHandler for WideReason {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_status_reason(202, "\u{20ac}");
+        cx.write("x")
+    }
+}
+
+struct CookieAgain;
+impl RequestHandler for CookieAgain {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_cookie("a", "1")?;
+        cx.set_cookie("b", "2")?;
+        cx.set_cookie("a", "3")
+    }
+}
+
+struct Reverse;
+impl RequestHandler for Reverse {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        let app = cx.application().clone();
+        let feed = app.reverse_url("feed", &[])?;
+        let files = app.reverse_url("files", &["dir/x y.txt"])?;
+        let story = app.reverse_url("story", &["42"])?;
+        cx.write(format!("{feed} {files} {story}"))
+    }
+}
+
 fn rust_app() -> Application {
     Application::new([
+        url("/floats", || Floats),
+        url("/emptyreason", || EmptyReason),
+        url("/widereason", || WideReason),
+        url("/cookieagain", || CookieAgain),
+        url("/reverse", || Reverse),
+        url("/feed.xml", || Hello).name("feed"),
+        url("/files/(.*)", || Hello).name("files"),
+        url("/story/([0-9]+)/?", || Hello).name("story"),
         url("/hello", || Hello),
         url("/json", || Json),
         url("/forbidden", || Forbidden),
@@ -392,6 +472,25 @@ fn http_error_with_reasons_is_byte_identical() {
     // sent as they are in the status line and escaped in the page.
     assert_same(&get("/forbidden"));
     assert_same(&get("/reason"));
+}
+
+#[test]
+fn floats_reasons_cookies_and_reversed_urls_are_byte_identical() {
+    skip_without_tornado!("floats_reasons_cookies_and_reversed_urls_are_byte_identical");
+    for path in [
+        "/floats",
+        "/emptyreason",
+        "/widereason",
+        "/cookieagain",
+        "/reverse",
+    ] {
+        assert_same(&get(path));
+    }
+    let (_, ours) = both(&get("/reverse"));
+    assert!(
+        ours.ends_with("/feed.xml /files/dir/x%20y.txt /story/42/?"),
+        "{ours:?}"
+    );
 }
 
 #[test]

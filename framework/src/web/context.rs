@@ -311,10 +311,13 @@ impl Handler {
     /// `RequestHandler.set_status(status_code, reason)`.
     pub fn set_status_reason(&mut self, status: u16, reason: &str) {
         self.status = status;
-        let valid = !reason.contains('<')
+        // Tornado's `(?:[\t ]|[\x21-\x7E]|[\x80-\xFF])+` on the characters:
+        // not empty, nothing past U+00FF (Latin-1, what it writes them in).
+        let valid = !reason.is_empty()
+            && !reason.contains('<')
             && reason
-                .bytes()
-                .all(|b| b == b'\t' || b == b' ' || (0x21..0x7f).contains(&b) || b >= 0x80);
+                .chars()
+                .all(|c| matches!(c, '\t' | ' ' | '\x21'..='\x7e' | '\u{80}'..='\u{ff}'));
         self.reason = if valid {
             Cow::Owned(reason.to_owned())
         } else {
@@ -929,7 +932,8 @@ impl Handler {
             return false;
         }
         self.clear();
-        match reason {
+        // An empty reason is no reason, as Tornado's `if exception.reason`.
+        match reason.filter(|reason| !reason.is_empty()) {
             Some(reason) => self.set_status_reason(status, reason),
             None => self.set_status(status),
         }
