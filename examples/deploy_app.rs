@@ -180,7 +180,10 @@ fn run(
         sigterm.recv().await;
         info!("SIGTERM: finishing requests in progress");
         stopping.stop();
-        stopping.close_all_connections().await;
+        // Less than the process manager's wait before SIGKILL (Docker: 10 s).
+        stopping
+            .close_all_connections_within(Duration::from_secs(8))
+            .await;
         IOLoop::current().stop();
     });
     let result = ioloop.start();

@@ -562,7 +562,8 @@ fn http10_response_that_closes_says_connection_close() {
 
 // ---- graceful shutdown ----
 
-type Shutdown = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
+/// Runs `close_all_connections`, or with a grace `close_all_connections_within`.
+type Shutdown = Box<dyn Fn(Option<Duration>) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 thread_local! {
     /// On a `ShutdownServer`'s thread: starts its `close_all_connections`.
@@ -589,9 +590,14 @@ impl ShutdownServer {
             let addr = server.listen(0, "127.0.0.1").unwrap()[0];
             let shared = server.clone();
             SHUTDOWN.with(|s| {
-                *s.borrow_mut() = Some(Box::new(move || {
+                *s.borrow_mut() = Some(Box::new(move |grace| {
                     let server = shared.clone();
-                    Box::pin(async move { server.close_all_connections().await })
+                    Box::pin(async move {
+                        match grace {
+                            Some(grace) => server.close_all_connections_within(grace).await,
+                            None => server.close_all_connections().await,
+                        }
+                    })
                 }))
             });
             tx.send((addr, ioloop.handle())).unwrap();
@@ -615,9 +621,15 @@ impl ShutdownServer {
 
     /// Starts `close_all_connections()`; the receiver hears when it resolves.
     fn close_all_connections(&self) -> mpsc::Receiver<()> {
+        self.close_all_connections_within(None)
+    }
+
+    /// Starts `close_all_connections_within(grace)` (without a grace,
+    /// `close_all_connections()`); the receiver hears when it resolves.
+    fn close_all_connections_within(&self, grace: Option<Duration>) -> mpsc::Receiver<()> {
         let (tx, rx) = mpsc::channel();
         self.handle.add_callback(move || {
-            let closing = SHUTDOWN.with(|s| (s.borrow().as_ref().unwrap())());
+            let closing = SHUTDOWN.with(|s| (s.borrow().as_ref().unwrap())(grace));
             drop(IOLoop::current().spawn(async move {
                 closing.await;
                 let _ = tx.send(());
@@ -867,4 +879,37 @@ fn a_panicking_callback_closes_its_connection_and_lets_shutdown_finish() {
         done.recv_timeout(Duration::from_secs(5)).is_ok(),
         "nothing left open: close_all_connections resolves"
     );
+}
+
+#[test]
+fn close_all_connections_within_a_grace_closes_a_client_that_stopped_reading() {
+    // 16 MiB the client never reads: the response cannot finish, and only
+    // closing its connection (Tornado's way, here after the grace) ends it.
+    let server = ShutdownServer::start(|request: HTTPServerRequest| async move {
+        if let Some(conn) = request.connection.clone() {
+            respond(&conn, 200, &vec![b'x'; 16 << 20]);
+        }
+    });
+    let stalled = server.connect();
+    (&stalled)
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let patient = server.close_all_connections();
+    assert!(
+        patient.recv_timeout(Duration::from_millis(500)).is_err(),
+        "without a grace, it waits for the response"
+    );
+    let started = Instant::now();
+    let done = server.close_all_connections_within(Some(Duration::from_millis(200)));
+    assert!(done.recv_timeout(Duration::from_secs(5)).is_ok());
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "the grace is given"
+    );
+    assert!(
+        patient.recv_timeout(Duration::from_secs(5)).is_ok(),
+        "and the first resolves too"
+    );
+    drop(stalled);
 }

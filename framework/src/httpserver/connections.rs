@@ -85,6 +85,17 @@ impl Connections {
         }
     }
 
+    /// Closes every connection's stream, busy or not (what Tornado's
+    /// `close_all_connections` does at once): a response being written to
+    /// a client that stopped reading, or a body that stopped arriving,
+    /// fails now, and its request ends.
+    pub(crate) fn close_streams(&self) {
+        let open: Vec<Rc<Tracked>> = self.open.borrow().iter().map(|(_, t)| t.clone()).collect();
+        for tracked in open {
+            tracked.connection.close_abandoned();
+        }
+    }
+
     /// Resolves once no connection is open.
     pub(crate) async fn wait_drained(&self) {
         if self.len() == 0 {

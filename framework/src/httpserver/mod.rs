@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::gen::with_timeout;
 use crate::http1connection::{serve_connection, HTTP1Connection, HTTP1ConnectionParameters};
 use crate::httputil::HTTPServerConnectionDelegate;
 use crate::iostream::{IOStream, StreamOptions};
@@ -315,6 +316,32 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
         let connections = Connections::of_server(self.id);
         connections.close_all();
         connections.wait_drained().await;
+    }
+
+    /// [`close_all_connections`](HTTPServer::close_all_connections), giving
+    /// requests in flight at most `grace` to finish; then every remaining
+    /// connection is closed as Tornado closes them, so a client that stopped
+    /// reading its response (or sending its body) cannot hold the shutdown
+    /// up. Resolves when all are closed: at once for requests waiting on
+    /// their connection, when they return for those that are not (a handler
+    /// sleeping, or computing).
+    ///
+    /// # Tornado
+    /// `HTTPServer.close_all_connections()` after a grace period.
+    pub async fn close_all_connections_within(&self, grace: Duration) {
+        let connections = Connections::of_server(self.id);
+        connections.close_all();
+        if with_timeout(grace, connections.wait_drained())
+            .await
+            .is_err()
+        {
+            log::info!(
+                "Closing {} connections still busy after {grace:?}",
+                connections.len()
+            );
+            connections.close_streams();
+            connections.wait_drained().await;
+        }
     }
 
     /// Number of open connections on this thread.
