@@ -11,9 +11,11 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io::{self, Write};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
 
 use bytes::{Bytes, BytesMut};
-use flate2::write::GzDecoder;
+use flate2::write::MultiGzDecoder;
 
 use super::request::{BodyWriter, StreamingCallback};
 use super::response::{HTTPClientError, MalformedResponse};
@@ -26,6 +28,21 @@ use crate::httputil::HTTPHeaders;
 
 /// Most bytes read from the socket at once, and so the largest body chunk.
 pub(crate) const READ_CHUNK_SIZE: usize = 64 * 1024;
+
+/// Most informational (1xx) responses accepted before the final one: a
+/// `100 Continue` and a few `103 Early Hints` are what servers send; an
+/// endless stream of them would keep the exchange reading (and the loop
+/// busy) without ever reaching the request's deadline check.
+pub const MAX_INFORMATIONAL: usize = 16;
+
+/// Whether `method` may be sent again after a connection failed with no
+/// answer (RFC 9110 §9.2.2).
+fn is_idempotent(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+    )
+}
 
 /// A connection and its codec; shared with a request's [`BodyWriter`].
 #[derive(Debug)]
@@ -96,6 +113,21 @@ impl Connection {
         self.send(out).await
     }
 
+    /// Whether nothing arrived on this idle connection since its last
+    /// response: no bytes and no close (polled once, without waiting).
+    pub(crate) fn is_quiet(&self) -> bool {
+        struct NoWake;
+        impl Wake for NoWake {
+            fn wake(self: Arc<Self>) {}
+        }
+        let waker = Waker::from(Arc::new(NoWake));
+        let mut cx = Context::from_waker(&waker);
+        let mut codec = self.codec.borrow_mut();
+        self.stream
+            .poll_read_into(&mut cx, codec.read_buf(), 1)
+            .is_pending()
+    }
+
     /// Reads once into the codec; EOF is passed on to it.
     async fn read_more(&self) -> io::Result<usize> {
         let n = poll_fn(|cx| {
@@ -163,9 +195,12 @@ impl Connection {
             .map_err(|err| Failed::new(HTTPClientError::InvalidRequest(err.to_string())))?;
         // A reused connection the server has meanwhile closed fails here or
         // before the first response byte; then a retry is safe.
+        // Only a request that may be repeated (RFC 9110 §9.2.2): a POST the
+        // server received before it closed must not be sent twice.
+        let repeatable = request.body_producer.is_none() && is_idempotent(&request.method);
         let retry = |err: io::Error| Failed {
             error: HTTPClientError::StreamClosed(Some(err)),
-            retryable: request.body_producer.is_none(),
+            retryable: repeatable,
         };
         self.send(out).await.map_err(retry)?;
         let mut body_sent = false;
@@ -174,6 +209,7 @@ impl Connection {
             body_sent = true;
         }
         let mut received_any = false;
+        let mut informational = 0;
         let mut response: Option<(ResponseInfo, Option<String>)> = None;
         let mut sink = Sink::Discard;
         loop {
@@ -184,17 +220,23 @@ impl Connection {
                     Err(err) => {
                         return Err(Failed {
                             error: HTTPClientError::StreamClosed(Some(err)),
-                            retryable: !received_any && request.body_producer.is_none(),
+                            retryable: !received_any && repeatable,
                         })
                     }
                 },
                 Ok(ClientEvent::ConnectionClosed) => {
                     return Err(Failed {
                         error: HTTPClientError::StreamClosed(None),
-                        retryable: !received_any && request.body_producer.is_none(),
+                        retryable: !received_any && repeatable,
                     })
                 }
                 Ok(ClientEvent::Informational(head)) => {
+                    informational += 1;
+                    if informational > MAX_INFORMATIONAL {
+                        return Err(Failed::new(HTTPClientError::MalformedResponse(
+                            MalformedResponse::TooManyInformational,
+                        )));
+                    }
                     if head.code() == 100 && !body_sent {
                         self.send_body(request).await?;
                         body_sent = true;
@@ -218,7 +260,7 @@ impl Connection {
                             let headers = head.headers_mut();
                             headers.add("X-Consumed-Content-Encoding", "gzip");
                             headers.remove("Content-Encoding");
-                            Sink::Gzip(Box::new(GzDecoder::new(deliver)), false)
+                            Sink::Gzip(Box::new(MultiGzDecoder::new(deliver)), false)
                         } else {
                             Sink::Plain(deliver)
                         };
@@ -339,7 +381,7 @@ enum Sink {
     /// The decoder writes its output to the `Deliver` in pieces of at most
     /// its buffer size, so memory stays bounded even for a gzip bomb; the
     /// flag records whether any compressed byte arrived.
-    Gzip(Box<GzDecoder<Deliver>>, bool),
+    Gzip(Box<MultiGzDecoder<Deliver>>, bool),
 }
 
 impl Sink {

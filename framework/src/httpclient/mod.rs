@@ -29,9 +29,9 @@
 //! Deliberate differences from `simple_httpclient`: connections are kept
 //! alive and reused (a pool per scheme, host and port; Tornado sends
 //! `Connection: close`), and a reused connection the server closed meanwhile
-//! is retried once on a new one. A redirect to another origin drops the
-//! credentials (`Authorization`, `auth`) as Tornado does, but keeps a
-//! `Cookie` header, which Tornado also drops. Only plain `http` for now: the
+//! is retried once on a new one (an idempotent request only: a POST is
+//! never sent twice). A redirect to another origin drops the credentials
+//! (`Authorization`, `auth`, `Cookie`) as Tornado does. Only plain `http` for now: the
 //! stream sits behind [`ClientStream`]/[`Connector`] so that TLS can be added.
 
 mod connection;
@@ -56,7 +56,16 @@ use crate::ioloop::{IOLoop, WeakIOLoop};
 use crate::iostream::DEFAULT_MAX_BUFFER_SIZE;
 use crate::locks::Semaphore;
 
+pub use connection::MAX_INFORMATIONAL;
 use connection::{Connection, Exchanged, Prepared};
+
+/// Hosts' worth of idle connections a client keeps at most (each host up to
+/// `max_clients`).
+const IDLE_HOSTS: usize = 4;
+
+/// Most header fields in a response head (its size is bounded by
+/// `max_header_size`).
+const RESPONSE_MAX_HEADERS: usize = 1000;
 pub use request::{BodyWriter, HTTPRequest, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT};
 pub use response::{HTTPClientError, HTTPResponse, MalformedResponse};
 pub use stream::{ClientStream, Connector, LocalBoxFuture, TcpConnector};
@@ -396,19 +405,43 @@ impl AsyncHTTPClient {
         let config = Config {
             max_header_size: self.inner.config.max_header_size,
             max_body_size: self.inner.config.max_body_size.unwrap_or(u64::MAX),
+            // Tornado limits a response head by size only; a server's 150
+            // Set-Cookie lines are an answer, not an attack.
+            max_headers: RESPONSE_MAX_HEADERS,
             ..Config::default()
         };
         Ok(Rc::new(Connection::new(stream, ClientCodec::new(config))))
     }
 
+    /// An idle connection to `key` that is still quiet: one on which
+    /// anything arrived since its last response (stray bytes, which would
+    /// be read as the next response, or the server's close) is closed.
     fn take_idle(&self, key: &PoolKey) -> Option<Rc<Connection>> {
-        self.inner.idle.borrow_mut().get_mut(key)?.pop()
+        let mut idle = self.inner.idle.borrow_mut();
+        let connections = idle.get_mut(key)?;
+        let mut found = None;
+        while let Some(connection) = connections.pop() {
+            if connection.is_quiet() {
+                found = Some(connection);
+                break;
+            }
+            connection.stream.close();
+        }
+        if connections.is_empty() {
+            idle.remove(key);
+        }
+        found
     }
 
+    /// Keeps `connection` for reuse: at most `max_clients` per host, and
+    /// `max_clients` times [`IDLE_HOSTS`] in all, so a client that visits
+    /// many hosts holds a bounded number of sockets.
     fn put_idle(&self, key: PoolKey, connection: Rc<Connection>) {
+        let per_host = self.inner.config.max_clients.max(1);
         let mut idle = self.inner.idle.borrow_mut();
+        let total: usize = idle.values().map(Vec::len).sum();
         let connections = idle.entry(key).or_default();
-        if connections.len() < self.inner.config.max_clients.max(1) {
+        if connections.len() < per_host && total < per_host.saturating_mul(IDLE_HOSTS) {
             connections.push(connection);
         } else {
             connection.stream.close();
@@ -549,6 +582,7 @@ fn redirected(mut request: HTTPRequest, from: &Url, code: u16, location: &str) -
     }
     let same_origin = Url::parse(&request.url).is_ok_and(|to| to.origin() == from.origin());
     if !same_origin {
+        request.headers.remove("Cookie");
         request.headers.remove("Authorization");
         request.auth_username = None;
         request.auth_password = None;

@@ -159,6 +159,10 @@ pub enum MalformedResponse {
     Parse(ParseError),
     /// `Content-Encoding: gzip`, but the body does not decompress.
     Gzip(io::Error),
+    /// More informational (1xx) responses before the final one than any
+    /// server sends ([`MAX_INFORMATIONAL`](super::MAX_INFORMATIONAL)): a
+    /// server that never answers, but keeps the request's time running.
+    TooManyInformational,
 }
 
 impl fmt::Display for MalformedResponse {
@@ -166,6 +170,9 @@ impl fmt::Display for MalformedResponse {
         match self {
             MalformedResponse::Parse(error) => error.fmt(f),
             MalformedResponse::Gzip(error) => write!(f, "bad gzip body: {error}"),
+            MalformedResponse::TooManyInformational => {
+                f.write_str("too many informational (1xx) responses")
+            }
         }
     }
 }
