@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::ioloop::{IOLoop, TimeoutHandle, WeakIOLoop};
+use crate::ioloop::{deadline_after, IOLoop, TimeoutHandle, WeakIOLoop};
 
 /// Waits for `duration` on the current loop's timers.
 ///
@@ -191,11 +191,13 @@ impl From<TimeoutError> for std::io::Error {
 ///     .unwrap();
 /// assert_eq!(result, Err(TimeoutError));
 /// ```
-pub async fn with_timeout<F: Future>(
+pub fn with_timeout<F: Future>(
     timeout: Duration,
     future: F,
-) -> Result<F::Output, TimeoutError> {
-    with_deadline(Instant::now() + timeout, future).await
+) -> impl Future<Output = Result<F::Output, TimeoutError>> {
+    // Taken at the call, as Tornado's is, not when the result is first
+    // awaited; a timeout too large for an `Instant` is never.
+    with_deadline(deadline_after(timeout), future)
 }
 
 /// [`with_timeout`] with an absolute deadline.

@@ -54,6 +54,7 @@ use reactor::ScheduledIo;
 pub(crate) use spawned::{catch_panic, CatchUnwind};
 use spawned::{CancelOnDrop, Spawned};
 use task::{JoinState, LocalFuture, Slot, TaskRef, TaskWaker};
+pub(crate) use timers::deadline_after;
 use timers::{TimerCallback, Timers};
 
 /// The token of the loop's cross-thread `mio::Waker`; sockets use slab indexes.
@@ -223,7 +224,10 @@ impl IOLoop {
     /// # Tornado
     /// `IOLoop.make_current()`.
     pub fn make_current(&self) {
-        CURRENT.with(|current| *current.borrow_mut() = Some(self.clone()));
+        let previous = CURRENT.with(|current| current.borrow_mut().replace(self.clone()));
+        // Dropped after the borrow ends: the previous loop's last handle may
+        // go here, and a task's drop may ask for the current loop.
+        drop(previous);
     }
 
     /// Forgets the thread's current loop (it lives on while other handles do).
@@ -297,7 +301,7 @@ impl IOLoop {
     /// # Tornado
     /// `IOLoop.call_later(delay, callback)`.
     pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimeoutHandle {
-        self.call_at(Instant::now() + delay, callback)
+        self.call_at(deadline_after(delay), callback)
     }
 
     /// Calls `callback` at `deadline` (at once, on the next iteration, if it has passed).
@@ -702,6 +706,8 @@ impl fmt::Debug for IOLoop {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::IOLoop;
 
     #[test]
@@ -711,6 +717,64 @@ mod tests {
             let current = IOLoop::current();
             let found = IOLoop::existing().map(|found| found.inner.shared.loop_id);
             assert_eq!(found, Some(current.inner.shared.loop_id));
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn huge_delays_are_never_not_a_panic() {
+        // Tornado accepts call_later(float("inf")).
+        let ioloop = IOLoop::new().unwrap();
+        let handle = ioloop.call_later(Duration::MAX, || {});
+        assert!(ioloop.remove_timeout(handle));
+        let timed = ioloop.run_sync(crate::gen::with_timeout(Duration::MAX, async { 7 }));
+        assert_eq!(timed.unwrap(), Ok(7));
+        let periodic = super::PeriodicCallback::new(|| {}, Duration::MAX);
+        periodic.start();
+        periodic.stop();
+        ioloop.close();
+    }
+
+    #[test]
+    fn with_timeout_counts_from_the_call() {
+        // Tornado's deadline is set when with_timeout is called, not when
+        // its result is first awaited: awaited 250 ms after a 100 ms
+        // timeout, a 300 ms sleep has timed out (counted from the await, it
+        // would have finished at 300 ms, before 350).
+        let ioloop = IOLoop::new().unwrap();
+        let result = ioloop.run_sync(async {
+            let waiting = crate::gen::with_timeout(
+                Duration::from_millis(100),
+                crate::gen::sleep(Duration::from_millis(300)),
+            );
+            crate::gen::sleep(Duration::from_millis(250)).await;
+            waiting.await.is_err()
+        });
+        assert!(result.unwrap());
+        ioloop.close();
+    }
+
+    #[test]
+    fn make_current_drops_the_previous_loop_outside_its_borrow() {
+        struct AsksOnDrop;
+        impl Drop for AsksOnDrop {
+            fn drop(&mut self) {
+                let _ = IOLoop::current();
+            }
+        }
+        std::thread::spawn(|| {
+            let first = IOLoop::new().unwrap();
+            first.make_current();
+            let guard = AsksOnDrop;
+            first.spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            drop(first);
+            // The first loop's last handle goes here, and with it the task
+            // whose drop asks for the current loop.
+            IOLoop::new().unwrap().make_current();
         })
         .join()
         .unwrap();

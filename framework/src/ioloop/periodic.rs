@@ -5,7 +5,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::{IOLoop, TimeoutHandle, WeakIOLoop};
+use super::{deadline_after, IOLoop, TimeoutHandle, WeakIOLoop};
 
 /// Calls a function every `period` on the current loop.
 ///
@@ -74,7 +74,7 @@ impl PeriodicCallback {
         if self.is_running() {
             return;
         }
-        self.inner.next.set(Instant::now() + self.inner.period);
+        self.inner.next.set(deadline_after(self.inner.period));
         schedule(&self.inner);
     }
 

@@ -5,7 +5,20 @@
 
 use std::collections::BTreeMap;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// A century: the deadline of a delay too long for an `Instant`.
+const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// The instant `delay` from now. A delay too large for an `Instant` (such
+/// as `Duration::MAX`, Tornado's `float("inf")`) is a century away, which
+/// for a timer is never; adding it outright would panic.
+pub(crate) fn deadline_after(delay: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(NEVER))
+        .unwrap_or(now)
+}
 
 /// What a timer does at its deadline.
 pub(crate) enum TimerCallback {
