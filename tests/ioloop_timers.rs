@@ -123,6 +123,66 @@ fn periodic_callback_skips_missed_ticks() {
 }
 
 #[test]
+fn periodic_callback_counts_the_next_tick_from_when_the_call_returned() {
+    // Tornado's schedule: period 50 ms, the first call (at 50) takes 125 ms
+    // and returns at 175; the ticks it covered are skipped and the next is
+    // 200, the first multiple after it (not straight away at 175).
+    let ioloop = IOLoop::new().unwrap();
+    ioloop.make_current();
+    let ticks = Rc::new(RefCell::new(Vec::new()));
+    let log = ticks.clone();
+    let periodic = PeriodicCallback::new(
+        move || {
+            log.borrow_mut().push(Instant::now());
+            if log.borrow().len() == 1 {
+                std::thread::sleep(Duration::from_millis(125));
+            }
+        },
+        Duration::from_millis(50),
+    );
+    periodic.start();
+    ioloop.run_sync(sleep(Duration::from_millis(230))).unwrap();
+    periodic.stop();
+    let ticks = ticks.borrow();
+    assert!(ticks.len() >= 2, "{}", ticks.len());
+    let gap = ticks[1].duration_since(ticks[0]);
+    assert!(
+        gap >= Duration::from_millis(140),
+        "the second tick is at 200 ms: {gap:?}"
+    );
+    IOLoop::clear_current();
+}
+
+#[test]
+fn a_panicking_periodic_callback_keeps_its_schedule() {
+    let ioloop = IOLoop::new().unwrap();
+    ioloop.make_current();
+    let calls = Rc::new(Cell::new(0));
+    let counter = calls.clone();
+    let periodic = PeriodicCallback::new(
+        move || {
+            counter.set(counter.get() + 1);
+            panic!("periodic boom");
+        },
+        Duration::from_millis(10),
+    );
+    periodic.start();
+    let seen = calls.clone();
+    // Each panic may take a while to report (a backtrace): wait for three.
+    let three = ioloop.run_sync_with_timeout(
+        async move {
+            while seen.get() < 3 {
+                sleep(Duration::from_millis(5)).await;
+            }
+        },
+        Duration::from_secs(10),
+    );
+    assert!(three.is_ok() && periodic.is_running(), "{}", calls.get());
+    periodic.stop();
+    IOLoop::clear_current();
+}
+
+#[test]
 fn a_panicking_callback_or_timer_is_logged_and_the_loop_runs_on() {
     let ioloop = IOLoop::new().unwrap();
     let ran = Rc::new(Cell::new(0));

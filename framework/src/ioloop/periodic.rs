@@ -2,6 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -111,7 +112,19 @@ fn schedule(state: &Rc<State>) {
 }
 
 fn run(state: &Rc<State>) {
-    // Schedule the next tick first, so the callback may call `stop`.
+    // The callback first, then the next tick from the time it returned, as
+    // Tornado's `_run` then `_schedule_next`: a call that overran its period
+    // skips the ticks it covered instead of being followed by another at
+    // once. While it runs, `timeout` still holds the fired handle, so it is
+    // running, and `stop` in it clears that.
+    let ran = panic::catch_unwind(AssertUnwindSafe(|| (state.callback.borrow_mut())()));
+    if ran.is_err() {
+        // As Tornado logs the exception and keeps the schedule.
+        log::error!(target: "tornado.application", "Exception in callback for PeriodicCallback");
+    }
+    if state.timeout.get().is_none() {
+        return; // stopped by the callback
+    }
     let now = Instant::now();
     let mut next = state.next.get() + state.period;
     if next <= now {
@@ -122,7 +135,6 @@ fn run(state: &Rc<State>) {
     }
     state.next.set(next);
     schedule(state);
-    (state.callback.borrow_mut())();
 }
 
 impl fmt::Debug for PeriodicCallback {
