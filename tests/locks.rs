@@ -723,3 +723,28 @@ fn lock_timed_out_acquire_does_not_take_a_later_release() {
         assert!(lock.try_acquire().is_some());
     });
 }
+
+#[test]
+fn a_dropped_loop_frees_a_task_waiting_with_a_timeout() {
+    // The timed wait holds its loop weakly: a task waiting in it (which the
+    // loop holds) does not keep the loop, and so itself, alive.
+    struct Flag(Rc<std::cell::Cell<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let dropped = Rc::new(std::cell::Cell::new(false));
+    let flag = Flag(dropped.clone());
+    let ioloop = IOLoop::new().unwrap();
+    ioloop.make_current();
+    let condition = Condition::new();
+    drop(ioloop.spawn(async move {
+        let _flag = flag;
+        let _ = condition.wait_timeout(Duration::from_secs(3600)).await;
+    }));
+    ioloop.run_sync(moment()).unwrap();
+    IOLoop::clear_current();
+    drop(ioloop);
+    assert!(dropped.get(), "the task went with its loop");
+}

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::NoopWake;
 use crate::gen::TimeoutError;
-use crate::ioloop::{IOLoop, TimeoutHandle};
+use crate::ioloop::{IOLoop, TimeoutHandle, WeakIOLoop};
 
 /// `future`'s output, or [`TimeoutError`] once `timeout` (from now) passes.
 ///
@@ -39,7 +39,7 @@ where
         let ioloop = IOLoop::current();
         let weak = Rc::downgrade(&state);
         let handle = ioloop.call_at(deadline, move || expire(&weak));
-        (ioloop, handle)
+        (ioloop.downgrade(), handle)
     });
     Timeout { state, timer }
 }
@@ -48,7 +48,10 @@ where
 pub(crate) struct Timeout<F: Future> {
     state: Rc<RefCell<State<F>>>,
     /// The deadline's timer, removed when the future finishes or is dropped.
-    timer: Option<(IOLoop, TimeoutHandle)>,
+    /// The loop is held weakly: a task waiting here lives in the loop, and a
+    /// strong handle would keep a dropped loop (its descriptors, its tasks)
+    /// alive in a cycle, as `Sleep` and `PeriodicCallback` avoid too.
+    timer: Option<(WeakIOLoop, TimeoutHandle)>,
 }
 
 enum State<F: Future> {
@@ -113,7 +116,9 @@ impl<F: Future> Future for Timeout<F> {
 impl<F: Future> Timeout<F> {
     fn cancel_timer(&mut self) {
         if let Some((ioloop, handle)) = self.timer.take() {
-            ioloop.remove_timeout(handle);
+            if let Some(ioloop) = ioloop.upgrade() {
+                ioloop.remove_timeout(handle);
+            }
         }
     }
 }
