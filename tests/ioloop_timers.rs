@@ -154,6 +154,38 @@ fn periodic_callback_counts_the_next_tick_from_when_the_call_returned() {
 }
 
 #[test]
+fn a_periodic_callback_restarted_from_inside_ticks_once_per_period() {
+    // stop() then start() in the callback: one schedule goes on (the one
+    // start made), not two; and after the last stop() nothing ticks.
+    let ioloop = IOLoop::new().unwrap();
+    ioloop.make_current();
+    let calls = Rc::new(Cell::new(0));
+    let itself: Rc<RefCell<Option<PeriodicCallback>>> = Rc::new(RefCell::new(None));
+    let (counter, handle) = (calls.clone(), itself.clone());
+    let periodic = PeriodicCallback::new(
+        move || {
+            counter.set(counter.get() + 1);
+            if let Some(periodic) = &*handle.borrow() {
+                periodic.stop();
+                periodic.start();
+            }
+        },
+        Duration::from_millis(40),
+    );
+    *itself.borrow_mut() = Some(periodic.clone());
+    periodic.start();
+    ioloop.run_sync(sleep(Duration::from_millis(300))).unwrap();
+    let ticked = calls.get();
+    // About seven; two schedules would make about fourteen.
+    assert!((3..=9).contains(&ticked), "{ticked}");
+    periodic.stop();
+    ioloop.run_sync(sleep(Duration::from_millis(100))).unwrap();
+    assert_eq!(calls.get(), ticked, "nothing after stop()");
+    itself.borrow_mut().take();
+    IOLoop::clear_current();
+}
+
+#[test]
 fn a_panicking_periodic_callback_keeps_its_schedule() {
     let ioloop = IOLoop::new().unwrap();
     ioloop.make_current();

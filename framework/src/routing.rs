@@ -165,8 +165,9 @@ fn reverse_template(body: &str, groups: usize) -> Option<Vec<String>> {
     let mut pieces = Vec::new();
     for (i, fragment) in body.split('(').enumerate() {
         let literal = match fragment.find(')') {
+            // Before the first group: all literal (an escaped `\)` too).
+            _ if i == 0 => fragment,
             Some(close) => fragment.get(close + 1..)?,
-            None if i == 0 => fragment,
             // A group whose `)` comes after another `(`: nested.
             None => return None,
         };
@@ -397,6 +398,7 @@ mod tests {
             ),
             (r"/x\.y/(.+)", &["q"], Some("/x.y/q")),
             (r"/a|b/(x)", &["1"], Some("/a|b/1")),
+            (r"/a\)b/(x)", &["1"], Some("/a)b/1")),
         ] {
             let m = PathMatches::new(pattern).unwrap();
             assert_eq!(m.reverse(args).as_deref(), reversed, "{pattern}");

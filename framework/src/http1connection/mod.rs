@@ -536,7 +536,6 @@ impl HTTP1Connection {
         Ok(())
     }
 
-    /// Runs the close callback, if one is set (the connection closed early).
     /// Closes the stream and wakes what waits for the close, without the
     /// close callback (user code): for a connection whose serving ended
     /// without `serve_connection`'s own close, by a panic or a dropped task.
@@ -545,6 +544,7 @@ impl HTTP1Connection {
         self.wake_close_waiters();
     }
 
+    /// Runs the close callback, if one is set (the connection closed early).
     fn fire_close_callback(&self) {
         let callback = self.shared.close_callback.borrow_mut().take();
         if let Some(callback) = callback {

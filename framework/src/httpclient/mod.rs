@@ -416,34 +416,43 @@ impl AsyncHTTPClient {
     /// An idle connection to `key` that is still quiet: one on which
     /// anything arrived since its last response (stray bytes, which would
     /// be read as the next response, or the server's close) is closed.
+    /// The pool is not borrowed while a stream is polled or closed (a
+    /// `ClientStream` may be the caller's own code).
     fn take_idle(&self, key: &PoolKey) -> Option<Rc<Connection>> {
-        let mut idle = self.inner.idle.borrow_mut();
-        let connections = idle.get_mut(key)?;
-        let mut found = None;
-        while let Some(connection) = connections.pop() {
+        loop {
+            let connection = {
+                let mut idle = self.inner.idle.borrow_mut();
+                let connections = idle.get_mut(key)?;
+                let connection = connections.pop();
+                if connections.is_empty() {
+                    idle.remove(key);
+                }
+                connection?
+            };
             if connection.is_quiet() {
-                found = Some(connection);
-                break;
+                return Some(connection);
             }
             connection.stream.close();
         }
-        if connections.is_empty() {
-            idle.remove(key);
-        }
-        found
     }
 
     /// Keeps `connection` for reuse: at most `max_clients` per host, and
     /// `max_clients` times [`IDLE_HOSTS`] in all, so a client that visits
-    /// many hosts holds a bounded number of sockets.
+    /// many hosts holds a bounded number of sockets (and pool entries).
     fn put_idle(&self, key: PoolKey, connection: Rc<Connection>) {
         let per_host = self.inner.config.max_clients.max(1);
-        let mut idle = self.inner.idle.borrow_mut();
-        let total: usize = idle.values().map(Vec::len).sum();
-        let connections = idle.entry(key).or_default();
-        if connections.len() < per_host && total < per_host.saturating_mul(IDLE_HOSTS) {
-            connections.push(connection);
-        } else {
+        let refused = {
+            let mut idle = self.inner.idle.borrow_mut();
+            let total: usize = idle.values().map(Vec::len).sum();
+            let for_host = idle.get(&key).map_or(0, Vec::len);
+            if for_host < per_host && total < per_host.saturating_mul(IDLE_HOSTS) {
+                idle.entry(key).or_default().push(connection);
+                None
+            } else {
+                Some(connection)
+            }
+        };
+        if let Some(connection) = refused {
             connection.stream.close();
         }
     }

@@ -117,13 +117,16 @@ fn run(state: &Rc<State>) {
     // skips the ticks it covered instead of being followed by another at
     // once. While it runs, `timeout` still holds the fired handle, so it is
     // running, and `stop` in it clears that.
+    let fired = state.timeout.get();
     let ran = panic::catch_unwind(AssertUnwindSafe(|| (state.callback.borrow_mut())()));
     if ran.is_err() {
         // As Tornado logs the exception and keeps the schedule.
         log::error!(target: "tornado.application", "Exception in callback for PeriodicCallback");
     }
-    if state.timeout.get().is_none() {
-        return; // stopped by the callback
+    if state.timeout.get() != fired {
+        // Stopped by the callback, or stopped and started again (which
+        // scheduled its own first tick): either way not this chain's to go on.
+        return;
     }
     let now = Instant::now();
     let mut next = state.next.get() + state.period;
