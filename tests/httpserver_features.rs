@@ -913,3 +913,55 @@ fn close_all_connections_within_a_grace_closes_a_client_that_stopped_reading() {
     );
     drop(stalled);
 }
+
+#[test]
+fn a_grace_also_ends_the_worker_threads_stalled_clients() {
+    // start(2): stalled clients on both threads. After stop() and
+    // close_all_connections_within, join_workers returns: the worker closed
+    // its stalled connections after the grace too.
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
+    let go = Arc::new(AtomicBool::new(false));
+    let start_stopping = go.clone();
+    thread::spawn(move || {
+        let ioloop = IOLoop::current();
+        let server = std::rc::Rc::new(HTTPServer::new(|request: HTTPServerRequest| async move {
+            if let Some(conn) = request.connection.clone() {
+                respond(&conn, 200, &vec![b'x'; 16 << 20]);
+            }
+        }));
+        let addr = server.bind(0, "127.0.0.1", 128, true).unwrap()[0];
+        server.start(2).unwrap();
+        addr_tx.send(addr).unwrap();
+        let stopping = server.clone();
+        drop(ioloop.spawn(async move {
+            while !start_stopping.load(Ordering::SeqCst) {
+                sleep(Duration::from_millis(5)).await;
+            }
+            stopping.stop();
+            stopping
+                .close_all_connections_within(Duration::from_millis(200))
+                .await;
+            IOLoop::current().stop();
+        }));
+        ioloop.start().unwrap();
+        server.join_workers();
+        done_tx.send(()).unwrap();
+    });
+    let addr = addr_rx.recv().unwrap();
+    let stalled: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut sock = TcpStream::connect(addr).unwrap();
+            sock.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            sock
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    go.store(true, Ordering::SeqCst);
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "join_workers returned"
+    );
+    drop(stalled);
+}

@@ -155,6 +155,10 @@ impl<D: HTTPServerConnectionDelegate + 'static> StreamHandler for ServeHTTP<D> {
     fn on_server_stop(&self) {
         Connections::of_server(self.id).close_all();
     }
+
+    fn on_server_close_now(&self) {
+        Connections::of_server(self.id).close_streams();
+    }
 }
 
 /// A served connection, closed and no longer tracked however serving it
@@ -322,13 +326,17 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
     /// requests in flight at most `grace` to finish; then every remaining
     /// connection is closed as Tornado closes them, so a client that stopped
     /// reading its response (or sending its body) cannot hold the shutdown
-    /// up. Resolves when all are closed: at once for requests waiting on
-    /// their connection, when they return for those that are not (a handler
-    /// sleeping, or computing).
+    /// up. Resolves when all of this thread's are closed: at once for
+    /// requests waiting on their connection, when they return for those
+    /// that are not (a handler sleeping, or computing). The threads
+    /// [`start`](HTTPServer::start) created close theirs after `grace` too
+    /// (after [`stop`](HTTPServer::stop) they end with their last one), so
+    /// [`join_workers`](HTTPServer::join_workers) returns.
     ///
     /// # Tornado
     /// `HTTPServer.close_all_connections()` after a grace period.
     pub async fn close_all_connections_within(&self, grace: Duration) {
+        self.tcp.close_workers_after(grace);
         let connections = Connections::of_server(self.id);
         connections.close_all();
         if with_timeout(grace, connections.wait_drained())

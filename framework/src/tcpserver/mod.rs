@@ -17,6 +17,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 use crate::ioloop::{IOLoop, IOLoopHandle, Task};
 use crate::iostream::{IOStream, StreamOptions};
@@ -42,6 +43,11 @@ pub trait StreamHandler: 'static {
     /// stops, so the handler can wind down connections it keeps open while
     /// idle (the thread ends when its last connection does). Default: nothing.
     fn on_server_stop(&self) {}
+
+    /// Called on each thread [`TCPServer::start`] created once connections
+    /// still open after a shutdown's grace period must close, busy or not
+    /// (see [`TCPServer::close_workers_after`]). Default: nothing.
+    fn on_server_close_now(&self) {}
 }
 
 impl<F, Fut> StreamHandler for F
@@ -221,6 +227,20 @@ impl<H: StreamHandler> TCPServer<H> {
         }
     }
 
+    /// On every thread [`start`](TCPServer::start) created, has the handler
+    /// close what is still open `grace` from now
+    /// ([`StreamHandler::on_server_close_now`]), so a connection that cannot
+    /// finish (a client that stopped reading) does not keep its thread, and
+    /// [`join_workers`](TCPServer::join_workers), waiting forever after
+    /// [`stop`](TCPServer::stop).
+    pub fn close_workers_after(&self, grace: Duration) {
+        for worker in self.workers.borrow().iter() {
+            worker.ioloop.add_callback(move || {
+                IOLoop::current().call_later(grace, close_worker_now);
+            });
+        }
+    }
+
     /// Waits for the worker threads to end (after [`stop`](TCPServer::stop)
     /// and their last connection).
     pub fn join_workers(&self) {
@@ -243,6 +263,7 @@ thread_local! {
 /// What `stop` needs of a worker thread's server, without knowing its handler type.
 trait WorkerControl {
     fn stop_when_idle(&self);
+    fn close_now(&self);
 }
 
 impl<H: StreamHandler> WorkerControl for TCPServer<H> {
@@ -254,6 +275,18 @@ impl<H: StreamHandler> WorkerControl for TCPServer<H> {
         self.handler.on_server_stop();
         self.connections.stop_loop_when_idle();
     }
+
+    fn close_now(&self) {
+        self.handler.on_server_close_now();
+    }
+}
+
+fn close_worker_now() {
+    WORKER.with(|worker| {
+        if let Some(server) = &*worker.borrow() {
+            server.close_now();
+        }
+    });
 }
 
 fn stop_worker() {
