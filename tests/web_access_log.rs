@@ -1,7 +1,8 @@
 //! The access log: one line per request in Tornado's format
 //! (`200 GET /path (127.0.0.1) 1.23ms`) on the `tornado.access` target, at
 //! info below 400, warn below 500 and error from 500; `log_function`
-//! replaces it (a panicking one is logged, the response still sent). A
+//! replaces it (a panicking one is logged, the response still sent); the
+//! server's own lines use `tornado.general`. A
 //! test logger installed for this binary captures records.
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -236,4 +237,26 @@ fn a_panicking_log_function_is_logged_and_the_response_still_goes_out() {
         .any(|(level, _, message)| *level == Level::Error
             && message.contains("Uncaught exception in log_function")
             && message.contains("log_function panics for /log/panics"))));
+}
+
+#[test]
+fn the_servers_own_lines_use_tornados_logger_names() {
+    // A malformed request is logged on `tornado.general`, as Tornado's
+    // gen_log does, so a filter by Tornado's names sees it.
+    let server = app_server(Application::new([url("/ok", || Status(200))]));
+    let _ = test_support::send_expect_close(
+        server.addr,
+        b"GET /x HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n",
+    );
+    let logged = wait_until(Duration::from_secs(5), || {
+        capture()
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, target, message)| {
+                target == "tornado.general" && message.starts_with("Malformed HTTP message")
+            })
+    });
+    assert!(logged);
 }

@@ -324,7 +324,7 @@ impl<D: HTTPServerConnectionDelegate + 'static> AsyncHTTPTestCase<D> {
                 timeout,
             );
             if let Err(err) = closed {
-                log::warn!("AsyncHTTPTestCase teardown: {err}");
+                log::warn!(target: "tornado.general", "AsyncHTTPTestCase teardown: {err}");
             }
         }
         self.io_loop.close();

@@ -95,7 +95,7 @@ impl<M: HTTPMessageDelegate> GzipMessageDelegate<M> {
         } else {
             400
         };
-        log::info!(
+        log::info!(target: "tornado.general",
             "Refusing gzip request body from {}: {err}",
             self.connection.context().remote_ip
         );

@@ -213,7 +213,7 @@ async fn read_head(conn: &HTTP1Connection, control: &ConnectionControl) -> Optio
             Read::Closed => return None,
             Read::TimedOut => {
                 if started {
-                    log::info!(
+                    log::info!(target: "tornado.general",
                         "Timeout reading request head from {}",
                         conn.context().remote_ip
                     );
@@ -288,7 +288,7 @@ async fn serve_one<M: HTTPMessageDelegate + 'static>(
                         return false;
                     }
                     Read::TimedOut => {
-                        log::info!(
+                        log::info!(target: "tornado.general",
                             "Timeout reading request body from {}",
                             conn.context().remote_ip
                         );
@@ -317,7 +317,7 @@ async fn serve_one<M: HTTPMessageDelegate + 'static>(
     run_watching_for_close(conn, message.finish()).await;
     if !conn.response_finished() {
         if !conn.closed() {
-            log::error!(
+            log::error!(target: "tornado.general",
                 "Request delegate returned without finishing the response; closing the connection"
             );
         }
@@ -432,7 +432,7 @@ fn read_first(conn: &HTTP1Connection, cx: &mut Context<'_>, buffer: &mut [u8]) -
 /// Answers a malformed request with its status and logs one line.
 #[cold]
 fn respond_to_parse_error(conn: &HTTP1Connection, err: ParseError) {
-    log::info!(
+    log::info!(target: "tornado.general",
         "Malformed HTTP message from {}: {}",
         conn.context().remote_ip,
         err.as_str()

@@ -368,7 +368,7 @@ impl AsyncHTTPClient {
                     if !(reused && failed.retryable) {
                         return Err(failed.error);
                     }
-                    log::debug!("retrying on a new connection: {}", failed.error);
+                    log::debug!(target: "tornado.general", "retrying on a new connection: {}", failed.error);
                 }
             }
         }

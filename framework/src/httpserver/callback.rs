@@ -60,7 +60,7 @@ where
         };
         if let Some(err) = body_error {
             // Tornado logs a bad form body and serves the request anyway.
-            log::warn!("Invalid request body from {}: {err}", request.remote_ip);
+            log::warn!(target: "tornado.general", "Invalid request body from {}: {err}", request.remote_ip);
         }
         (self.callback)(request).await;
     }

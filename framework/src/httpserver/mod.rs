@@ -343,7 +343,7 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
             .await
             .is_err()
         {
-            log::info!(
+            log::info!(target: "tornado.general",
                 "Closing {} connections still busy after {grace:?}",
                 connections.len()
             );

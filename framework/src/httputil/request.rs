@@ -276,7 +276,7 @@ impl RequestCollector {
 /// malformed head is answered.
 #[cold]
 pub(crate) fn refuse_request(connection: &HTTP1Connection, err: &HTTPInputError) {
-    log::info!(
+    log::info!(target: "tornado.general",
         "Malformed HTTP message from {}: {err}",
         connection.context().remote_ip
     );

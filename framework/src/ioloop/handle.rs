@@ -57,7 +57,7 @@ impl Shared {
         }
         if !self.notified.swap(true, Ordering::AcqRel) {
             if let Err(err) = self.waker.wake() {
-                log::error!("IOLoop wake failed: {err}");
+                log::error!(target: "tornado.general", "IOLoop wake failed: {err}");
             }
         }
         true

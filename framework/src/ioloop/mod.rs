@@ -573,7 +573,7 @@ impl IOLoop {
 /// Tornado logs an exception in a callback and carries on.
 fn run_guarded(what: &str, callback: impl FnOnce()) {
     if let Err(message) = catch_panic(callback) {
-        log::error!("Exception in {what}: {message}");
+        log::error!(target: "tornado.application", "Exception in {what}: {message}");
     }
 }
 

@@ -76,7 +76,7 @@ impl<F: Future> Future for Spawned<F> {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Ok(value)) => Ok(value),
             Poll::Ready(Err(message)) => {
-                log::error!("Exception in IOLoop task: {message}");
+                log::error!(target: "tornado.application", "Exception in IOLoop task: {message}");
                 Err(JoinError::Panicked(message))
             }
         };

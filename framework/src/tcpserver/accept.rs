@@ -85,7 +85,7 @@ pub(crate) async fn accept_loop<H: StreamHandler>(
     let registration = match Registration::with_interest(&mut listener, Interest::READABLE) {
         Ok(registration) => registration,
         Err(err) => {
-            log::error!("Cannot register listening socket: {err}");
+            log::error!(target: "tornado.general", "Cannot register listening socket: {err}");
             return;
         }
     };
@@ -112,7 +112,7 @@ pub(crate) async fn accept_loop<H: StreamHandler>(
                 // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM)
                 // or worse: the listener stays readable, so retrying at once
                 // would spin. Pause, keep serving the open connections, retry.
-                log::warn!("Error accepting connection ({err}); retrying in {backoff:?}");
+                log::warn!(target: "tornado.general", "Error accepting connection ({err}); retrying in {backoff:?}");
                 accepted_in_a_row = 0;
                 sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -141,7 +141,7 @@ fn start_connection<H: StreamHandler>(
     let stream = match IOStream::with_options(socket, options) {
         Ok(stream) => stream,
         Err(err) => {
-            log::warn!("Cannot register connection from {address}: {err}");
+            log::warn!(target: "tornado.general", "Cannot register connection from {address}: {err}");
             return;
         }
     };

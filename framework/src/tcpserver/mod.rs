@@ -248,7 +248,7 @@ impl<H: StreamHandler> TCPServer<H> {
         for mut worker in workers {
             if let Some(thread) = worker.thread.take() {
                 if thread.join().is_err() {
-                    log::error!("TCPServer worker thread panicked");
+                    log::error!(target: "tornado.general", "TCPServer worker thread panicked");
                 }
             }
         }
@@ -346,7 +346,7 @@ impl<H: StreamHandler + Clone + Send> TCPServer<H> {
                     }
                 };
                 if let Err(err) = ioloop.start() {
-                    log::error!("Worker IOLoop failed: {err}");
+                    log::error!(target: "tornado.general", "Worker IOLoop failed: {err}");
                 }
                 WORKER.with(|worker| drop(worker.borrow_mut().take()));
             })?;

@@ -923,10 +923,10 @@ impl Handler {
     /// (headers already out: the response is ended instead).
     pub(crate) fn prepare_error(&mut self, status: u16, reason: Option<&str>) -> bool {
         if self.headers_written {
-            log::error!("Cannot send error response after headers written");
+            log::error!(target: "tornado.general", "Cannot send error response after headers written");
             if !self.finished {
                 if let Err(err) = self.finish() {
-                    log::error!("Failed to flush partial response: {err}");
+                    log::error!(target: "tornado.general", "Failed to flush partial response: {err}");
                 }
             }
             return false;
