@@ -247,10 +247,13 @@ impl<D: HTTPServerConnectionDelegate + 'static> AsyncHTTPTestCase<D> {
         self.fetch_with(HTTPRequest::new(path).raise_error(false))
     }
 
-    /// Fetches `request`, whose URL may be a path on the test server. Pass
-    /// `raise_error(false)` to get non-2xx statuses as responses; with the
-    /// default `raise_error(true)`, they come back as 599 responses holding
-    /// the [`HTTPClientError::Http`] error, like every other failure.
+    /// Fetches `request`, whose URL may be a path on the test server. A
+    /// non-2xx status comes back as the response either way; with the
+    /// default `raise_error(true)` its `error` holds the
+    /// [`HTTPClientError::Http`] (Tornado's fetch raises it). A failure with
+    /// no HTTP response (a closed connection, a timeout, the test's own
+    /// timeout) comes back as a 599 response holding the error, where
+    /// Tornado raises.
     ///
     /// # Tornado
     ///
