@@ -88,8 +88,13 @@ fn run_sync_returns_output_and_times_out() {
     );
 }
 
-#[test]
-fn periodic_callback_skips_missed_ticks() {
+/// When a `PeriodicCallback` of `period` ticked during `run_for`, its first
+/// call blocking the loop for `stall`.
+fn ticks_after_a_stalled_first_call(
+    period: Duration,
+    stall: Duration,
+    run_for: Duration,
+) -> Vec<Instant> {
     let ioloop = IOLoop::new().unwrap();
     ioloop.make_current();
     let ticks = Rc::new(RefCell::new(Vec::new()));
@@ -98,17 +103,28 @@ fn periodic_callback_skips_missed_ticks() {
         move || {
             log.borrow_mut().push(Instant::now());
             if log.borrow().len() == 1 {
-                // Block the loop for five periods: those ticks are skipped, not burst.
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(stall);
             }
         },
-        Duration::from_millis(20),
+        period,
     );
     periodic.start();
     assert!(periodic.is_running());
-    ioloop.run_sync(sleep(Duration::from_millis(190))).unwrap();
+    ioloop.run_sync(sleep(run_for)).unwrap();
     periodic.stop();
-    let ticks = ticks.borrow();
+    IOLoop::clear_current();
+    let ticks = ticks.borrow().clone();
+    ticks
+}
+
+#[test]
+fn periodic_callback_skips_missed_ticks() {
+    // The loop blocked for five periods: those ticks are skipped, not burst.
+    let ticks = ticks_after_a_stalled_first_call(
+        Duration::from_millis(20),
+        Duration::from_millis(100),
+        Duration::from_millis(190),
+    );
     assert!(
         (4..=6).contains(&ticks.len()),
         "expected about 5 ticks, got {}",
@@ -119,7 +135,6 @@ fn periodic_callback_skips_missed_ticks() {
         gap >= Duration::from_millis(100),
         "no burst after the stall: {gap:?}"
     );
-    IOLoop::clear_current();
 }
 
 #[test]
@@ -127,30 +142,17 @@ fn periodic_callback_counts_the_next_tick_from_when_the_call_returned() {
     // Tornado's schedule: period 50 ms, the first call (at 50) takes 125 ms
     // and returns at 175; the ticks it covered are skipped and the next is
     // 200, the first multiple after it (not straight away at 175).
-    let ioloop = IOLoop::new().unwrap();
-    ioloop.make_current();
-    let ticks = Rc::new(RefCell::new(Vec::new()));
-    let log = ticks.clone();
-    let periodic = PeriodicCallback::new(
-        move || {
-            log.borrow_mut().push(Instant::now());
-            if log.borrow().len() == 1 {
-                std::thread::sleep(Duration::from_millis(125));
-            }
-        },
+    let ticks = ticks_after_a_stalled_first_call(
         Duration::from_millis(50),
+        Duration::from_millis(125),
+        Duration::from_millis(230),
     );
-    periodic.start();
-    ioloop.run_sync(sleep(Duration::from_millis(230))).unwrap();
-    periodic.stop();
-    let ticks = ticks.borrow();
     assert!(ticks.len() >= 2, "{}", ticks.len());
     let gap = ticks[1].duration_since(ticks[0]);
     assert!(
         gap >= Duration::from_millis(140),
         "the second tick is at 200 ms: {gap:?}"
     );
-    IOLoop::clear_current();
 }
 
 #[test]
