@@ -11,8 +11,7 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io::{self, Write};
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::Context;
 
 use bytes::{Bytes, BytesMut};
 use flate2::write::MultiGzDecoder;
@@ -25,6 +24,7 @@ use crate::http1::{
     ClientCodec, ClientEvent, ClientRequest, ParseError, ResponseFraming, ResponseInfo,
 };
 use crate::httputil::HTTPHeaders;
+use crate::ioloop::noop_waker;
 
 /// Most bytes read from the socket at once, and so the largest body chunk.
 pub(crate) const READ_CHUNK_SIZE: usize = 64 * 1024;
@@ -116,11 +116,7 @@ impl Connection {
     /// Whether nothing arrived on this idle connection since its last
     /// response: no bytes and no close (polled once, without waiting).
     pub(crate) fn is_quiet(&self) -> bool {
-        struct NoWake;
-        impl Wake for NoWake {
-            fn wake(self: Arc<Self>) {}
-        }
-        let waker = Waker::from(Arc::new(NoWake));
+        let waker = noop_waker();
         let mut cx = Context::from_waker(&waker);
         let mut codec = self.codec.borrow_mut();
         self.stream

@@ -44,6 +44,7 @@ use slab::Slab;
 pub use executor::{run_in_executor, tokio_handle, Executing};
 pub use handle::IOLoopHandle;
 pub use periodic::PeriodicCallback;
+pub(crate) use task::noop_waker;
 pub use task::{JoinError, Task};
 pub use timers::TimeoutHandle;
 

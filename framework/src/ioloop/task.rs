@@ -174,3 +174,13 @@ impl<T> fmt::Debug for Task<T> {
             .finish()
     }
 }
+
+/// A waker for a poll whose wake-up nobody needs: a look at whether a
+/// future (or a stream) is ready now, without waiting.
+pub(crate) fn noop_waker() -> Waker {
+    struct NoopWake;
+    impl Wake for NoopWake {
+        fn wake(self: Arc<Self>) {}
+    }
+    Waker::from(Arc::new(NoopWake))
+}

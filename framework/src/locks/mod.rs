@@ -50,8 +50,9 @@ pub(crate) mod waiters;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
+
+use crate::ioloop::noop_waker;
 
 pub use condition::Condition;
 pub use event::Event;
@@ -82,7 +83,7 @@ impl std::error::Error for ReleaseError {}
 /// nothing; tokio replaces it with the real one on the next poll.
 fn poll_now<F: Future>(future: F) -> impl Future<Output = F::Output> {
     let mut future = Box::pin(future);
-    let waker = Waker::from(Arc::new(NoopWake));
+    let waker = noop_waker();
     let first = future.as_mut().poll(&mut Context::from_waker(&waker));
     async move {
         match first {
@@ -90,11 +91,4 @@ fn poll_now<F: Future>(future: F) -> impl Future<Output = F::Output> {
             Poll::Pending => future.await,
         }
     }
-}
-
-/// A waker for a poll whose wake-up nobody needs.
-struct NoopWake;
-
-impl Wake for NoopWake {
-    fn wake(self: Arc<Self>) {}
 }

@@ -12,13 +12,11 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::NoopWake;
 use crate::gen::TimeoutError;
-use crate::ioloop::{IOLoop, TimeoutHandle, WeakIOLoop};
+use crate::ioloop::{noop_waker, IOLoop, TimeoutHandle, WeakIOLoop};
 
 /// `future`'s output, or [`TimeoutError`] once `timeout` (from now) passes.
 ///
@@ -73,7 +71,7 @@ fn expire<F: Future>(state: &Weak<RefCell<State<F>>>) {
         *state.borrow_mut() = previous;
         return;
     };
-    let noop = Waker::from(Arc::new(NoopWake));
+    let noop = noop_waker();
     let outcome = match future.as_mut().poll(&mut Context::from_waker(&noop)) {
         Poll::Ready(output) => Ok(output),
         Poll::Pending => Err(TimeoutError),
