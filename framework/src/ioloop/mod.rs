@@ -756,18 +756,22 @@ mod tests {
         ioloop.close();
     }
 
+    /// Calls its function when dropped: code that asks for the loop from a
+    /// destructor, at an awkward moment.
+    struct AsksOnDrop(fn());
+
+    impl Drop for AsksOnDrop {
+        fn drop(&mut self) {
+            (self.0)();
+        }
+    }
+
     #[test]
     fn make_current_drops_the_previous_loop_outside_its_borrow() {
-        struct AsksOnDrop;
-        impl Drop for AsksOnDrop {
-            fn drop(&mut self) {
-                let _ = IOLoop::current();
-            }
-        }
         std::thread::spawn(|| {
             let first = IOLoop::new().unwrap();
             first.make_current();
-            let guard = AsksOnDrop;
+            let guard = AsksOnDrop(|| drop(IOLoop::current()));
             first.spawn(async move {
                 let _guard = guard;
                 std::future::pending::<()>().await;
@@ -783,16 +787,10 @@ mod tests {
 
     #[test]
     fn existing_can_be_called_while_the_thread_is_torn_down() {
-        struct AsksOnDrop;
-        impl Drop for AsksOnDrop {
-            fn drop(&mut self) {
-                // Whichever thread-local goes first, this must not panic
-                // (a panic in a thread-local's destructor aborts).
-                let _ = IOLoop::existing();
-            }
-        }
+        // Whichever thread-local goes first, this must not panic (a panic in
+        // a thread-local's destructor aborts).
         thread_local! {
-            static PROBE: AsksOnDrop = const { AsksOnDrop };
+            static PROBE: AsksOnDrop = const { AsksOnDrop(|| drop(IOLoop::existing())) };
         }
         std::thread::spawn(|| {
             PROBE.with(|_| ());
