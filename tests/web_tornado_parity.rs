@@ -100,6 +100,10 @@ class CookieAgain(RequestHandler):
         self.set_cookie("b", "2")
         self.set_cookie("a", "3")
 
+class Hosts(RequestHandler):
+    def get(self):
+        self.write(f"{self.request.host}|{self.request.host_name}")
+
 class Reverse(RequestHandler):
     def get(self):
         self.write(self.reverse_url("feed") + " " + self.reverse_url("files", "dir/x y.txt")
@@ -111,7 +115,7 @@ app = tornado.web.Application([
     (r"/cookie", Cookie), (r"/clear", ClearCookie), (r"/stream", Stream),
     (r"/head", Head), (r"/echo", Echo), (r"/nocontent", NoContent),
     (r"/floats", Floats), (r"/emptyreason", EmptyReason), (r"/widereason", WideReason),
-    (r"/cookieagain", CookieAgain), (r"/reverse", Reverse),
+    (r"/cookieagain", CookieAgain), (r"/reverse", Reverse), (r"/hosts", Hosts),
     tornado.web.url(r"/feed.xml", Hello, name="feed"),
     tornado.web.url(r"/files/(.*)", Hello, name="files"),
     tornado.web.url(r"/story/([0-9]+)/?", Hello, name="story"),
@@ -266,6 +270,14 @@ impl RequestHandler for CookieAgain {
     }
 }
 
+struct Hosts;
+impl RequestHandler for Hosts {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        let text = format!("{}|{}", cx.request.host, cx.request.host_name);
+        cx.write(text)
+    }
+}
+
 struct Reverse;
 impl RequestHandler for Reverse {
     async fn get(&mut self, cx: &mut Handler) -> Result {
@@ -284,6 +296,7 @@ fn rust_app() -> Application {
         url("/widereason", || WideReason),
         url("/cookieagain", || CookieAgain),
         url("/reverse", || Reverse),
+        url("/hosts", || Hosts),
         url("/feed.xml", || Hello).name("feed"),
         url("/files/(.*)", || Hello).name("files"),
         url("/story/([0-9]+)/?", || Hello).name("story"),
@@ -701,4 +714,31 @@ fn cookie_expiry_constant_is_2030() {
         tornado::httputil::format_timestamp(t),
         "Wed, 02 Jan 2030 03:04:05 GMT"
     );
+}
+
+#[test]
+fn host_and_host_name_are_tornados() {
+    skip_without_tornado!("host_and_host_name_are_tornados");
+    for host in ["Host: Example.COM:8080\r\n", "Host: \r\n", "Host: [::1]:80\r\n"] {
+        assert_same(&format!(
+            "GET /hosts HTTP/1.1\r\n{host}Connection: close\r\n\r\n"
+        ));
+    }
+    // Without Host (HTTP/1.0); we also say `Connection: close`, which
+    // HTTP/1.0 implies.
+    let (theirs, ours) = both("GET /hosts HTTP/1.0\r\n\r\n");
+    assert!(theirs.ends_with("\r\n\r\n127.0.0.1|127.0.0.1"), "{theirs:?}");
+    assert!(ours.ends_with("\r\n\r\n127.0.0.1|127.0.0.1"), "{ours:?}");
+}
+
+#[test]
+fn a_comma_in_host_is_refused_as_by_tornado() {
+    skip_without_tornado!("a_comma_in_host_is_refused_as_by_tornado");
+    // Two Host lines a proxy joined into one: Tornado 6.6 answers 400.
+    for host in ["a,b", "a:80,b:80", "[::1],"] {
+        let (theirs, ours) =
+            both(&format!("GET /hosts HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"));
+        assert!(theirs.starts_with("HTTP/1.1 400 "), "{host}: tornado {theirs:?}");
+        assert!(ours.starts_with("HTTP/1.1 400 "), "{host}: ours {ours:?}");
+    }
 }

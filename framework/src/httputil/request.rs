@@ -35,7 +35,8 @@ pub struct HTTPServerRequest {
     pub remote_ip: String,
     /// `"http"` or `"https"`.
     pub protocol: String,
-    /// The `Host` header, or `"127.0.0.1"` without one.
+    /// The `Host` header (empty if it was sent empty), or `"127.0.0.1"`
+    /// without one (HTTP/1.0).
     pub host: String,
     /// `host` lower-cased, without a port.
     pub host_name: String,
@@ -125,7 +126,6 @@ impl HTTPServerRequest {
             .headers
             .get_known(FieldName::Host)
             .and_then(|h| std::str::from_utf8(h).ok())
-            .filter(|h| !h.is_empty())
             .unwrap_or("127.0.0.1");
         replace(&mut self.host, host);
         replace(&mut self.host_name, split_host_and_port(host));
