@@ -191,3 +191,58 @@ fn read_until_after_a_cancelled_read_until_searches_from_the_start() {
     );
     assert_eq!(&lines[..], b"abc\n");
 }
+
+/// A stream of `options` connected to `addr`, on the running loop.
+fn stream_with(addr: std::net::SocketAddr, options: StreamOptions) -> IOStream {
+    IOStream::with_options(mio::net::TcpStream::connect(addr).unwrap(), options).unwrap()
+}
+
+#[test]
+fn read_until_close_returns_exactly_max_buffer_size_then_eof() {
+    // Tornado fails only past the limit: a response of exactly
+    // max_buffer_size bytes is returned whole.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.write_all(&[b'z'; 10_000]).unwrap();
+    });
+    let ioloop = IOLoop::new().unwrap();
+    let got = ioloop
+        .run_sync(async move {
+            let options = StreamOptions {
+                max_buffer_size: 10_000,
+                ..StreamOptions::default()
+            };
+            stream_with(addr, options).read_until_close().await
+        })
+        .unwrap();
+    assert_eq!(got.unwrap().len(), 10_000);
+    peer.join().unwrap();
+}
+
+#[test]
+fn read_until_close_returns_what_arrived_before_a_reset() {
+    // The peer answers and closes with our bytes unread, so its kernel
+    // resets the connection: the answer is still the read's result, as in
+    // Tornado (a reset is a close there).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut first = [0u8; 1];
+        sock.peek(&mut first).unwrap(); // our bytes have arrived, unread
+        sock.write_all(b"payload-before-reset").unwrap();
+    });
+    let ioloop = IOLoop::new().unwrap();
+    let got = ioloop
+        .run_sync(async move {
+            let stream = stream_with(addr, StreamOptions::default());
+            stream.write(&b"left unread by the peer"[..]).unwrap();
+            stream.flush().await.unwrap();
+            peer.join().unwrap();
+            stream.read_until_close().await
+        })
+        .unwrap();
+    assert_eq!(&got.unwrap()[..], b"payload-before-reset");
+}

@@ -719,7 +719,11 @@ fn cookie_expiry_constant_is_2030() {
 #[test]
 fn host_and_host_name_are_tornados() {
     skip_without_tornado!("host_and_host_name_are_tornados");
-    for host in ["Host: Example.COM:8080\r\n", "Host: \r\n", "Host: [::1]:80\r\n"] {
+    for host in [
+        "Host: Example.COM:8080\r\n",
+        "Host: \r\n",
+        "Host: [::1]:80\r\n",
+    ] {
         assert_same(&format!(
             "GET /hosts HTTP/1.1\r\n{host}Connection: close\r\n\r\n"
         ));
@@ -727,7 +731,10 @@ fn host_and_host_name_are_tornados() {
     // Without Host (HTTP/1.0); we also say `Connection: close`, which
     // HTTP/1.0 implies.
     let (theirs, ours) = both("GET /hosts HTTP/1.0\r\n\r\n");
-    assert!(theirs.ends_with("\r\n\r\n127.0.0.1|127.0.0.1"), "{theirs:?}");
+    assert!(
+        theirs.ends_with("\r\n\r\n127.0.0.1|127.0.0.1"),
+        "{theirs:?}"
+    );
     assert!(ours.ends_with("\r\n\r\n127.0.0.1|127.0.0.1"), "{ours:?}");
 }
 
@@ -736,9 +743,13 @@ fn a_comma_in_host_is_refused_as_by_tornado() {
     skip_without_tornado!("a_comma_in_host_is_refused_as_by_tornado");
     // Two Host lines a proxy joined into one: Tornado 6.6 answers 400.
     for host in ["a,b", "a:80,b:80", "[::1],"] {
-        let (theirs, ours) =
-            both(&format!("GET /hosts HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"));
-        assert!(theirs.starts_with("HTTP/1.1 400 "), "{host}: tornado {theirs:?}");
+        let (theirs, ours) = both(&format!(
+            "GET /hosts HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(
+            theirs.starts_with("HTTP/1.1 400 "),
+            "{host}: tornado {theirs:?}"
+        );
         assert!(ours.starts_with("HTTP/1.1 400 "), "{host}: ours {ours:?}");
     }
 }

@@ -10,11 +10,6 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 
-use std::time::Duration;
-
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-
-use crate::gen::sleep;
 use crate::ioloop::run_in_executor;
 use crate::iostream::IOStream;
 
@@ -117,7 +112,7 @@ impl Connector for TcpConnector {
             let mut last_error =
                 io::Error::new(io::ErrorKind::NotFound, format!("no addresses for {host}"));
             for addr in addrs {
-                match connect_addr(addr).await {
+                match IOStream::connect(addr).await {
                     Ok(stream) => {
                         // Requests are written whole; do not let Nagle hold them.
                         let _ = stream.set_nodelay(true);
@@ -142,43 +137,4 @@ async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).map(Iterator::collect)
     })
     .await?
-}
-
-/// Connects to `addr` without blocking the loop.
-///
-/// `IOStream::connect` cannot be used here: a fresh registration starts out
-/// "ready", so it checks the socket before a connect that is still in
-/// progress has finished and fails with `ENOTCONN` (only a connect that
-/// completes at once, as on loopback, works). Until it waits for a real
-/// writable event, this checks `SO_ERROR` and the peer address on a
-/// duplicate of the socket, backing off from 1 ms to 20 ms between checks.
-async fn connect_addr(addr: SocketAddr) -> io::Result<IOStream> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_nonblocking(true)?;
-    match socket.connect(&SockAddr::from(addr)) {
-        Ok(()) => {}
-        Err(err)
-            if err.raw_os_error() == Some(libc::EINPROGRESS)
-                || err.kind() == io::ErrorKind::WouldBlock => {}
-        Err(err) => return Err(err),
-    }
-    let probe = socket.try_clone()?;
-    let stream = IOStream::new(mio::net::TcpStream::from_std(socket.into()))?;
-    let mut delay = Duration::from_millis(1);
-    loop {
-        let outcome = match probe.take_error() {
-            Ok(Some(err)) | Err(err) => Err(err),
-            Ok(None) => match probe.peer_addr() {
-                Ok(_) => return Ok(stream),
-                Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(()),
-                Err(err) => Err(err),
-            },
-        };
-        if let Err(err) = outcome {
-            stream.close();
-            return Err(err);
-        }
-        sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_millis(20));
-    }
 }

@@ -88,6 +88,15 @@ impl fmt::Display for StreamClosedError {
     }
 }
 
+impl StreamClosedError {
+    /// True when the peer reset the connection (`ECONNRESET`).
+    pub(crate) fn is_reset(&self) -> bool {
+        self.real_error
+            .as_ref()
+            .is_some_and(|err| err.kind() == io::ErrorKind::ConnectionReset)
+    }
+}
+
 impl std::error::Error for StreamClosedError {}
 
 /// How a stream ended, kept so every later operation can report it.

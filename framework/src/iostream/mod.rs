@@ -392,8 +392,11 @@ impl IOStream {
             }
             match self.poll_fill(cx) {
                 Poll::Ready(Ok(())) => {}
-                // EOF surfaces as Closed from poll_fill; the loop top returns the data.
-                Poll::Ready(Err(StreamError::Closed(_))) if self.inner.eof.get() => {}
+                // EOF surfaces as Closed from poll_fill; the loop top returns
+                // the data. So does a reset, as in Tornado: some peers that
+                // close with our bytes unread are reported that way.
+                Poll::Ready(Err(StreamError::Closed(closed)))
+                    if self.inner.eof.get() || closed.is_reset() => {}
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
                 Poll::Pending => return Poll::Pending,
             }
@@ -414,10 +417,10 @@ impl IOStream {
             .inner
             .max_buffer_size
             .saturating_sub(self.inner.read_buffer.borrow().len());
-        if room == 0 {
-            return Poll::Ready(Err(self.fail_read_full()));
-        }
-        let want = room.min(self.inner.read_chunk_size);
+        // A full buffer still reads one byte, to tell "exactly
+        // max_buffer_size, then EOF" (which `read_until_close` returns) from
+        // more than that (an error), as Tornado errs only past the limit.
+        let want = room.min(self.inner.read_chunk_size).max(1);
         let result = {
             let mut buffer = self.inner.read_buffer.borrow_mut();
             self.poll_read_raw(cx, &mut buffer, want)
@@ -428,6 +431,11 @@ impl IOStream {
                 self.inner.eof.set(true);
                 self.close_with(CloseCause::clean());
                 Poll::Ready(Err(CloseCause::clean().to_error()))
+            }
+            Poll::Ready(Ok(_)) if room == 0 => {
+                // The buffer never holds more than max_buffer_size.
+                (self.inner.read_buffer.borrow_mut()).truncate(self.inner.max_buffer_size);
+                Poll::Ready(Err(self.fail_read_full()))
             }
             Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
             Poll::Ready(Err(err)) => {
