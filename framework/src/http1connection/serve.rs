@@ -330,6 +330,11 @@ async fn serve_one<M: HTTPMessageDelegate + 'static>(
 /// the client goes away meanwhile, the stream is closed (so the delegate's
 /// next flush fails) and the close callback runs at once. Pipelined request
 /// bytes read meanwhile are kept, up to a bound.
+///
+/// Whenever the work waits, what is encoded and not yet sent goes out: the
+/// responses to earlier pipelined requests (batched while handlers finish
+/// without waiting), and this one's if `finish()` came before the wait, as
+/// Tornado sends a response when it is finished.
 async fn run_watching_for_close(conn: &HTTP1Connection, work: impl Future<Output = ()>) {
     let mut work = pin!(work);
     let params = &conn.shared.params;
@@ -338,6 +343,14 @@ async fn run_watching_for_close(conn: &HTTP1Connection, work: impl Future<Output
     poll_fn(|cx| {
         if work.as_mut().poll(cx).is_ready() {
             return Poll::Ready(());
+        }
+        if conn.pending_output() > 0 && !conn.closed() {
+            if let Poll::Ready(Err(_)) = conn.shared.stream.poll_write_out(cx, &conn.shared.out) {
+                // The client is gone: as when a read finds it so, below.
+                watching = false;
+                conn.fire_close_callback();
+                cx.waker().wake_by_ref();
+            }
         }
         while watching {
             if conn.shared.codec.borrow_mut().read_buf().len() >= read_limit {

@@ -645,6 +645,21 @@ impl IOStream {
         poll_fn(|cx| self.poll_flush_from(cx, out)).await
     }
 
+    /// Writes what it can of the queue and then `out` without waiting for
+    /// it to finish, as [`flush_from`](IOStream::flush_from) would start
+    /// to; `Ready(Ok)` once all of it is written. While a flush is under way
+    /// this does nothing: that flush writes `out` too.
+    pub(crate) fn poll_write_out(
+        &self,
+        cx: &mut Context<'_>,
+        out: &RefCell<BytesMut>,
+    ) -> Poll<StreamResult<()>> {
+        if self.inner.flushing.get() {
+            return Poll::Pending;
+        }
+        self.poll_flush_from(cx, out)
+    }
+
     /// Moves `out`'s bytes to the end of the write queue.
     fn queue_from(&self, out: &RefCell<BytesMut>) -> StreamResult<()> {
         let mut out = out.borrow_mut();
