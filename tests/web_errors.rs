@@ -831,3 +831,28 @@ fn default_handler_serves_unmatched_paths() {
         "one fresh handler per unmatched request"
     );
 }
+
+/// Reads a line from an upstream that closes without sending one.
+struct UpstreamCloses(std::net::SocketAddr);
+impl RequestHandler for UpstreamCloses {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        let upstream = tornado::iostream::IOStream::connect(self.0).await?;
+        let line = upstream.read_until(b"\n", None).await?;
+        cx.write(line)
+    }
+}
+
+#[test]
+fn a_closed_upstream_stream_is_a_500_not_an_empty_200() {
+    // Only the client's own connection closing ends a request quietly; a
+    // stream the handler opened is a server error, as in Tornado.
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream_addr = upstream.local_addr().unwrap();
+    let closer = std::thread::spawn(move || drop(upstream.accept().unwrap()));
+    let server = app_server(Application::new([url("/proxy", move || {
+        UpstreamCloses(upstream_addr)
+    })]));
+    let raw = get_raw(server.addr, "/proxy", "");
+    closer.join().unwrap();
+    assert_eq!(status_line(&raw), "HTTP/1.1 500 Internal Server Error");
+}

@@ -91,7 +91,9 @@ pub enum Error {
     /// End the request now, finishing the response as it stands (Tornado's
     /// `raise Finish()`); not an error.
     Finish,
-    /// The client has gone: the response cannot be sent.
+    /// A stream closed: the client's (the response cannot be sent, and
+    /// the request ends quietly) or, when the client is still there, one
+    /// the handler used itself (a 500, as [`Error::Other`]).
     StreamClosed(HTTPOutputError),
     /// Any other failure: a 500, logged with its chain.
     Other(Box<dyn std::error::Error>),

@@ -146,9 +146,16 @@ fn handle_request_exception<H: RequestHandler>(handler: &mut H, cx: &mut Handler
             }
             return;
         }
-        Error::StreamClosed(cause) => {
+        Error::StreamClosed(cause) if cx.connection_closed() => {
             log::debug!(target: "tornado.general", "Client left during {}: {cause}", cx.request_summary());
             return;
+        }
+        // Another stream closed (an upstream the handler read from): a
+        // server error like any other, as in Tornado, where the
+        // `StreamClosedError` reaches `send_error(500)`.
+        Error::StreamClosed(cause) => {
+            log::error!(target: "tornado.application", "Uncaught exception {}: {cause}", cx.request_summary());
+            (500, None)
         }
         Error::Http(http) => {
             if let Some(message) = &http.log_message {
