@@ -58,13 +58,19 @@ impl RequestHandler for Inject {
                 },
             )
             .is_err(),
+            // Names Python's SimpleCookie refuses: `a=b` would read back as
+            // cookie `a`.
+            cx.set_cookie("a=b", "v").is_err(),
+            cx.set_cookie("Path", "v").is_err(),
+            cx.set_cookie("caf\u{e9}", "v").is_err(),
         ];
         self.0.store(
             attempts.iter().filter(|refused| **refused).count(),
             Ordering::SeqCst,
         );
-        // A tab and bytes above 0x7f are allowed.
+        // A tab and bytes above 0x7f are allowed, and `:` in a cookie name.
         cx.set_header("X-Fine", "a\tb é")?;
+        cx.set_cookie("a:b", "v")?;
         cx.write("after")
     }
 }
@@ -301,7 +307,8 @@ fn header_injection_is_refused() {
     assert!(!text.contains("X-Injected"), "{text:?}");
     assert!(text.contains("\r\nX-Fine: a\tb é\r\n"), "{text:?}");
     assert!(text.ends_with("\r\n\r\nafter"), "{text:?}");
-    assert_eq!(refused.load(Ordering::SeqCst), 8, "every attempt got Err");
+    assert_eq!(refused.load(Ordering::SeqCst), 11, "every attempt got Err");
+    assert!(text.contains("\r\nSet-Cookie: a:b=v; Path=/\r\n"), "{text:?}");
     // A refused redirect returned as an error is a 500, with no Location.
     let raw = get_raw(server.addr, "/inject/redirect", "");
     let text = String::from_utf8_lossy(&raw);

@@ -423,7 +423,9 @@ impl HTTP1Connection {
     /// No `flush` in Tornado: the future that `HTTP1Connection.write(chunk)`
     /// returns resolves once the chunk is sent.
     pub async fn flush(&self) -> Result<(), HTTPOutputError> {
-        let sending = self.shared.out.borrow().len();
+        // Pieces `write_bytes` queued on the stream count too: a stream of
+        // large pieces leaves almost nothing in `out`.
+        let sending = self.pending_output();
         // Straight from the output buffer to the socket, unless `write_bytes`
         // queued pieces on the stream ahead of it.
         let mut flush = std::pin::pin!(self.shared.stream.flush_from(&self.shared.out));

@@ -11,7 +11,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 
-use super::cookies::{format_set_cookie, is_unsafe_attribute, parse_cookie, CookieOptions};
+use super::cookies::{
+    format_set_cookie, is_legal_cookie_name, is_unsafe_attribute, parse_cookie, CookieOptions,
+};
 use super::{Application, Error, HTTPError, Result, Settings};
 use crate::escape::{json_encode_into, xhtml_escape};
 use crate::http1connection::{with_http_date, HTTP1Connection, WaitForClose, ZERO_COPY_MIN};
@@ -856,14 +858,14 @@ impl Handler {
     /// what Tornado (Python's `http.cookies`) writes.
     ///
     /// # Errors
-    /// A name, value or attribute with control characters, spaces or `;` in
-    /// an attribute is refused, as Tornado raises.
+    /// A name Python's `SimpleCookie` refuses (`a=b`, `café`, `path`), a
+    /// value with control characters or spaces, or an attribute with those
+    /// or `;`, is refused, as Tornado raises.
     ///
     /// # Tornado
     /// `RequestHandler.set_cookie(name, value, domain=..., expires=..., path="/", ...)`.
     pub fn set_cookie_with(&mut self, name: &str, value: &str, options: &CookieOptions) -> Result {
         let bad_attribute = [
-            Some(name),
             options.domain.as_deref(),
             options.path.as_deref(),
             options.samesite.as_deref(),
@@ -871,7 +873,7 @@ impl Handler {
         .into_iter()
         .flatten()
         .any(is_unsafe_attribute);
-        if name.is_empty() || bad_attribute || value.bytes().any(|b| b <= 0x20) {
+        if !is_legal_cookie_name(name) || bad_attribute || value.bytes().any(|b| b <= 0x20) {
             return Err(misuse("Invalid cookie name, value or attribute"));
         }
         let cookie = format_set_cookie(name, value, options);

@@ -47,6 +47,22 @@ impl Default for CookieOptions {
     }
 }
 
+/// True if `name` can be set as a cookie: what Python's `SimpleCookie`
+/// takes as a key (letters, digits and ``!#$%&'*+-.^_`|~:``), and not one of
+/// `Morsel`'s attribute names, which it refuses as reserved. `a=b` as a
+/// name would read back as cookie `a`.
+pub(crate) fn is_legal_cookie_name(name: &str) -> bool {
+    const RESERVED: [&str; 9] = [
+        "expires", "path", "comment", "domain", "max-age", "secure", "httponly", "version",
+        "samesite",
+    ];
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:".contains(&b))
+        && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
 /// True if `value` is unusable in a cookie attribute: control characters,
 /// space, `;` or DEL (Tornado's check).
 pub(crate) fn is_unsafe_attribute(value: &str) -> bool {
