@@ -246,3 +246,64 @@ fn read_until_close_returns_what_arrived_before_a_reset() {
         .unwrap();
     assert_eq!(&got.unwrap()[..], b"payload-before-reset");
 }
+
+#[test]
+fn the_close_callback_runs_when_the_peer_closes_an_idle_stream() {
+    // Nothing reads or flushes: the callback still runs (Tornado listens for
+    // the close whenever a close callback is set), and what the peer sent
+    // before closing is still there for a read.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (close_peer, closing) = std::sync::mpsc::channel::<()>();
+    let peer = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.write_all(b"first\nbye").unwrap();
+        closing.recv().unwrap();
+    });
+    let ioloop = IOLoop::new().unwrap();
+    let (first, rest) = ioloop
+        .run_sync_with_timeout(
+            async move {
+                let stream = stream_with(addr, StreamOptions::default());
+                let closed = tornado::locks::Event::new();
+                let notify = closed.clone();
+                stream.set_close_callback(move || notify.set());
+                tornado::gen::sleep(Duration::from_millis(50)).await;
+                assert!(!closed.is_set(), "closed before the peer closed");
+                let first = stream.read_until(b"\n", None).await.unwrap();
+                close_peer.send(()).unwrap();
+                closed.wait().await;
+                (first, stream.read_until_close().await.unwrap())
+            },
+            Duration::from_secs(10),
+        )
+        .unwrap();
+    peer.join().unwrap();
+    assert_eq!((&first[..], &rest[..]), (&b"first\n"[..], &b"bye"[..]));
+}
+
+#[test]
+fn a_dropped_stream_with_a_close_callback_closes_its_socket() {
+    // The watcher holds the stream weakly: dropping the last handle still
+    // closes the socket (the peer reads EOF) and ends the watcher.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 16];
+        std::io::Read::read(&mut sock, &mut buf).unwrap()
+    });
+    let ioloop = IOLoop::new().unwrap();
+    ioloop
+        .run_sync(async move {
+            let stream = stream_with(addr, StreamOptions::default());
+            stream.set_close_callback(|| {});
+            tornado::gen::sleep(Duration::from_millis(20)).await;
+            drop(stream);
+            tornado::gen::sleep(Duration::from_millis(20)).await;
+        })
+        .unwrap();
+    assert_eq!(peer.join().unwrap(), 0, "the peer saw EOF");
+}

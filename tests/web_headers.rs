@@ -308,7 +308,10 @@ fn header_injection_is_refused() {
     assert!(text.contains("\r\nX-Fine: a\tb é\r\n"), "{text:?}");
     assert!(text.ends_with("\r\n\r\nafter"), "{text:?}");
     assert_eq!(refused.load(Ordering::SeqCst), 11, "every attempt got Err");
-    assert!(text.contains("\r\nSet-Cookie: a:b=v; Path=/\r\n"), "{text:?}");
+    assert!(
+        text.contains("\r\nSet-Cookie: a:b=v; Path=/\r\n"),
+        "{text:?}"
+    );
     // A refused redirect returned as an error is a 500, with no Location.
     let raw = get_raw(server.addr, "/inject/redirect", "");
     let text = String::from_utf8_lossy(&raw);

@@ -12,6 +12,7 @@
 //! a time (a second gets an error, as Tornado's "Already reading" does), and
 //! likewise one flush.
 
+mod close_watch;
 mod error;
 mod write_buffer;
 
@@ -21,13 +22,13 @@ use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, Bytes, BytesMut};
 use mio::net::TcpStream;
 
 use crate::ioloop::reactor::{Direction, Registration};
-use crate::ioloop::IOLoop;
+use crate::ioloop::{IOLoop, Task};
 
 use error::CloseCause;
 pub use error::{StreamClosedError, StreamError};
@@ -100,6 +101,10 @@ struct Inner {
     /// Set once the stream is closed, with why.
     closed: RefCell<Option<CloseCause>>,
     close_callback: RefCell<Option<Box<dyn FnOnce()>>>,
+    /// Watches for the peer's close while no read is under way, once a
+    /// close callback is set (see `close_watch.rs`).
+    watcher: RefCell<Option<Task<()>>>,
+    watcher_waker: RefCell<Option<Waker>>,
     /// True once the peer has sent EOF: reads return what is buffered, then Closed.
     eof: Cell<bool>,
 }
@@ -132,20 +137,33 @@ impl Default for StreamOptions {
 }
 
 /// Marks a read or flush as in progress; clears the mark however it ends.
-struct Busy<'a>(&'a Cell<bool>);
+struct Busy<'a> {
+    flag: &'a Cell<bool>,
+    /// A read's: the close watcher, to wake when the read ends.
+    stream: Option<&'a IOStream>,
+}
 
 impl<'a> Busy<'a> {
     fn claim(flag: &'a Cell<bool>, what: &'static str) -> StreamResult<Busy<'a>> {
         if flag.replace(true) {
             return Err(StreamError::UnsatisfiableRead(what));
         }
-        Ok(Busy(flag))
+        Ok(Busy { flag, stream: None })
+    }
+
+    fn claim_read(stream: &'a IOStream) -> StreamResult<Busy<'a>> {
+        let mut busy = Busy::claim(&stream.inner.reading, "already reading")?;
+        busy.stream = Some(stream);
+        Ok(busy)
     }
 }
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.0.set(false);
+        self.flag.set(false);
+        if let Some(stream) = self.stream {
+            stream.wake_watcher();
+        }
     }
 }
 
@@ -178,6 +196,8 @@ impl IOStream {
                 flushing: Cell::new(false),
                 closed: RefCell::new(None),
                 close_callback: RefCell::new(None),
+                watcher: RefCell::new(None),
+                watcher_waker: RefCell::new(None),
                 eof: Cell::new(false),
             }),
         })
@@ -262,7 +282,7 @@ impl IOStream {
         if delimiter.is_empty() {
             return Err(StreamError::UnsatisfiableRead("empty delimiter"));
         }
-        let _busy = Busy::claim(&self.inner.reading, "already reading")?;
+        let _busy = Busy::claim_read(self)?;
         let limit = max_bytes.unwrap_or(usize::MAX);
         // How far this read has searched without finding the delimiter, so
         // trickling input is scanned once, not again from the start on
@@ -322,7 +342,7 @@ impl IOStream {
     /// # Tornado
     /// `IOStream.read_bytes(num_bytes, partial=False)`.
     pub async fn read_bytes(&self, n: usize, partial: bool) -> StreamResult<Bytes> {
-        let _busy = Busy::claim(&self.inner.reading, "already reading")?;
+        let _busy = Busy::claim_read(self)?;
         if n == 0 {
             return Ok(Bytes::new());
         }
@@ -355,7 +375,7 @@ impl IOStream {
     /// # Tornado
     /// `IOStream.read_into(buf, partial=False)`.
     pub async fn read_into(&self, buf: &mut [u8], partial: bool) -> StreamResult<usize> {
-        let _busy = Busy::claim(&self.inner.reading, "already reading")?;
+        let _busy = Busy::claim_read(self)?;
         let mut filled = 0;
         poll_fn(|cx| loop {
             {
@@ -384,7 +404,7 @@ impl IOStream {
     /// # Tornado
     /// `IOStream.read_until_close()`.
     pub async fn read_until_close(&self) -> StreamResult<Bytes> {
-        let _busy = Busy::claim(&self.inner.reading, "already reading")?;
+        let _busy = Busy::claim_read(self)?;
         poll_fn(|cx| loop {
             if self.inner.eof.get() || self.closed() {
                 let rest = self.inner.read_buffer.borrow_mut().split().freeze();
@@ -760,13 +780,17 @@ impl IOStream {
         }
         self.inner.write_buffer.borrow_mut().clear();
         self.inner.registration.wake_all();
+        self.wake_watcher();
         let callback = self.inner.close_callback.borrow_mut().take();
         if let Some(callback) = callback {
             IOLoop::current().add_callback(callback);
         }
     }
 
-    /// Calls `callback` once when the stream closes, for whatever reason.
+    /// Calls `callback` once when the stream closes, for whatever reason:
+    /// also when the peer closes while nothing reads or flushes. Until then,
+    /// bytes that arrive while no read is under way are read into the
+    /// buffer (at most `max_buffer_size`) for the next read.
     ///
     /// # Tornado
     /// `IOStream.set_close_callback(callback)`.
@@ -775,6 +799,7 @@ impl IOStream {
             IOLoop::current().add_callback(callback);
         } else {
             *self.inner.close_callback.borrow_mut() = Some(Box::new(callback));
+            self.watch_for_close();
         }
     }
 }
