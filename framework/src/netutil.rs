@@ -42,7 +42,7 @@ pub fn bind_sockets(
     } else {
         (address, port).to_socket_addrs()?.collect()
     };
-    addrs.dedup();
+    in_binding_order(&mut addrs);
     let mut listeners = Vec::new();
     let mut chosen_port = port;
     let mut last_error = None;
@@ -55,9 +55,7 @@ pub fn bind_sockets(
                 chosen_port = listener.local_addr()?.port();
                 listeners.push(listener);
             }
-            // A host without IPv6 cannot bind `::`: fine when binding "all
-            // interfaces", as long as some family worked.
-            Err(err) if address.is_empty() && addr.is_ipv6() => last_error = Some(err),
+            Err(err) if may_skip(address, addr, &err) => last_error = Some(err),
             Err(err) => return Err(err),
         }
     }
@@ -67,6 +65,33 @@ pub fn bind_sockets(
         }));
     }
     Ok(listeners)
+}
+
+/// IPv4 first, each address once, as Tornado sorts and dedups
+/// `getaddrinfo`'s answers.
+fn in_binding_order(addrs: &mut Vec<SocketAddr>) {
+    addrs.sort_by_key(SocketAddr::is_ipv6);
+    let mut seen = Vec::with_capacity(addrs.len());
+    addrs.retain(|addr| {
+        let first = !seen.contains(addr);
+        seen.push(*addr);
+        first
+    });
+}
+
+/// Whether a failure to bind `addr`, one of the addresses `address` stands
+/// for, leaves the others to bind (as long as one binds). A host without
+/// IPv6 cannot bind `::` for "all interfaces"; any family the kernel does
+/// not support is skipped, as Tornado skips `EAFNOSUPPORT`; and `::1` for
+/// `localhost` is skipped where IPv6 is partly disabled (Docker's default:
+/// `/etc/hosts` names `::1`, the loopback interface lacks it), as Tornado
+/// skips `EADDRNOTAVAIL` there.
+fn may_skip(address: &str, addr: SocketAddr, err: &io::Error) -> bool {
+    (address.is_empty() && addr.is_ipv6())
+        || err.raw_os_error() == Some(libc::EAFNOSUPPORT)
+        || (address == "localhost"
+            && addr.ip() == IpAddr::V6(Ipv6Addr::LOCALHOST)
+            && err.kind() == io::ErrorKind::AddrNotAvailable)
 }
 
 /// Binds one non-blocking listening socket.
@@ -98,6 +123,31 @@ mod tests {
             .collect();
         assert!(ports[0] != 0);
         assert!(ports.iter().all(|p| *p == ports[0]), "{ports:?}");
+    }
+
+    #[test]
+    fn failures_that_leave_the_other_addresses_to_bind() {
+        let v6_loopback = SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 80);
+        let v4_loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 80);
+        let not_available = io::Error::from(io::ErrorKind::AddrNotAvailable);
+        let no_family = io::Error::from_raw_os_error(libc::EAFNOSUPPORT);
+        let in_use = io::Error::from(io::ErrorKind::AddrInUse);
+        assert!(may_skip("localhost", v6_loopback, &not_available));
+        assert!(may_skip("example.test", v6_loopback, &no_family));
+        assert!(may_skip("", v6_loopback, &in_use));
+        // A port in use, or an address missing that was asked for, fails.
+        assert!(!may_skip("localhost", v6_loopback, &in_use));
+        assert!(!may_skip("localhost", v4_loopback, &not_available));
+        assert!(!may_skip("::1", v6_loopback, &not_available));
+    }
+
+    #[test]
+    fn ipv4_addresses_come_first_and_each_once() {
+        let v6: SocketAddr = "[::1]:80".parse().unwrap();
+        let v4: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let mut addrs = vec![v6, v4, v6, v4];
+        in_binding_order(&mut addrs);
+        assert_eq!(addrs, [v4, v6]);
     }
 
     #[test]
