@@ -149,10 +149,11 @@ impl Formatter for PythonFormatter {
                 writer.write_all(b"<\\")?;
                 start = at + 1;
                 at += 1;
-            } else if b.is_ascii() {
+            } else if b.is_ascii() && b != 0x7f {
                 at += 1;
             } else {
-                // A lead byte: `at` is a char boundary of the valid `fragment`.
+                // A lead byte (or DEL, which Python escapes too and serde_json
+                // does not): `at` is a char boundary of the valid `fragment`.
                 let Some(c) = fragment.get(at..).and_then(|rest| rest.chars().next()) else {
                     break;
                 };
@@ -260,6 +261,7 @@ mod tests {
                 r#"{"nested": {"k": []}, "s": "tab\tq\"\\"}"#,
             ),
             (json!("\u{1f}"), r#""\u001f""#),
+            (json!({"c": "\u{7f}\u{1f}~"}), r#"{"c": "\u007f\u001f~"}"#),
             (
                 json!({"</k": "a</b<</c<", "é</": "<"}),
                 r#"{"<\/k": "a<\/b<<\/c<", "\u00e9<\/": "<"}"#,
