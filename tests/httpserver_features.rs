@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use test_support::{
-    is_closed, read_response, read_until_close, send_expect_close, status_line, wait_until,
-    ServerThread,
+    echo_server, is_closed, read_response, read_until_close, send_expect_close, status_line,
+    wait_until, ServerThread,
 };
 use tornado::gen::sleep;
 use tornado::http1connection::HTTP1Connection;
@@ -964,4 +964,22 @@ fn a_grace_also_ends_the_worker_threads_stalled_clients() {
         "join_workers returned"
     );
     drop(stalled);
+}
+
+#[test]
+fn a_callback_server_refuses_a_malformed_form_body_without_calling_back() {
+    // Tornado's `_CallableAdapter.finish` raises `HTTPInputError`: a bare
+    // 400, the connection closed, the callback never called.
+    let server = echo_server(HTTPServerSettings::default());
+    let body = "--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n";
+    let request = format!(
+        "POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let out = send_expect_close(server.addr, request.as_bytes());
+    assert_eq!(status_line(&out), "HTTP/1.1 400 Bad Request");
+    assert!(
+        !String::from_utf8_lossy(&out).contains("POST /form"),
+        "{out:?}"
+    );
 }

@@ -55,13 +55,9 @@ where
     }
 
     async fn finish(&mut self) {
-        let Some((request, body_error)) = self.collector.take() else {
+        let Some(request) = self.collector.take() else {
             return;
         };
-        if let Some(err) = body_error {
-            // Tornado logs a bad form body and serves the request anyway.
-            log::warn!(target: "tornado.general", "Invalid request body from {}: {err}", request.remote_ip);
-        }
         (self.callback)(request).await;
     }
 

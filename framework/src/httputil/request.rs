@@ -255,13 +255,18 @@ impl RequestCollector {
         self.body.extend_from_slice(chunk);
     }
 
-    /// `finish`: the request with its body; `Err` (with the request) if the
-    /// body is a form that cannot be parsed.
-    pub(crate) fn take(&mut self) -> Option<(HTTPServerRequest, Option<HTTPInputError>)> {
+    /// `finish`: the request with its body, parsed; `None` if there is no
+    /// request, or if its body is a form that cannot be parsed, which is
+    /// refused as a malformed request (400, closing the connection), as
+    /// Tornado's `_CallableAdapter.finish` raises `HTTPInputError` then.
+    pub(crate) fn take(&mut self) -> Option<HTTPServerRequest> {
         let mut request = self.request.take()?;
         request.body = std::mem::take(&mut self.body).freeze();
-        let error = request.parse_body().err();
-        Some((request, error))
+        if let Err(err) = request.parse_body() {
+            refuse_request(&self.connection, &err);
+            return None;
+        }
+        Some(request)
     }
 
     /// `on_connection_close`: forgets the request.
