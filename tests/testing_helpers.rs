@@ -70,8 +70,19 @@ impl RequestHandler for Stream {
     }
 }
 
+/// Waits for an event nobody sets.
+struct Hang;
+
+impl RequestHandler for Hang {
+    async fn get(&mut self, _cx: &mut Handler) -> Result {
+        tornado::locks::Event::new().wait().await;
+        Ok(())
+    }
+}
+
 fn app() -> Application {
     Application::new([
+        url(r"/hang", || Hang),
         url(r"/hello", || Hello),
         url(r"/echo", || Echo),
         url(r"/redirect", || Redirect),
@@ -93,8 +104,11 @@ fn fetch_paths_statuses_and_urls() {
     assert_eq!(missing.code, 404);
     assert_eq!(missing.error.as_ref().map(|e| e.code()), Some(404));
     assert_eq!(test.fetch("/forbidden").code, 403);
-    // Absolute URLs work too.
+    // Absolute URLs work too, whatever the scheme's case (Tornado checks
+    // `path.lower()`).
     assert_eq!(test.fetch(&test.get_url("/hello")).code, 200);
+    let shouted = test.get_url("/hello").replacen("http", "HTTP", 1);
+    assert_eq!(test.fetch(&shouted).effective_url, shouted);
     assert!(test.get_url("/x").starts_with("http://127.0.0.1:"));
 }
 
@@ -221,4 +235,24 @@ fn run_async_test_fails_on_timeout() {
         Duration::from_millis(50),
         tornado::gen::sleep(Duration::from_secs(10)),
     );
+}
+
+#[test]
+fn teardown_does_not_wait_for_a_handler_still_waiting() {
+    // Tornado's tearDown closes the connections at once; a handler that
+    // never returns must not hold the drop up for the test timeout (60 s
+    // here), which would look like a hang.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut test = AsyncHTTPTestCase::new(app()).unwrap();
+        test.set_timeout(Duration::from_secs(60));
+        let gave_up =
+            test.fetch_with(HTTPRequest::new("/hang").request_timeout(Duration::from_millis(200)));
+        assert_eq!(gave_up.code, 599);
+        drop(test);
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the test case's drop returned");
 }

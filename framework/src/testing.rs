@@ -48,7 +48,7 @@ use crate::ioloop::IOLoop;
 pub const DEFAULT_ASYNC_TEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The timeout for async tests: `ASYNC_TEST_TIMEOUT` (seconds, may be
-/// fractional) from the environment, else 5 seconds.
+/// fractional; `inf` for none) from the environment, else 5 seconds.
 ///
 /// # Tornado
 ///
@@ -56,9 +56,18 @@ pub const DEFAULT_ASYNC_TEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn get_async_test_timeout() -> Duration {
     std::env::var("ASYNC_TEST_TIMEOUT")
         .ok()
-        .and_then(|value| value.trim().parse::<f64>().ok())
-        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .and_then(|value| parse_timeout(&value))
         .unwrap_or(DEFAULT_ASYNC_TEST_TIMEOUT)
+}
+
+/// `ASYNC_TEST_TIMEOUT`'s value as a timeout, read as Python's `float`;
+/// `None` for what is not one.
+fn parse_timeout(value: &str) -> Option<Duration> {
+    match value.trim().parse::<f64>().ok()? {
+        // float("inf"): no timeout (the loop takes Duration::MAX as never).
+        f64::INFINITY => Some(Duration::MAX),
+        secs => Duration::try_from_secs_f64(secs).ok(),
+    }
 }
 
 /// Runs `future` on a fresh IOLoop (current while it runs) and returns its
@@ -104,6 +113,10 @@ where
 }
 
 /// [`run_async_test`] with [`get_async_test_timeout`].
+///
+/// The body runs on a fresh loop of its own: an [`AsyncHTTPTestCase`]'s
+/// server does not serve meanwhile, so a `gen_test` method of such a test
+/// case becomes [`AsyncHTTPTestCase::run_sync`], not this.
 ///
 /// # Tornado
 ///
@@ -259,7 +272,8 @@ impl<D: HTTPServerConnectionDelegate + 'static> AsyncHTTPTestCase<D> {
     ///
     /// `AsyncHTTPTestCase.fetch(path, **kwargs)`.
     pub fn fetch_with(&self, mut request: HTTPRequest) -> HTTPResponse {
-        if !request.url().starts_with("http://") && !request.url().starts_with("https://") {
+        let lower = request.url().to_ascii_lowercase();
+        if !lower.starts_with("http://") && !lower.starts_with("https://") {
             request.url = self.get_url(&request.url);
         }
         let start = Instant::now();
@@ -310,7 +324,8 @@ impl<D: HTTPServerConnectionDelegate + 'static> AsyncHTTPTestCase<D> {
     }
 
     /// Tears down: stops the server, closes the client's and the server's
-    /// connections, and drops everything left on the IOLoop. Called on drop.
+    /// connections at once (a handler still waiting does not hold it up),
+    /// and drops everything left on the IOLoop. Called on drop.
     ///
     /// # Tornado
     ///
@@ -319,13 +334,10 @@ impl<D: HTTPServerConnectionDelegate + 'static> AsyncHTTPTestCase<D> {
         self.client.close();
         if let Some(server) = self.server.take() {
             server.stop();
-            let timeout = self.timeout;
-            let closed = self.io_loop.run_sync_with_timeout(
-                async move {
-                    server.close_all_connections().await;
-                },
-                timeout,
-            );
+            // With the test's loop current: closing runs close callbacks.
+            let closed = self
+                .io_loop
+                .run_sync(async move { server.close_all_connections_now() });
             if let Err(err) = closed {
                 log::warn!(target: "tornado.general", "AsyncHTTPTestCase teardown: {err}");
             }
@@ -346,5 +358,20 @@ impl<D: HTTPServerConnectionDelegate + 'static> fmt::Debug for AsyncHTTPTestCase
             .field("port", &self.port)
             .field("open", &self.server.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn async_test_timeout_values_read_as_python_floats() {
+        assert_eq!(parse_timeout("2.5"), Some(Duration::from_millis(2500)));
+        assert_eq!(parse_timeout(" 10 "), Some(Duration::from_secs(10)));
+        assert_eq!(parse_timeout("inf"), Some(Duration::MAX));
+        assert_eq!(parse_timeout("nan"), None);
+        assert_eq!(parse_timeout("-1"), None);
+        assert_eq!(parse_timeout("soon"), None);
     }
 }

@@ -352,6 +352,16 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
         }
     }
 
+    /// Closes every connection of this thread at once, busy or not, as
+    /// Tornado's `close_all_connections` closes their streams: what a test
+    /// teardown wants, where a handler still waiting must not hold it up.
+    /// The handlers still running are dropped with their loop.
+    pub(crate) fn close_all_connections_now(&self) {
+        let connections = Connections::of_server(self.id);
+        connections.close_all();
+        connections.close_streams();
+    }
+
     /// Number of open connections on this thread.
     pub fn open_connections(&self) -> usize {
         Connections::of_server(self.id).len()
