@@ -248,7 +248,8 @@ impl OptionParser {
     /// option. On an error, options before the bad one keep their new values.
     ///
     /// # Tornado
-    /// `parse_command_line(args, final=False)`.
+    /// `parse_command_line(args, final=False)`, except for `--help`, which
+    /// Tornado answers by printing the help and exiting even then.
     pub fn parse_args<I, S>(&mut self, args: I) -> Result<Vec<String>, Error>
     where
         I: IntoIterator<Item = S>,
