@@ -250,36 +250,82 @@ fn read_until_close_returns_what_arrived_before_a_reset() {
 #[test]
 fn the_close_callback_runs_when_the_peer_closes_an_idle_stream() {
     // Nothing reads or flushes: the callback still runs (Tornado listens for
-    // the close whenever a close callback is set), and what the peer sent
-    // before closing is still there for a read.
+    // the close whenever a close callback is set and nothing is buffered),
+    // and what the peer sends meanwhile is kept for the next read.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let (close_peer, closing) = std::sync::mpsc::channel::<()>();
+    let (tell_peer, peer_told) = std::sync::mpsc::channel::<&'static [u8]>();
     let peer = thread::spawn(move || {
         let (mut sock, _) = listener.accept().unwrap();
-        sock.write_all(b"first\nbye").unwrap();
-        closing.recv().unwrap();
+        // Each message from the test is sent; the channel closing closes.
+        while let Ok(bytes) = peer_told.recv() {
+            sock.write_all(bytes).unwrap();
+        }
     });
     let ioloop = IOLoop::new().unwrap();
-    let (first, rest) = ioloop
+    let late = ioloop
         .run_sync_with_timeout(
             async move {
                 let stream = stream_with(addr, StreamOptions::default());
                 let closed = tornado::locks::Event::new();
                 let notify = closed.clone();
                 stream.set_close_callback(move || notify.set());
-                tornado::gen::sleep(Duration::from_millis(50)).await;
+                tell_peer.send(b"late\n").unwrap();
+                // Read by the watcher, while nothing reads.
+                while stream.read_buffer_size() == 0 {
+                    tornado::gen::sleep(Duration::from_millis(5)).await;
+                }
                 assert!(!closed.is_set(), "closed before the peer closed");
-                let first = stream.read_until(b"\n", None).await.unwrap();
-                close_peer.send(()).unwrap();
+                let late = stream.read_until(b"\n", None).await.unwrap();
+                drop(tell_peer);
                 closed.wait().await;
-                (first, stream.read_until_close().await.unwrap())
+                late
             },
             Duration::from_secs(10),
         )
         .unwrap();
     peer.join().unwrap();
-    assert_eq!((&first[..], &rest[..]), (&b"first\n"[..], &b"bye"[..]));
+    assert_eq!(&late[..], b"late\n");
+}
+
+#[test]
+fn a_close_callback_reads_no_more_than_one_chunk_ahead() {
+    // A peer that keeps sending while nothing reads is held back by the
+    // kernel's window, not buffered here (Tornado reads one chunk while
+    // idle), and the stream stays open.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let chunk = vec![b'f'; 64 * 1024];
+        for _ in 0..32 {
+            if sock.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let ioloop = IOLoop::new().unwrap();
+    let (buffered, closed) = ioloop
+        .run_sync(async move {
+            let options = StreamOptions {
+                max_buffer_size: 256 * 1024,
+                read_chunk_size: 16 * 1024,
+                ..StreamOptions::default()
+            };
+            let stream = stream_with(addr, options);
+            stream.set_close_callback(|| {});
+            tornado::gen::sleep(Duration::from_millis(300)).await;
+            let state = (stream.read_buffer_size(), stream.closed());
+            drop(stream);
+            state
+        })
+        .unwrap();
+    peer.join().unwrap();
+    assert!(
+        buffered <= 16 * 1024,
+        "buffered {buffered} bytes while idle"
+    );
+    assert!(!closed, "the stream was closed");
 }
 
 #[test]

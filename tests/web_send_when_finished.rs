@@ -5,7 +5,8 @@
 //!
 //! Each waiting handler is released by the test only after the response it
 //! would hold back has arrived, so without the behaviour the test fails at
-//! its read timeout instead of passing late.
+//! its read timeout instead of passing late. Last, a close callback set on
+//! the connection's stream leaves the connection its request bytes.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -110,6 +111,36 @@ fn finish_sends_the_response_before_the_handler_returns() {
         (200, &b"accepted"[..])
     );
     // The connection serves the next request once the handler is done.
+    sock.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"fast");
+}
+
+/// Sets a close callback on its connection's stream, as Tornado code does
+/// with `self.request.connection.stream.set_close_callback(...)`.
+struct WatchesStream;
+impl RequestHandler for WatchesStream {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        if let Some(connection) = cx.connection() {
+            connection.stream().set_close_callback(|| {});
+        }
+        cx.write("watching")
+    }
+}
+
+#[test]
+fn a_close_callback_on_the_connections_stream_takes_no_request_bytes() {
+    // The HTTP connection reads its socket itself; a close callback set on
+    // its stream must not start a reader that takes the next request.
+    let server = app_server(Application::new([
+        url("/watch", || WatchesStream),
+        url("/fast", || Fast),
+    ]));
+    let mut sock = connect(server.addr);
+    sock.write_all(b"GET /watch HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"watching");
+    std::thread::sleep(Duration::from_millis(50));
     sock.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     assert_eq!(read_response(&mut sock, false).body, b"fast");

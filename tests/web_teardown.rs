@@ -33,14 +33,29 @@ impl RequestHandler for Watching {
     }
 }
 
+/// Sets a close callback on its connection's stream, then sleeps: the
+/// stream is closed by the thread's teardown, with no loop left to run it.
+struct StreamCallback;
+
+impl RequestHandler for StreamCallback {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        if let Some(connection) = cx.connection() {
+            connection.stream().set_close_callback(|| {});
+        }
+        sleep(Duration::from_secs(30)).await;
+        cx.write("late")
+    }
+}
+
 #[test]
 fn stopping_with_requests_in_flight_ends_the_thread_cleanly() {
     let server = app_server(Application::new([
         url("/sleepy", || Sleepy),
         url("/watching", || Watching),
+        url("/stream-callback", || StreamCallback),
     ]));
     let mut clients = Vec::new();
-    for path in ["/sleepy", "/watching", "/sleepy"] {
+    for path in ["/sleepy", "/watching", "/stream-callback", "/sleepy"] {
         let mut sock = server.connect();
         let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
         sock.write_all(request.as_bytes()).unwrap();

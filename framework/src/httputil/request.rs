@@ -183,12 +183,9 @@ impl HTTPServerRequest {
         // Bytes past ASCII become U+FFFD: such a type is still looked at
         // (and refused if it is a form without a boundary), as Tornado reads
         // it as Latin-1 rather than skipping it.
-        let content_type = String::from_utf8_lossy(
-            self.headers
-                .get_bytes("Content-Type")
-                .unwrap_or_default(),
-        )
-        .into_owned();
+        let content_type =
+            String::from_utf8_lossy(self.headers.get_bytes("Content-Type").unwrap_or_default())
+                .into_owned();
         parse_body_arguments(
             &content_type,
             &self.body,

@@ -14,7 +14,7 @@ impl IOStream {
     /// Starts the stream's watcher, once: a task on the current loop that
     /// holds the stream weakly and is aborted when the stream goes.
     pub(super) fn watch_for_close(&self) {
-        if self.inner.watcher.borrow().is_some() {
+        if self.inner.watcher.borrow().is_some() || self.inner.direct_reads.get() {
             return;
         }
         let task = IOLoop::current().spawn(watch(Rc::downgrade(&self.inner)));
@@ -29,30 +29,31 @@ impl IOStream {
     }
 }
 
-/// While no read is under way, reads what arrives into the read buffer (for
-/// the next read; bounded by `max_buffer_size` as a read is) until the peer
-/// closes or fails, which closes the stream and so schedules its close
-/// callback. Ends when the stream closes or is dropped.
+/// While no read is under way and nothing is buffered, reads what arrives
+/// into the read buffer (one chunk, for the next read), and so sees the peer
+/// close or fail, which closes the stream and schedules its close callback.
+/// As in Tornado, it does not look while bytes wait in the buffer: the
+/// kernel's window, not our memory, holds back a peer that keeps sending.
+/// Ends when the stream closes or is dropped, or once something reads the
+/// socket directly.
 async fn watch(stream: Weak<Inner>) {
     poll_fn(|cx| {
         let Some(inner) = stream.upgrade() else {
             return Poll::Ready(());
         };
         let stream = IOStream { inner };
-        if stream.closed() {
+        if stream.closed() || stream.inner.direct_reads.get() {
             return Poll::Ready(());
         }
         *stream.inner.watcher_waker.borrow_mut() = Some(cx.waker().clone());
-        if stream.inner.reading.get() {
-            // That read notices a close itself; its end wakes us.
+        // A read under way notices a close itself; the end of any read
+        // wakes us to look again.
+        if stream.inner.reading.get() || !stream.inner.read_buffer.borrow().is_empty() {
             return Poll::Pending;
         }
-        loop {
-            match stream.poll_fill(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(_)) => return Poll::Ready(()),
-                Poll::Pending => return Poll::Pending,
-            }
+        match stream.poll_fill(cx) {
+            Poll::Ready(Err(_)) => Poll::Ready(()),
+            Poll::Ready(Ok(())) | Poll::Pending => Poll::Pending,
         }
     })
     .await;

@@ -105,6 +105,10 @@ struct Inner {
     /// close callback is set (see `close_watch.rs`).
     watcher: RefCell<Option<Task<()>>>,
     watcher_waker: RefCell<Option<Waker>>,
+    /// Set by the first read that bypasses the read buffer (the HTTP
+    /// connection's): such a reader notices a close itself, and a watcher
+    /// would take its bytes and its wake-ups.
+    direct_reads: Cell<bool>,
     /// True once the peer has sent EOF: reads return what is buffered, then Closed.
     eof: Cell<bool>,
 }
@@ -198,6 +202,7 @@ impl IOStream {
                 close_callback: RefCell::new(None),
                 watcher: RefCell::new(None),
                 watcher_waker: RefCell::new(None),
+                direct_reads: Cell::new(false),
                 eof: Cell::new(false),
             }),
         })
@@ -498,6 +503,7 @@ impl IOStream {
         if let Some(cause) = &*self.inner.closed.borrow() {
             return Poll::Ready(Err(cause.to_error()));
         }
+        self.inner.direct_reads.set(true);
         let polled = self.poll_read_raw(cx, buffer, want.max(1));
         self.end_direct_read(polled)
     }
@@ -512,6 +518,7 @@ impl IOStream {
         if let Some(cause) = &*self.inner.closed.borrow() {
             return Poll::Ready(Err(cause.to_error()));
         }
+        self.inner.direct_reads.set(true);
         let len = buffer.len();
         let polled = self.inner.registration.poll_read(cx, len, || {
             self.with_socket(|mut socket| socket.read(buffer))
@@ -782,15 +789,19 @@ impl IOStream {
         self.inner.registration.wake_all();
         self.wake_watcher();
         let callback = self.inner.close_callback.borrow_mut().take();
-        if let Some(callback) = callback {
-            IOLoop::current().add_callback(callback);
+        // A stream closed as its thread's loop is torn down (its task
+        // dropped) has no loop left to run the callback on: it is dropped.
+        if let (Some(callback), Some(ioloop)) = (callback, IOLoop::existing()) {
+            ioloop.add_callback(callback);
         }
     }
 
     /// Calls `callback` once when the stream closes, for whatever reason:
-    /// also when the peer closes while nothing reads or flushes. Until then,
-    /// bytes that arrive while no read is under way are read into the
-    /// buffer (at most `max_buffer_size`) for the next read.
+    /// also when the peer closes while nothing reads, flushes or waits in
+    /// the buffer. Until then, bytes that arrive while no read is under way
+    /// and nothing is buffered are read into the buffer (one chunk) for the
+    /// next read. (Not when the socket is read by an HTTP connection, which
+    /// watches for the close itself.)
     ///
     /// # Tornado
     /// `IOStream.set_close_callback(callback)`.
