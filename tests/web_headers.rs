@@ -597,6 +597,17 @@ fn get_cookie_reads_the_cookie_header() {
     );
     let response = get(&server, "/read_cookies", "");
     assert_eq!(response.body, b"None None None []");
+    // A byte that is not UTF-8 (a cookie of another site on the domain)
+    // costs no other cookie; Tornado reads the line as Latin-1.
+    let response = fetch(
+        server.addr,
+        b"GET /read_cookies HTTP/1.1\r\nHost: x\r\nCookie: a=1; z=\xff\r\n\r\n",
+        false,
+    );
+    assert_eq!(
+        String::from_utf8(response.body).unwrap(),
+        "Some(\"1\") None None [(\"a\", \"1\"), (\"z\", \"\u{fffd}\")]"
+    );
 }
 
 #[test]

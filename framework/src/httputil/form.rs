@@ -558,19 +558,20 @@ fn unquote(value: &str) -> String {
 
 /// Decodes `charset'language'percent-encoded` (RFC 2231 §4) as Python's
 /// `email.utils` does for Tornado: never failing, so a part with an odd
-/// `filename*=` is still a file. UTF-8 and US-ASCII replace what they cannot
-/// decode; ISO-8859-1, and a charset Python would not know either (`""`
-/// among them), map each byte to a character; without two `'` the value is
-/// taken as it is.
+/// `filename*=` is still a file. UTF-8 and US-ASCII (the charset without two
+/// `'`) replace what they cannot decode; ISO-8859-1, and a charset Python
+/// would not know either (`""` among them), map each byte to a character.
 fn decode_rfc2231(value: &str) -> String {
-    let value = unquote(value);
-    let mut parts = value.splitn(3, '\'');
-    let (Some(charset), Some(_language), Some(encoded)) =
-        (parts.next(), parts.next(), parts.next())
-    else {
-        return value;
+    // Percent escapes first, then the charset (US-ASCII without one), as
+    // `email.utils.decode_params` then `collapse_rfc2231_value` go.
+    let unescaped = url_unescape(unquote(value).as_bytes(), false).into_owned();
+    let mut parts = unescaped.splitn(3, |&b| b == b'\'');
+    let (charset, bytes) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(charset), Some(_language), Some(encoded)) => {
+            (String::from_utf8_lossy(charset).into_owned(), encoded)
+        }
+        _ => ("us-ascii".to_owned(), &unescaped[..]),
     };
-    let bytes = url_unescape(encoded.as_bytes(), false);
     match charset.to_ascii_lowercase().replace('_', "-").as_str() {
         "utf-8" | "utf8" => String::from_utf8_lossy(&bytes).into_owned(),
         "us-ascii" | "ascii" => bytes
@@ -743,6 +744,7 @@ u\r\n\
             ("UTFe*=UTF-8''%C3%A9.txt", "\u{c3}\u{a9}.txt"),
             ("UTF-8''%3%A9.txt", "%3\u{fffd}.txt"),
             ("plain.txt", "plain.txt"),
+            ("UTF-80'%C3%A9.t/t", "UTF-80'\u{fffd}\u{fffd}.t/t"),
             ("us-ascii'en'%C3%A9", "\u{fffd}\u{fffd}"),
             ("''%C3%A9", "\u{c3}\u{a9}"),
             ("iso-8859-1''%E9", "\u{e9}"),

@@ -818,21 +818,16 @@ impl Handler {
     /// # Tornado
     /// `RequestHandler.get_cookie(name)`.
     pub fn get_cookie(&mut self, name: &str) -> Option<String> {
-        let cookies = self.request_cookies.get_or_insert_with(|| {
-            self.request
-                .headers
-                .get_list("Cookie")
-                .flat_map(parse_cookie)
-                .collect()
-        });
-        cookies
+        self.cookies()
             .iter()
             .rev()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
     }
 
-    /// All request cookies, in the order sent.
+    /// All request cookies, in the order sent. A byte that is not UTF-8
+    /// (a cookie another site on the domain set) becomes U+FFFD, and costs
+    /// no other cookie.
     ///
     /// # Tornado
     /// `RequestHandler.cookies`.
@@ -840,8 +835,8 @@ impl Handler {
         self.request_cookies.get_or_insert_with(|| {
             self.request
                 .headers
-                .get_list("Cookie")
-                .flat_map(parse_cookie)
+                .get_list_bytes("Cookie")
+                .flat_map(|line| parse_cookie(&String::from_utf8_lossy(line)))
                 .collect()
         })
     }
