@@ -573,7 +573,7 @@ fn decode_rfc2231(value: &str) -> String {
         _ => ("us-ascii".to_owned(), &unescaped[..]),
     };
     match charset.to_ascii_lowercase().replace('_', "-").as_str() {
-        "utf-8" | "utf8" => String::from_utf8_lossy(&bytes).into_owned(),
+        "utf-8" | "utf8" => String::from_utf8_lossy(bytes).into_owned(),
         "us-ascii" | "ascii" => bytes
             .iter()
             .map(|&b| {
