@@ -27,6 +27,23 @@ fn with_peer<T: 'static>(
     out
 }
 
+/// A peer that sends `mib` MiB (more than the reader takes), stopping when
+/// the reader closes; its address and thread.
+fn flooding_peer(mib: usize) -> (std::net::SocketAddr, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let chunk = vec![b'y'; 1024 * 1024];
+        for _ in 0..mib {
+            if sock.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    (addr, peer)
+}
+
 #[test]
 fn read_until_finds_a_delimiter_split_over_one_byte_writes() {
     let message = b"first line\r\nsecond\r\n";
@@ -116,18 +133,7 @@ fn max_bytes_without_delimiter_is_unsatisfiable_and_closes() {
 
 #[test]
 fn read_buffer_never_grows_past_max_buffer_size() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let peer = thread::spawn(move || {
-        let (mut sock, _) = listener.accept().unwrap();
-        // Far more than the limit; the write fails once the reader closes.
-        let chunk = vec![b'y'; 64 * 1024];
-        for _ in 0..64 {
-            if sock.write_all(&chunk).is_err() {
-                break;
-            }
-        }
-    });
+    let (addr, peer) = flooding_peer(64);
     let ioloop = IOLoop::new().unwrap();
     let (err, size) = ioloop
         .run_sync(async move {
@@ -293,17 +299,7 @@ fn a_close_callback_reads_no_more_than_one_chunk_ahead() {
     // A peer that keeps sending while nothing reads is held back by the
     // kernel's window, not buffered here (Tornado reads one chunk while
     // idle), and the stream stays open.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let peer = thread::spawn(move || {
-        let (mut sock, _) = listener.accept().unwrap();
-        let chunk = vec![b'f'; 64 * 1024];
-        for _ in 0..32 {
-            if sock.write_all(&chunk).is_err() {
-                break;
-            }
-        }
-    });
+    let (addr, peer) = flooding_peer(32);
     let ioloop = IOLoop::new().unwrap();
     let (buffered, closed) = ioloop
         .run_sync(async move {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use test_support::{app_server, read_response};
+use test_support::{app_server, read_response, ServerThread};
 use tornado::gen::sleep;
 use tornado::web::{url, Application, Handler, RequestHandler, Result};
 
@@ -68,13 +68,20 @@ fn connect(addr: std::net::SocketAddr) -> TcpStream {
     sock
 }
 
-#[test]
-fn a_pipelined_response_does_not_wait_for_the_next_handler() {
+/// A server and a client that has sent `GET /fast` and `GET /slow` in one
+/// write; `/slow` answers once the flag is set.
+fn fast_then_slow() -> (Arc<AtomicBool>, ServerThread, TcpStream) {
     let released = Arc::new(AtomicBool::new(false));
     let server = app_server(app(&released));
     let mut sock = connect(server.addr);
     sock.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
+    (released, server, sock)
+}
+
+#[test]
+fn a_pipelined_response_does_not_wait_for_the_next_handler() {
+    let (released, _server, mut sock) = fast_then_slow();
     let first = read_response(&mut sock, false);
     assert_eq!((first.status, &first.body[..]), (200, &b"fast"[..]));
     released.store(true, Ordering::SeqCst);
@@ -86,11 +93,7 @@ fn a_pipelined_response_does_not_wait_for_the_next_handler() {
 fn a_pipelined_response_is_sent_before_the_client_half_closes() {
     // The client sends both requests and shuts its side: the first answer
     // is still delivered (the close is noticed while /slow waits).
-    let released = Arc::new(AtomicBool::new(false));
-    let server = app_server(app(&released));
-    let mut sock = connect(server.addr);
-    sock.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
+    let (released, _server, mut sock) = fast_then_slow();
     sock.shutdown(std::net::Shutdown::Write).unwrap();
     let first = read_response(&mut sock, false);
     released.store(true, Ordering::SeqCst);
