@@ -464,3 +464,25 @@ fn hundred_thousand_timers_insert_and_cancel() {
     );
     assert!(!ioloop.remove_timeout(handles[0]), "fired timers are gone");
 }
+
+#[test]
+fn run_once_from_inside_the_running_loop_is_refused_and_the_task_runs_on() {
+    // A nested iteration would drop the calling task's wake-up (its future
+    // is out for this very poll): asyncio refuses it, and so does this.
+    let ioloop = IOLoop::new().unwrap();
+    let refused = ioloop
+        .run_sync_with_timeout(
+            async {
+                let mut timer = Box::pin(sleep(Duration::from_millis(5)));
+                // Arm the timer, let it come due, then try a nested iteration.
+                let _ = poll_fn(|cx| Poll::Ready(timer.as_mut().poll(cx))).await;
+                thread::sleep(Duration::from_millis(10));
+                let nested = IOLoop::current().run_once(Some(Duration::ZERO));
+                sleep(Duration::from_millis(20)).await;
+                nested.is_err()
+            },
+            Duration::from_secs(10),
+        )
+        .unwrap();
+    assert!(refused);
+}

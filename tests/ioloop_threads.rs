@@ -148,3 +148,21 @@ fn add_callback_after_the_loop_is_dropped_returns_false_and_drops_the_callback()
     );
     assert!(!ran.load(Ordering::SeqCst));
 }
+
+#[test]
+fn a_handle_used_on_its_loops_thread_keeps_callback_order() {
+    // Tornado has one callback queue: `a` through the handle, then `b`
+    // directly, run in that order.
+    let ioloop = IOLoop::new().unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (first, second) = (order.clone(), order.clone());
+    let handle = ioloop.handle();
+    ioloop
+        .run_sync(async move {
+            assert!(handle.add_callback(move || first.lock().unwrap().push("a")));
+            IOLoop::current().add_callback(move || second.lock().unwrap().push("b"));
+            tornado::gen::sleep(Duration::from_millis(10)).await;
+        })
+        .unwrap();
+    assert_eq!(*order.lock().unwrap(), ["a", "b"]);
+}

@@ -10,14 +10,23 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 
 use super::task::{panic_message, JoinError};
 
 static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 
+/// Held while the runtime is built: one thread builds it. Two building at
+/// once would drop the loser's runtime, which panics in a thread that is
+/// inside a tokio runtime (`#[tokio::main]` starting loops on threads).
+static BUILDING: Mutex<()> = Mutex::new(());
+
 fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let _building = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(runtime) = RUNTIME.get() {
         return Ok(runtime);
     }
@@ -26,7 +35,6 @@ fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
         .thread_name("tornado-tokio")
         .enable_all()
         .build()?;
-    // If another thread won the race, its runtime is kept and ours dropped.
     Ok(RUNTIME.get_or_init(|| runtime))
 }
 

@@ -100,12 +100,16 @@ pub struct IOLoopHandle {
 impl IOLoopHandle {
     /// Runs `callback` on the loop's thread at its next iteration, waking the
     /// loop if it is waiting in `poll`. Returns `false` if the loop is gone.
+    /// Called on the loop's own thread, it queues the callback after those
+    /// [`IOLoop::add_callback`](super::IOLoop::add_callback) queued before.
     ///
     /// # Tornado
-    /// `IOLoop.add_callback(callback)` called from another thread.
+    /// `IOLoop.add_callback(callback)`, from any thread.
     pub fn add_callback(&self, callback: impl FnOnce() + Send + 'static) -> bool {
-        self.shared
-            .send(|inbox| inbox.callbacks.push(Box::new(callback)))
+        match super::add_callback_local(self.shared.loop_id, Box::new(callback)) {
+            Ok(()) => true,
+            Err(callback) => self.shared.send(|inbox| inbox.callbacks.push(callback)),
+        }
     }
 
     /// Asks the loop to stop after its current iteration (see

@@ -132,9 +132,9 @@ pub(crate) struct Inner {
     _not_send: PhantomData<Rc<()>>,
 }
 
-/// Pushes a task woken on its own loop's thread onto that loop's run queue.
-/// Returns `false` when called from elsewhere (the caller then uses the inbox).
-fn schedule_local(loop_id: u64, task: TaskRef) -> bool {
+/// Runs `push` on loop `loop_id` if it is this thread's current loop;
+/// `None` when called from elsewhere (the caller then uses the inbox).
+fn on_own_loop(loop_id: u64, push: impl FnOnce(&Inner) -> Option<()>) -> Option<()> {
     CURRENT
         .try_with(|current| {
             let current = current.try_borrow().ok()?;
@@ -142,12 +142,40 @@ fn schedule_local(loop_id: u64, task: TaskRef) -> bool {
             if ioloop.inner.shared.loop_id != loop_id {
                 return None;
             }
-            ioloop.inner.ready.try_borrow_mut().ok()?.push_back(task);
-            Some(())
+            push(&ioloop.inner)
         })
         .ok()
         .flatten()
-        .is_some()
+}
+
+/// Pushes a task woken on its own loop's thread onto that loop's run queue.
+/// Returns `false` when called from elsewhere (the caller then uses the inbox).
+fn schedule_local(loop_id: u64, task: TaskRef) -> bool {
+    on_own_loop(loop_id, |inner| {
+        inner.ready.try_borrow_mut().ok()?.push_back(task);
+        Some(())
+    })
+    .is_some()
+}
+
+/// Queues a callback given to a loop's handle on that loop's own thread
+/// with the callbacks `add_callback` queues, so the two keep their order
+/// (Tornado has one queue). Gives the callback back when called from
+/// elsewhere.
+fn add_callback_local(
+    loop_id: u64,
+    callback: Box<dyn FnOnce() + Send>,
+) -> Result<(), Box<dyn FnOnce() + Send>> {
+    let mut callback = Some(callback);
+    let pushed = on_own_loop(loop_id, |inner| {
+        let mut callbacks = inner.callbacks.try_borrow_mut().ok()?;
+        callbacks.push_back(callback.take()?);
+        Some(())
+    });
+    match (pushed, callback) {
+        (Some(()), _) | (None, None) => Ok(()),
+        (None, Some(callback)) => Err(callback),
+    }
 }
 
 impl IOLoop {
@@ -380,10 +408,7 @@ impl IOLoop {
 
     /// Runs iterations until `done()` holds or the loop is stopped.
     fn run_until(&self, done: impl Fn() -> bool) -> io::Result<()> {
-        if self.inner.running.replace(true) {
-            return Err(io::Error::other("IOLoop is already running"));
-        }
-        let _running = RunningGuard(self);
+        let _running = RunningGuard::claim(self, true)?;
         let _current = CurrentGuard::enter(self);
         let _tokio = executor::enter_tokio()?;
         while !done() && !self.inner.stopping.get() {
@@ -467,7 +492,14 @@ impl IOLoop {
     /// Runs one iteration of the loop, waiting at most `max_wait` for events
     /// (`None`: until the next timer, or indefinitely without one). Lets tests
     /// drive the loop step by step.
+    ///
+    /// # Errors
+    /// If the loop is already running (called from one of its own tasks or
+    /// callbacks, as asyncio refuses it), or polling the OS fails.
     pub fn run_once(&self, max_wait: Option<Duration>) -> io::Result<()> {
+        // A nested iteration would find the calling task's future taken out
+        // for its poll and drop its wake-up: the task would never run again.
+        let _running = RunningGuard::claim(self, false)?;
         let _current = CurrentGuard::enter(self);
         let _tokio = executor::enter_tokio()?;
         self.iterate(max_wait)
@@ -664,13 +696,31 @@ impl Drop for Inner {
     }
 }
 
-/// Clears `running` however `start` exits.
-struct RunningGuard<'a>(&'a IOLoop);
+/// Marks a loop running, refusing a second run inside the first; clears
+/// the mark (and, for `start`, a pending `stop`) however the run exits.
+struct RunningGuard<'a> {
+    ioloop: &'a IOLoop,
+    clears_stop: bool,
+}
+
+impl<'a> RunningGuard<'a> {
+    fn claim(ioloop: &'a IOLoop, clears_stop: bool) -> io::Result<RunningGuard<'a>> {
+        if ioloop.inner.running.replace(true) {
+            return Err(io::Error::other("IOLoop is already running"));
+        }
+        Ok(RunningGuard {
+            ioloop,
+            clears_stop,
+        })
+    }
+}
 
 impl Drop for RunningGuard<'_> {
     fn drop(&mut self) {
-        self.0.inner.running.set(false);
-        self.0.inner.stopping.set(false);
+        self.ioloop.inner.running.set(false);
+        if self.clears_stop {
+            self.ioloop.inner.stopping.set(false);
+        }
     }
 }
 
