@@ -187,6 +187,7 @@ impl Codec {
         }
         self.request = Some(RequestInfo {
             is_head: head.is_head(),
+            is_connect: head.method_bytes() == b"CONNECT",
             version: head.version(),
         });
         self.decoder = Some(match head.framing() {
@@ -392,6 +393,7 @@ impl Codec {
     ) -> Result<HeadKind, LocalProtocolError> {
         let request = self.request.unwrap_or(RequestInfo {
             is_head: false,
+            is_connect: false,
             version: Version::Http11,
         });
         // Tornado's `finish` before the request body was read: closing is the
@@ -577,6 +579,32 @@ mod tests {
         codec.receive_eof();
         assert_eq!(codec.next_event(), Ok(Event::ConnectionClosed));
         assert_eq!(codec.their_state(), State::Closed);
+    }
+
+    #[test]
+    fn a_2xx_answer_to_connect_closes_instead_of_tunnelling() {
+        // What follows a CONNECT is the tunnel's, not requests: with no
+        // tunnel served here, a 2xx ends the connection (a refusal does not).
+        for (status, closes) in [(200, true), (204, true), (405, false)] {
+            let mut codec = Codec::default();
+            codec.receive_data(
+                b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+            );
+            assert!(matches!(codec.next_event(), Ok(Event::Request(_))));
+            assert!(matches!(codec.next_event(), Ok(Event::EndOfMessage { .. })));
+            let empty = HTTPHeaders::new();
+            let mut out = Vec::new();
+            codec
+                .write_response(&ResponseHead::new(status, &empty), b"", &mut out)
+                .unwrap();
+            let head = String::from_utf8_lossy(&out);
+            assert_eq!(
+                head.contains("Connection: close"),
+                closes,
+                "{status}: {head}"
+            );
+            assert_eq!(codec.start_next_cycle().is_err(), closes, "{status}");
+        }
     }
 
     #[test]

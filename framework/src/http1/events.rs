@@ -120,7 +120,7 @@ impl RequestHead {
         std::str::from_utf8(target).unwrap_or_default()
     }
 
-    fn method_bytes(&self) -> &[u8] {
+    pub(crate) fn method_bytes(&self) -> &[u8] {
         self.head.get(self.method.clone()).unwrap_or_default()
     }
 

@@ -55,8 +55,20 @@ impl HeadReader {
         config: &Config,
         spare: &mut Option<HTTPHeaders>,
     ) -> Result<Option<RequestHead>, ParseError> {
-        if self.first_line_end.is_none() && !buf.skip_empty_lines() {
-            return Ok(None);
+        if self.first_line_end.is_none() {
+            if !buf.skip_empty_lines() {
+                return Ok(None);
+            }
+            // A request starts with a method token: anything else (a TLS
+            // ClientHello sent to a plain port, say) is refused on its first
+            // byte rather than after a line or a timeout.
+            if buf
+                .as_bytes()
+                .first()
+                .is_some_and(|&b| !is_tchar(b) && b != b'\r')
+            {
+                return Err(ParseError::Method);
+            }
         }
         if !self.tried_whole && !buf.is_empty() {
             self.tried_whole = true;
@@ -279,6 +291,11 @@ impl FramingFields {
             }
         } else if name == FieldName::TransferEncoding {
             self.transfer_encoding = true;
+            // A line naming no coding is refused: a front end that reads
+            // only the last line would see no body where we read one.
+            if list_elements(value).all(<[u8]>::is_empty) {
+                return Err(ParseError::TransferEncodingNotChunked);
+            }
             for coding in list_elements(value).filter(|c| !c.is_empty()) {
                 self.chunked_last = coding.eq_ignore_ascii_case(b"chunked");
                 if self.chunked_last {
@@ -686,6 +703,15 @@ mod tests {
             ),
             (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", TransferEncodingNotChunked, 400),
             (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n", TransferEncodingNotChunked, 400),
+            // A line naming no coding after one that names chunked.
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: , \r\n\r\n",
+                TransferEncodingNotChunked,
+                400,
+            ),
+            // A TLS ClientHello on a plain port, before any newline: refused
+            // on its first byte.
+            (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", Method, 400),
             (
                 b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n",
                 TransferEncodingNotChunked,

@@ -73,6 +73,10 @@ impl<'a> ResponseHead<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RequestInfo {
     pub(crate) is_head: bool,
+    /// A `CONNECT`: a 2xx answer turns the connection into a tunnel, which
+    /// is not served here, so it closes after the response instead of
+    /// reading the tunnel's bytes as requests.
+    pub(crate) is_connect: bool,
     pub(crate) version: Version,
 }
 
@@ -272,7 +276,8 @@ pub(crate) fn plan<'h>(
             }
         }
     };
-    let keep_alive = keep_alive && !fields.close && encoder != Encoder::CloseDelimited;
+    let tunnel = request.is_connect && (200..300).contains(&head.status);
+    let keep_alive = keep_alive && !fields.close && encoder != Encoder::CloseDelimited && !tunnel;
     let connection = match (kind, keep_alive, request.version) {
         // Also for HTTP/1.0: the status line says HTTP/1.1, and a client
         // reading it assumes a persistent connection unless told otherwise
