@@ -571,3 +571,32 @@ fn rejection_of_a_request_sent_one_byte_at_a_time() {
     );
     assert_still_serving(&server);
 }
+
+#[test]
+fn a_tls_client_on_the_plain_port_is_refused_at_once() {
+    // Python's ssl module says hello; without a newline in its bytes the
+    // server still refuses on the first one rather than waiting for the
+    // header timeout (60 s; the client gives up after 10).
+    let server = server();
+    let port = server.addr.port();
+    let out = test_support::python_stdout(&format!(
+        r#"
+import socket, ssl
+sock = socket.create_connection(("127.0.0.1", {port}))
+sock.settimeout(10)
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+try:
+    context.wrap_socket(sock)
+    print("handshake completed")
+except ssl.SSLError as err:
+    print("refused:", type(err).__name__)
+except socket.timeout:
+    print("timed out")
+except OSError as err:
+    print("refused:", type(err).__name__)
+"#
+    ));
+    assert!(out.starts_with("refused:"), "{out}");
+}
