@@ -10,7 +10,10 @@ use tornado::ioloop::IOLoop;
 use tornado::web::{url, Application, Handler, RequestHandler, Result};
 
 fn hex_sha1(bytes: &[u8]) -> String {
-    Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -29,15 +32,24 @@ fn sorted_args(args: &tornado::httputil::Arguments) -> Vec<(String, Vec<String>)
 
 fn echo(cx: &mut Handler) -> Result {
     let r = &cx.request;
-    let headers: Vec<(String, String)> =
-        r.headers.iter().map(|(n, v)| (lossy(n), lossy(v))).collect();
+    let headers: Vec<(String, String)> = r
+        .headers
+        .iter()
+        .map(|(n, v)| (lossy(n), lossy(v)))
+        .collect();
     let mut files: Vec<(String, Vec<(String, String, String)>)> = r
         .files
         .iter()
         .map(|(k, fs)| {
             let fs = fs
                 .iter()
-                .map(|f| (f.filename.clone(), f.content_type.clone(), hex_sha1(&f.body)))
+                .map(|f| {
+                    (
+                        f.filename.clone(),
+                        f.content_type.clone(),
+                        hex_sha1(&f.body),
+                    )
+                })
                 .collect();
             (k.clone(), fs)
         })
