@@ -22,13 +22,13 @@ use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
 use mio::net::TcpStream;
 
 use crate::ioloop::reactor::{Direction, Registration};
-use crate::ioloop::{IOLoop, Task};
+use crate::ioloop::IOLoop;
 
 use error::CloseCause;
 pub use error::{StreamClosedError, StreamError};
@@ -100,11 +100,11 @@ struct Inner {
     flushing: Cell<bool>,
     /// Set once the stream is closed, with why.
     closed: RefCell<Option<CloseCause>>,
-    close_callback: RefCell<Option<Box<dyn FnOnce()>>>,
-    /// Watches for the peer's close while no read is under way, once a
-    /// close callback is set (see `close_watch.rs`).
-    watcher: RefCell<Option<Task<()>>>,
-    watcher_waker: RefCell<Option<Waker>>,
+    /// The close callback, and the task that watches for the peer's close
+    /// while no read is under way (see `close_watch.rs`). Boxed: most
+    /// streams never have one, and an idle connection's stream is part of
+    /// what it costs.
+    close_watch: RefCell<Option<Box<close_watch::CloseWatch>>>,
     /// Set by the first read that bypasses the read buffer (the HTTP
     /// connection's): such a reader notices a close itself, and a watcher
     /// would take its bytes and its wake-ups.
@@ -199,9 +199,7 @@ impl IOStream {
                 reading: Cell::new(false),
                 flushing: Cell::new(false),
                 closed: RefCell::new(None),
-                close_callback: RefCell::new(None),
-                watcher: RefCell::new(None),
-                watcher_waker: RefCell::new(None),
+                close_watch: RefCell::new(None),
                 direct_reads: Cell::new(false),
                 eof: Cell::new(false),
             }),
@@ -788,7 +786,7 @@ impl IOStream {
         self.inner.write_buffer.borrow_mut().clear();
         self.inner.registration.wake_all();
         self.wake_watcher();
-        let callback = self.inner.close_callback.borrow_mut().take();
+        let callback = self.take_close_callback();
         // A stream closed as its thread's loop is torn down (its task
         // dropped) has no loop left to run the callback on: it is dropped.
         if let (Some(callback), Some(ioloop)) = (callback, IOLoop::existing()) {
@@ -809,8 +807,7 @@ impl IOStream {
         if self.closed() {
             IOLoop::current().add_callback(callback);
         } else {
-            *self.inner.close_callback.borrow_mut() = Some(Box::new(callback));
-            self.watch_for_close();
+            self.watch_for_close(Box::new(callback));
         }
     }
 }
