@@ -885,11 +885,7 @@ fn a_panicking_callback_closes_its_connection_and_lets_shutdown_finish() {
 fn close_all_connections_within_a_grace_closes_a_client_that_stopped_reading() {
     // 16 MiB the client never reads: the response cannot finish, and only
     // closing its connection (Tornado's way, here after the grace) ends it.
-    let server = ShutdownServer::start(|request: HTTPServerRequest| async move {
-        if let Some(conn) = request.connection.clone() {
-            respond(&conn, 200, &vec![b'x'; 16 << 20]);
-        }
-    });
+    let server = ShutdownServer::start(sixteen_mib);
     let stalled = server.connect();
     (&stalled)
         .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -914,22 +910,34 @@ fn close_all_connections_within_a_grace_closes_a_client_that_stopped_reading() {
     drop(stalled);
 }
 
-#[test]
-fn a_grace_also_ends_the_worker_threads_stalled_clients() {
-    // start(2): stalled clients on both threads. After stop() and
-    // close_all_connections_within, join_workers returns: the worker closed
-    // its stalled connections after the grace too.
+/// Answers with 16 MiB, which a client that never reads keeps from finishing.
+async fn sixteen_mib(request: HTTPServerRequest) {
+    if let Some(conn) = request.connection.clone() {
+        respond(&conn, 200, &vec![b'x'; 16 << 20]);
+    }
+}
+
+/// Never answers: a handler busy elsewhere (sleeping on), not on its
+/// connection.
+async fn sleeps_on(_request: HTTPServerRequest) {
+    std::future::pending::<()>().await;
+}
+
+/// A server on `start(2)` threads serving `delegate`, eight clients whose
+/// requests do not finish, then `stop()`, `close_all_connections_within`
+/// and `join_workers`: which must return, the workers having closed their
+/// connections after the grace too.
+fn join_workers_returns_after_a_grace<D>(delegate: D)
+where
+    D: HTTPServerConnectionDelegate + Clone + Send + 'static,
+{
     let (addr_tx, addr_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel();
     let go = Arc::new(AtomicBool::new(false));
     let start_stopping = go.clone();
     thread::spawn(move || {
         let ioloop = IOLoop::current();
-        let server = std::rc::Rc::new(HTTPServer::new(|request: HTTPServerRequest| async move {
-            if let Some(conn) = request.connection.clone() {
-                respond(&conn, 200, &vec![b'x'; 16 << 20]);
-            }
-        }));
+        let server = std::rc::Rc::new(HTTPServer::new(delegate));
         let addr = server.bind(0, "127.0.0.1", 128, true).unwrap()[0];
         server.start(2).unwrap();
         addr_tx.send(addr).unwrap();
@@ -964,6 +972,34 @@ fn a_grace_also_ends_the_worker_threads_stalled_clients() {
         "join_workers returned"
     );
     drop(stalled);
+}
+
+#[test]
+fn a_grace_also_ends_the_worker_threads_stalled_clients() {
+    join_workers_returns_after_a_grace(sixteen_mib);
+}
+
+#[test]
+fn a_grace_also_ends_the_worker_threads_handlers_that_sleep_on() {
+    join_workers_returns_after_a_grace(sleeps_on);
+}
+
+#[test]
+fn close_all_connections_within_does_not_wait_forever_for_a_sleeping_handler() {
+    // Tornado's close_all_connections resolves once the connections are
+    // closed, leaving such a coroutine running; here it resolves at the
+    // latest a second grace after the close.
+    let server = ShutdownServer::start(sleeps_on);
+    let mut sock = server.connect();
+    sock.write_all(b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let done = server.close_all_connections_within(Some(Duration::from_millis(200)));
+    assert!(done.recv_timeout(Duration::from_secs(5)).is_ok());
+    assert!(
+        test_support::is_closed(&mut sock),
+        "its connection is closed"
+    );
 }
 
 #[test]

@@ -326,12 +326,13 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
     /// requests in flight at most `grace` to finish; then every remaining
     /// connection is closed as Tornado closes them, so a client that stopped
     /// reading its response (or sending its body) cannot hold the shutdown
-    /// up. Resolves when all of this thread's are closed: at once for
-    /// requests waiting on their connection, when they return for those
-    /// that are not (a handler sleeping, or computing). The threads
-    /// [`start`](HTTPServer::start) created close theirs after `grace` too
-    /// (after [`stop`](HTTPServer::stop) they end with their last one), so
-    /// [`join_workers`](HTTPServer::join_workers) returns.
+    /// up. Resolves when all of this thread's requests have ended, or at the
+    /// latest `grace` after that close: a handler still busy then (sleeping,
+    /// computing) is left running, as Tornado leaves its coroutine, and is
+    /// dropped with its loop. The threads [`start`](HTTPServer::start)
+    /// created close theirs after `grace` too and stop at the latest `grace`
+    /// later (after [`stop`](HTTPServer::stop) they end with their last
+    /// connection), so [`join_workers`](HTTPServer::join_workers) returns.
     ///
     /// # Tornado
     /// `HTTPServer.close_all_connections()` after a grace period.
@@ -348,7 +349,17 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
                 connections.len()
             );
             connections.close_streams();
-            connections.wait_drained().await;
+            // Handlers that were waiting on their connection end now; one
+            // busy elsewhere is not waited for past another `grace`.
+            if with_timeout(grace, connections.wait_drained())
+                .await
+                .is_err()
+            {
+                log::info!(target: "tornado.general",
+                    "{} handlers still running {grace:?} after their connections closed",
+                    connections.len()
+                );
+            }
         }
     }
 

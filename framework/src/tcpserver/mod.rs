@@ -229,14 +229,19 @@ impl<H: StreamHandler> TCPServer<H> {
 
     /// On every thread [`start`](TCPServer::start) created, has the handler
     /// close what is still open `grace` from now
-    /// ([`StreamHandler::on_server_close_now`]), so a connection that cannot
-    /// finish (a client that stopped reading) does not keep its thread, and
+    /// ([`StreamHandler::on_server_close_now`]), and stops the thread's loop
+    /// `grace` after that whatever is still running (dropping it), so a
+    /// connection that cannot finish (a client that stopped reading, a
+    /// handler that sleeps on) does not keep its thread, and
     /// [`join_workers`](TCPServer::join_workers), waiting forever after
     /// [`stop`](TCPServer::stop).
     pub fn close_workers_after(&self, grace: Duration) {
         for worker in self.workers.borrow().iter() {
             worker.ioloop.add_callback(move || {
-                IOLoop::current().call_later(grace, close_worker_now);
+                IOLoop::current().call_later(grace, move || {
+                    close_worker_now();
+                    IOLoop::current().call_later(grace, || IOLoop::current().stop());
+                });
             });
         }
     }
