@@ -20,7 +20,7 @@
 //!   `self.write(dict)`, with Python's spacing);
 //! - `GET /stream/bytes?n=N&chunk=K`: N bytes, byte i being
 //!   `b"abcdefghijklmnopqrstuvwxyz"[i % 26]`, written K bytes at a time
-//!   (default 4096) with `write_bytes` (slices of one buffer, no copy) then
+//!   (default 4096, at most 1 MiB) with `write_bytes` (slices of one buffer, no copy) then
 //!   `flush().await` after each chunk, so a
 //!   slow client holds the handler back instead of the response piling up
 //!   in memory. No Content-Length: the response is chunked.
@@ -76,7 +76,8 @@ impl RequestHandler for StreamBytes {
     async fn get(&mut self, cx: &mut Handler) -> Result {
         let number = |value: String| value.parse::<u64>().map_err(|_| HTTPError::new(400));
         let n = number(cx.get_argument("n")?)?;
-        let chunk = number(cx.get_argument_or("chunk", "4096")?)?.max(1);
+        // At most 1 MiB: the pattern is allocated whole.
+        let chunk = number(cx.get_argument_or("chunk", "4096")?)?.clamp(1, 1 << 20);
         let chunk = usize::try_from(chunk).map_err(|_| HTTPError::new(400))?;
         // The pattern once, long enough that any chunk is one slice of it.
         // Each chunk is a slice of one buffer, sent without a copy.

@@ -7,22 +7,32 @@
 //! cargo run --release --example deploy_app -- --port=8000 --name=a
 //! cargo run --release --example deploy_app -- --port=8001 --name=b
 //! nginx -p "$PWD" -c deploy/nginx.conf      # nginx on :8080, upstreams :8000-:8001
-//! curl http://localhost:8080/whoami
-//! curl -o /dev/null http://localhost:8080/stream/bytes?n=67108864
-//! kill -TERM <pid of one instance>           # in-flight requests finish first
+//! curl 'http://localhost:8080/whoami'
+//! curl -o /dev/null 'http://localhost:8080/stream/bytes?n=67108864'
+//! kill -TERM <pid of one instance>           # requests in flight get --grace to finish
 //! ```
+//!
+//! (`nginx -p "$PWD"` as root; deploy/README.md shows how to run it as
+//! another user.)
 //!
 //! Routes: `GET /whoami` answers `{"name": ..., "protocol": ..., "remote_ip": ...}`;
 //! `GET /stream/bytes?n=N&chunk=K&delay_ms=D` streams `N` bytes (the
-//! alphabet, repeated) in `K`-byte chunks (default 65536), pausing `D` ms
-//! (default 0) between chunks. Every response carries `X-Instance: <name>`.
+//! alphabet, repeated) in `K`-byte chunks (default 65536, at most 1 MiB),
+//! pausing `D` ms (default 0, at most 1000) between chunks. Every response
+//! carries `X-Instance: <name>`.
 //!
-//! On SIGTERM the server stops accepting, lets every request in progress
-//! finish (idle keep-alive connections are closed at once), then exits 0.
+//! On SIGTERM (or SIGINT: Ctrl-C, also as PID 1 in a container) the server
+//! stops accepting and closes idle keep-alive connections, gives requests
+//! in progress `--grace` seconds (default 4) to finish, then closes their
+//! connections; a handler that has not noticed another `--grace` later is
+//! dropped. Then it exits 0: within twice `--grace`, which must stay under
+//! the process manager's wait before SIGKILL (Docker's default: 10 s).
 
 use std::collections::BTreeMap;
+use std::future::poll_fn;
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
@@ -69,9 +79,12 @@ impl RequestHandler for StreamBytes {
 
     async fn get(&mut self, cx: &mut Handler) -> Result {
         let n = number(&cx.get_argument("n")?)?;
-        let chunk = number(&cx.get_argument_or("chunk", "65536")?)?.max(1);
+        // Bounded: the chunk is allocated whole, and a pause is a request
+        // that shutdown has to wait for.
+        let chunk = at_most(number(&cx.get_argument_or("chunk", "65536")?)?, 1 << 20)?.max(1);
         let chunk = usize::try_from(chunk).map_err(|_| HTTPError::new(400))?;
-        let delay = Duration::from_millis(number(&cx.get_argument_or("delay_ms", "0")?)?);
+        let delay_ms = at_most(number(&cx.get_argument_or("delay_ms", "0")?)?, 1000)?;
+        let delay = Duration::from_millis(delay_ms);
         // One buffer serves every chunk: chunk `i` starts at offset `sent % 26`.
         let pattern: Vec<u8> = ALPHABET
             .iter()
@@ -105,6 +118,16 @@ fn number(value: &str) -> Result<u64> {
     })
 }
 
+/// `value` if it is at most `max`; 400 if it is more.
+fn at_most(value: u64, max: u64) -> Result<u64> {
+    if value > max {
+        return Err(HTTPError::new(400)
+            .log_message(format!("{value} is over {max}"))
+            .into());
+    }
+    Ok(value)
+}
+
 fn main() -> ExitCode {
     let mut options = OptionParser::new();
     options
@@ -124,6 +147,11 @@ fn main() -> ExitCode {
             "threads",
             1_usize,
             "threads serving the port (0: one per core)",
+        )
+        .define(
+            "grace",
+            4_u64,
+            "seconds requests in progress get to finish on SIGTERM",
         );
     options.parse_command_line();
     let port: u16 = options.get("port");
@@ -135,7 +163,15 @@ fn main() -> ExitCode {
         eprintln!("error: --name must be letters, digits, '-', '_' and '.'");
         return ExitCode::FAILURE;
     }
-    match run(port, &address, name, options.get("xheaders"), threads) {
+    let grace = Duration::from_secs(options.get("grace"));
+    match run(
+        port,
+        &address,
+        name,
+        options.get("xheaders"),
+        threads,
+        grace,
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -150,6 +186,7 @@ fn run(
     name: String,
     xheaders: bool,
     threads: usize,
+    grace: Duration,
 ) -> std::io::Result<()> {
     let whoami = name.clone();
     let app = Application::new([
@@ -165,10 +202,14 @@ fn run(
     let server = Rc::new(HTTPServer::with_settings(app, settings));
 
     // Listen for SIGTERM before accepting anything, so a supervisor's TERM
-    // never finds the default action (an abrupt exit) in place.
-    let mut sigterm = {
+    // never finds the default action (an abrupt exit) in place. SIGINT too:
+    // as PID 1 in a container, a signal without a handler is ignored.
+    let (mut sigterm, mut sigint) = {
         let _tokio = tokio_handle()?.enter();
-        signal(SignalKind::terminate())?
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
     };
     server.bind(port, address, 128, true)?;
     server.start(threads)?;
@@ -177,13 +218,14 @@ fn run(
     let ioloop = IOLoop::current();
     let stopping = server.clone();
     ioloop.spawn(async move {
-        sigterm.recv().await;
-        info!("SIGTERM: finishing requests in progress");
+        poll_fn(|cx| match (sigterm.poll_recv(cx), sigint.poll_recv(cx)) {
+            (Poll::Pending, Poll::Pending) => Poll::Pending,
+            _ => Poll::Ready(()),
+        })
+        .await;
+        info!("stopping: finishing requests in progress (up to {grace:?})");
         stopping.stop();
-        // Less than the process manager's wait before SIGKILL (Docker: 10 s).
-        stopping
-            .close_all_connections_within(Duration::from_secs(8))
-            .await;
+        stopping.close_all_connections_within(grace).await;
         IOLoop::current().stop();
     });
     let result = ioloop.start();
