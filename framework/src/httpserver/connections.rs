@@ -3,9 +3,11 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use slab::Slab;
 
+use crate::gen::with_timeout;
 use crate::http1connection::{ConnectionControl, HTTP1Connection};
 use crate::locks::Event;
 
@@ -102,5 +104,10 @@ impl Connections {
             return;
         }
         self.drained.wait().await;
+    }
+
+    /// Waits at most `grace` for no connection to be open; whether none is.
+    pub(crate) async fn drained_within(&self, grace: Duration) -> bool {
+        with_timeout(grace, self.wait_drained()).await.is_ok()
     }
 }

@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::gen::with_timeout;
 use crate::http1connection::{serve_connection, HTTP1Connection, HTTP1ConnectionParameters};
 use crate::httputil::HTTPServerConnectionDelegate;
 use crate::iostream::{IOStream, StreamOptions};
@@ -340,10 +339,7 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
         self.tcp.close_workers_after(grace);
         let connections = Connections::of_server(self.id);
         connections.close_all();
-        if with_timeout(grace, connections.wait_drained())
-            .await
-            .is_err()
-        {
+        if !connections.drained_within(grace).await {
             log::info!(target: "tornado.general",
                 "Closing {} connections still busy after {grace:?}",
                 connections.len()
@@ -351,10 +347,7 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
             connections.close_streams();
             // Handlers that were waiting on their connection end now; one
             // busy elsewhere is not waited for past another `grace`.
-            if with_timeout(grace, connections.wait_drained())
-                .await
-                .is_err()
-            {
+            if !connections.drained_within(grace).await {
                 log::info!(target: "tornado.general",
                     "{} handlers still running {grace:?} after their connections closed",
                     connections.len()
