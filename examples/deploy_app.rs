@@ -35,7 +35,7 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tornado::gen::sleep;
 use tornado::httpserver::{HTTPServer, HTTPServerSettings};
 use tornado::ioloop::{tokio_handle, IOLoop};
@@ -116,6 +116,15 @@ fn number(value: &str) -> Result<u64> {
             .log_message(format!("bad number {value:?}"))
             .into()
     })
+}
+
+/// Resolves at the next SIGTERM or SIGINT.
+async fn stop_signal(sigterm: &mut Signal, sigint: &mut Signal) {
+    poll_fn(|cx| match (sigterm.poll_recv(cx), sigint.poll_recv(cx)) {
+        (Poll::Pending, Poll::Pending) => Poll::Pending,
+        _ => Poll::Ready(()),
+    })
+    .await;
 }
 
 /// `value` if it is at most `max`; 400 if it is more.
@@ -218,12 +227,14 @@ fn run(
     let ioloop = IOLoop::current();
     let stopping = server.clone();
     ioloop.spawn(async move {
-        poll_fn(|cx| match (sigterm.poll_recv(cx), sigint.poll_recv(cx)) {
-            (Poll::Pending, Poll::Pending) => Poll::Pending,
-            _ => Poll::Ready(()),
-        })
-        .await;
+        stop_signal(&mut sigterm, &mut sigint).await;
         info!("stopping: finishing requests in progress (up to {grace:?})");
+        // A second signal does not wait: the process exits at once.
+        drop(IOLoop::current().spawn(async move {
+            stop_signal(&mut sigterm, &mut sigint).await;
+            error!("second stop signal: exiting without waiting");
+            std::process::exit(1);
+        }));
         stopping.stop();
         stopping.close_all_connections_within(grace).await;
         IOLoop::current().stop();

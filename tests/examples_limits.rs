@@ -77,3 +77,31 @@ fn deploy_app_stops_on_sigint() {
     });
     assert_eq!(code.and_then(|status| status.code()), Some(0));
 }
+
+#[test]
+fn a_second_signal_makes_deploy_app_exit_without_waiting() {
+    let mut example = Example::start("deploy_app", &["--name=t", "--grace=30"]);
+    // A request that takes 10 s keeps the first signal's shutdown waiting.
+    let mut slow = std::net::TcpStream::connect(example.addr).unwrap();
+    std::io::Write::write_all(
+        &mut slow,
+        b"GET /stream/bytes?n=10&chunk=1&delay_ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = example.child.id().to_string();
+    for signal in ["-TERM", "-INT"] {
+        assert!(Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut code = None;
+    wait_until(Duration::from_secs(5), || {
+        code = example.child.try_wait().unwrap();
+        code.is_some()
+    });
+    assert_eq!(code.and_then(|status| status.code()), Some(1));
+}

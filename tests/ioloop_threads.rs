@@ -166,3 +166,27 @@ fn a_handle_used_on_its_loops_thread_keeps_callback_order() {
         .unwrap();
     assert_eq!(*order.lock().unwrap(), ["a", "b"]);
 }
+
+#[test]
+fn a_handle_keeps_the_order_of_callbacks_sent_from_two_threads() {
+    // Another thread sends `x`, then says so; the loop's thread, told, sends
+    // `y` through the same handle: `x` runs first, as in Tornado's queue.
+    let ioloop = IOLoop::new().unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (from_thread, here) = (order.clone(), order.clone());
+    let handle = ioloop.handle();
+    ioloop
+        .run_sync(async move {
+            let (sent, told) = mpsc::channel();
+            let remote = handle.clone();
+            thread::spawn(move || {
+                remote.add_callback(move || from_thread.lock().unwrap().push("x"));
+                sent.send(()).unwrap();
+            });
+            told.recv().unwrap();
+            handle.add_callback(move || here.lock().unwrap().push("y"));
+            tornado::gen::sleep(Duration::from_millis(10)).await;
+        })
+        .unwrap();
+    assert_eq!(*order.lock().unwrap(), ["x", "y"]);
+}

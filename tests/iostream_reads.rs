@@ -349,3 +349,27 @@ fn a_dropped_stream_with_a_close_callback_closes_its_socket() {
         .unwrap();
     assert_eq!(peer.join().unwrap(), 0, "the peer saw EOF");
 }
+
+#[test]
+fn a_close_callback_runs_on_the_streams_own_loop() {
+    // Closed while its loop is not running (after run_sync returned): the
+    // callback waits for that loop, whichever loop is current meanwhile.
+    let (addr, peer) = flooding_peer(0);
+    let ioloop = IOLoop::new().unwrap();
+    let ran = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = ran.clone();
+    let stream = ioloop
+        .run_sync(async move {
+            let stream = stream_with(addr, StreamOptions::default());
+            stream.set_close_callback(move || flag.set(true));
+            stream
+        })
+        .unwrap();
+    stream.close();
+    assert!(!ran.get(), "not run outside its loop");
+    ioloop
+        .run_sync(tornado::gen::sleep(Duration::from_millis(10)))
+        .unwrap();
+    assert!(ran.get(), "run by the stream's loop");
+    peer.join().unwrap();
+}

@@ -36,7 +36,10 @@ fn ask(addr: SocketAddr) -> String {
     reply.trim_end().to_owned()
 }
 
-fn serve_on_threads(reuse_port: bool) -> HashSet<String> {
+/// The threads seen serving a `start(2)` server. With `closing_grace`, the
+/// workers are first told to close their connections after it (without the
+/// server being stopped), and the asking starts once they have.
+fn serve_on_threads(reuse_port: bool, closing_grace: Option<Duration>) -> HashSet<String> {
     let (addr_tx, addr_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let main = thread::Builder::new()
@@ -48,6 +51,9 @@ fn serve_on_threads(reuse_port: bool) -> HashSet<String> {
                 .bind(0, "127.0.0.1", DEFAULT_BACKLOG, reuse_port)
                 .unwrap();
             server.start(2).unwrap();
+            if let Some(grace) = closing_grace {
+                server.close_workers_after(grace);
+            }
             addr_tx.send(addrs[0]).unwrap();
             let stopper = ioloop.handle();
             thread::spawn(move || {
@@ -60,6 +66,9 @@ fn serve_on_threads(reuse_port: bool) -> HashSet<String> {
         })
         .unwrap();
     let addr = addr_rx.recv().unwrap();
+    if let Some(grace) = closing_grace {
+        thread::sleep(grace * 4);
+    }
     let mut seen = HashSet::new();
     for _ in 0..200 {
         seen.insert(ask(addr));
@@ -74,7 +83,18 @@ fn serve_on_threads(reuse_port: bool) -> HashSet<String> {
 
 #[test]
 fn start_2_with_reuse_port_serves_on_both_threads() {
-    let seen = serve_on_threads(true);
+    let seen = serve_on_threads(true, None);
+    assert_eq!(
+        seen,
+        HashSet::from(["server-main".to_owned(), "tornado-worker-1".to_owned()])
+    );
+}
+
+#[test]
+fn closing_the_workers_connections_without_stopping_keeps_them_serving() {
+    // close_workers_after is what close_all_connections_within runs; without
+    // `stop` the server is meant to serve on, its worker threads too.
+    let seen = serve_on_threads(true, Some(Duration::from_millis(50)));
     assert_eq!(
         seen,
         HashSet::from(["server-main".to_owned(), "tornado-worker-1".to_owned()])
@@ -85,7 +105,7 @@ fn start_2_with_reuse_port_serves_on_both_threads() {
 fn start_2_sharing_one_socket_serves_and_stops() {
     // Without SO_REUSEPORT both loops poll the same socket; whichever wakes
     // first accepts. At least one thread must serve, and stop must end the worker.
-    let seen = serve_on_threads(false);
+    let seen = serve_on_threads(false, None);
     assert!(!seen.is_empty());
 }
 

@@ -263,6 +263,8 @@ pub(crate) struct FramingFields {
     chunked_last: bool,
     chunked_count: usize,
     other_codings: usize,
+    /// A `Transfer-Encoding` line named no coding.
+    empty_coding_line: bool,
     pub(crate) connection_close: bool,
     pub(crate) connection_keep_alive: bool,
 }
@@ -291,11 +293,7 @@ impl FramingFields {
             }
         } else if name == FieldName::TransferEncoding {
             self.transfer_encoding = true;
-            // A line naming no coding is refused: a front end that reads
-            // only the last line would see no body where we read one.
-            if list_elements(value).all(<[u8]>::is_empty) {
-                return Err(ParseError::TransferEncodingNotChunked);
-            }
+            self.empty_coding_line |= list_elements(value).all(<[u8]>::is_empty);
             for coding in list_elements(value).filter(|c| !c.is_empty()) {
                 self.chunked_last = coding.eq_ignore_ascii_case(b"chunked");
                 if self.chunked_last {
@@ -326,6 +324,12 @@ impl FramingFields {
         }
         if self.content_length.is_some() {
             return Err(ParseError::TransferEncodingAndContentLength);
+        }
+        // A line naming no coding: a front end that reads only the last
+        // line would see no body where we read one. (Asked only of a message
+        // with a body: a HEAD or 304 answer is not refused for it.)
+        if self.empty_coding_line {
+            return Err(ParseError::TransferEncodingNotChunked);
         }
         // §6.3: chunked not final means the length cannot be determined:
         // 400. Applying chunked twice is forbidden to senders: 400.

@@ -148,6 +148,25 @@ fn on_own_loop(loop_id: u64, push: impl FnOnce(&Inner) -> Option<()>) -> Option<
         .flatten()
 }
 
+/// Moves what other threads sent (tasks to run, callbacks, a stop) onto
+/// the loop's own queues, in the order sent.
+fn absorb_inbox(
+    inner: &Inner,
+    ready: &mut VecDeque<TaskRef>,
+    callbacks: &mut VecDeque<Box<dyn FnOnce()>>,
+) {
+    let Some(inbox) = inner.shared.drain() else {
+        return;
+    };
+    if inbox.stop {
+        inner.stopping.set(true);
+    }
+    ready.extend(inbox.tasks);
+    for callback in inbox.callbacks {
+        callbacks.push_back(callback);
+    }
+}
+
 /// Pushes a task woken on its own loop's thread onto that loop's run queue.
 /// Returns `false` when called from elsewhere (the caller then uses the inbox).
 fn schedule_local(loop_id: u64, task: TaskRef) -> bool {
@@ -169,6 +188,10 @@ fn add_callback_local(
     let mut callback = Some(callback);
     let pushed = on_own_loop(loop_id, |inner| {
         let mut callbacks = inner.callbacks.try_borrow_mut().ok()?;
+        let mut ready = inner.ready.try_borrow_mut().ok()?;
+        // What other threads sent before goes first, as in Tornado's one
+        // queue.
+        absorb_inbox(inner, &mut ready, &mut callbacks);
         callbacks.push_back(callback.take()?);
         Some(())
     });
@@ -553,17 +576,12 @@ impl IOLoop {
     }
 
     fn take_inbox(&self) {
-        let Some(inbox) = self.inner.shared.drain() else {
-            return;
-        };
-        if inbox.stop {
-            self.stop();
-        }
-        self.inner.ready.borrow_mut().extend(inbox.tasks);
-        let mut callbacks = self.inner.callbacks.borrow_mut();
-        for callback in inbox.callbacks {
-            callbacks.push_back(callback);
-        }
+        let inner = &*self.inner;
+        absorb_inbox(
+            inner,
+            &mut inner.ready.borrow_mut(),
+            &mut inner.callbacks.borrow_mut(),
+        );
     }
 
     fn fire_timers(&self) {

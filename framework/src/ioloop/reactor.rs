@@ -177,6 +177,12 @@ impl Registration {
     }
 
     /// Removes `source` from the poll set (before the owner closes it).
+    /// The loop this source is registered with, while it exists (not once
+    /// its teardown has begun).
+    pub(crate) fn ioloop(&self) -> Option<super::IOLoop> {
+        self.ioloop.upgrade()
+    }
+
     pub(crate) fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
         match self.ioloop.upgrade() {
             Some(ioloop) => ioloop.inner.registry.deregister(source),

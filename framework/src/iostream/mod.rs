@@ -787,9 +787,10 @@ impl IOStream {
         self.inner.registration.wake_all();
         self.wake_watcher();
         let callback = self.take_close_callback();
-        // A stream closed as its thread's loop is torn down (its task
-        // dropped) has no loop left to run the callback on: it is dropped.
-        if let (Some(callback), Some(ioloop)) = (callback, IOLoop::existing()) {
+        // On the stream's own loop, whichever is current. A stream closed
+        // as that loop is torn down (its task dropped) has no loop left to
+        // run the callback on: it is dropped.
+        if let (Some(callback), Some(ioloop)) = (callback, self.inner.registration.ioloop()) {
             ioloop.add_callback(callback);
         }
     }

@@ -40,6 +40,11 @@ impl Connections {
         self.active.get()
     }
 
+    /// Whether the server stopped (its worker thread ends when idle).
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop_loop_when_idle.get()
+    }
+
     pub(crate) fn stop_loop_when_idle(&self) {
         self.stop_loop_when_idle.set(true);
         self.maybe_stop_loop();

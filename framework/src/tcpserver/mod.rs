@@ -229,18 +229,18 @@ impl<H: StreamHandler> TCPServer<H> {
 
     /// On every thread [`start`](TCPServer::start) created, has the handler
     /// close what is still open `grace` from now
-    /// ([`StreamHandler::on_server_close_now`]), and stops the thread's loop
-    /// `grace` after that whatever is still running (dropping it), so a
-    /// connection that cannot finish (a client that stopped reading, a
-    /// handler that sleeps on) does not keep its thread, and
-    /// [`join_workers`](TCPServer::join_workers), waiting forever after
-    /// [`stop`](TCPServer::stop).
+    /// ([`StreamHandler::on_server_close_now`]), and, once the server is
+    /// [stopped](TCPServer::stop), stops the thread's loop `grace` after that
+    /// whatever is still running (dropping it), so a connection that cannot
+    /// finish (a client that stopped reading, a handler that sleeps on) does
+    /// not keep its thread, and [`join_workers`](TCPServer::join_workers),
+    /// waiting forever.
     pub fn close_workers_after(&self, grace: Duration) {
         for worker in self.workers.borrow().iter() {
             worker.ioloop.add_callback(move || {
                 IOLoop::current().call_later(grace, move || {
                     close_worker_now();
-                    IOLoop::current().call_later(grace, || IOLoop::current().stop());
+                    IOLoop::current().call_later(grace, stop_stopped_worker);
                 });
             });
         }
@@ -269,6 +269,7 @@ thread_local! {
 trait WorkerControl {
     fn stop_when_idle(&self);
     fn close_now(&self);
+    fn stopping(&self) -> bool;
 }
 
 impl<H: StreamHandler> WorkerControl for TCPServer<H> {
@@ -284,12 +285,28 @@ impl<H: StreamHandler> WorkerControl for TCPServer<H> {
     fn close_now(&self) {
         self.handler.on_server_close_now();
     }
+
+    fn stopping(&self) -> bool {
+        self.connections.stopping()
+    }
 }
 
 fn close_worker_now() {
     WORKER.with(|worker| {
         if let Some(server) = &*worker.borrow() {
             server.close_now();
+        }
+    });
+}
+
+/// Ends a worker thread's loop if its server was stopped (not one that
+/// only closed its connections and serves on).
+fn stop_stopped_worker() {
+    WORKER.with(|worker| {
+        if let Some(server) = &*worker.borrow() {
+            if server.stopping() {
+                IOLoop::current().stop();
+            }
         }
     });
 }

@@ -247,6 +247,9 @@ fn responses_without_a_body() {
         &b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"[..],
         b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
         b"HTTP/1.1 204 No Content\r\n\r\n",
+        // A Transfer-Encoding line naming no coding does not matter where
+        // there is no body (Tornado does not look at it then either).
+        b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: , \r\n\r\n",
     ] {
         let items = check(input, false);
         assert_eq!(head_of(&items).1, ResponseFraming::NoBody);
