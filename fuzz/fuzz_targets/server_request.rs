@@ -69,7 +69,7 @@ fn request_from(head: tornado::http1::RequestHead) -> Option<HTTPServerRequest> 
         .headers()
         .get_bytes("Host")
         .and_then(|h| std::str::from_utf8(h).ok())
-        .filter(|h| !h.is_empty())
+        // Tornado 6.6: an empty Host stays empty; none at all is 127.0.0.1.
         .unwrap_or("127.0.0.1")
         .to_owned();
     let Ok(request) = HTTPServerRequest::new(head, None) else {
