@@ -106,7 +106,14 @@ fn request_from(head: tornado::http1::RequestHead) -> Option<HTTPServerRequest> 
 fn parse_body(mut request: HTTPServerRequest, body: Vec<u8>) {
     request.body = body.into();
     let query_arguments = request.query_arguments.clone();
-    let content_type = request.headers.get("Content-Type").unwrap_or("").to_owned();
+    // Read as `parse_body` reads it: bytes past ASCII lossily, not skipped.
+    let content_type = String::from_utf8_lossy(
+        request
+            .headers
+            .get_bytes("Content-Type")
+            .unwrap_or_default(),
+    )
+    .into_owned();
     match request.parse_body() {
         Ok(()) => {
             let is_form = content_type.starts_with("application/x-www-form-urlencoded")
