@@ -186,7 +186,7 @@ fn add_callback_local(
     callback: Box<dyn FnOnce() + Send>,
 ) -> Result<(), Box<dyn FnOnce() + Send>> {
     let mut callback = Some(callback);
-    let pushed = on_own_loop(loop_id, |inner| {
+    on_own_loop(loop_id, |inner| {
         let mut callbacks = inner.callbacks.try_borrow_mut().ok()?;
         let mut ready = inner.ready.try_borrow_mut().ok()?;
         // What other threads sent before goes first, as in Tornado's one
@@ -195,10 +195,8 @@ fn add_callback_local(
         callbacks.push_back(callback.take()?);
         Some(())
     });
-    match (pushed, callback) {
-        (Some(()), _) | (None, None) => Ok(()),
-        (None, Some(callback)) => Err(callback),
-    }
+    // Still here if it was not queued.
+    callback.map_or(Ok(()), Err)
 }
 
 impl IOLoop {
