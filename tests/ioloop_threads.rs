@@ -149,44 +149,50 @@ fn add_callback_after_the_loop_is_dropped_returns_false_and_drops_the_callback()
     assert!(!ran.load(Ordering::SeqCst));
 }
 
+/// The order in which the callbacks `queue` adds run: `queue` gets a
+/// handle to the loop and the record to push to, on the loop's thread while
+/// it runs.
+fn callback_order(
+    queue: impl FnOnce(IOLoopHandle, Arc<Mutex<Vec<&'static str>>>) + 'static,
+) -> Vec<&'static str> {
+    let ioloop = IOLoop::new().unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (record, handle) = (order.clone(), ioloop.handle());
+    ioloop
+        .run_sync(async move {
+            queue(handle, record);
+            tornado::gen::sleep(Duration::from_millis(10)).await;
+        })
+        .unwrap();
+    let order = order.lock().unwrap().clone();
+    order
+}
+
 #[test]
 fn a_handle_used_on_its_loops_thread_keeps_callback_order() {
     // Tornado has one callback queue: `a` through the handle, then `b`
     // directly, run in that order.
-    let ioloop = IOLoop::new().unwrap();
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let (first, second) = (order.clone(), order.clone());
-    let handle = ioloop.handle();
-    ioloop
-        .run_sync(async move {
-            assert!(handle.add_callback(move || first.lock().unwrap().push("a")));
-            IOLoop::current().add_callback(move || second.lock().unwrap().push("b"));
-            tornado::gen::sleep(Duration::from_millis(10)).await;
-        })
-        .unwrap();
-    assert_eq!(*order.lock().unwrap(), ["a", "b"]);
+    let order = callback_order(|handle, record| {
+        let second = record.clone();
+        assert!(handle.add_callback(move || record.lock().unwrap().push("a")));
+        IOLoop::current().add_callback(move || second.lock().unwrap().push("b"));
+    });
+    assert_eq!(order, ["a", "b"]);
 }
 
 #[test]
 fn a_handle_keeps_the_order_of_callbacks_sent_from_two_threads() {
     // Another thread sends `x`, then says so; the loop's thread, told, sends
     // `y` through the same handle: `x` runs first, as in Tornado's queue.
-    let ioloop = IOLoop::new().unwrap();
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let (from_thread, here) = (order.clone(), order.clone());
-    let handle = ioloop.handle();
-    ioloop
-        .run_sync(async move {
-            let (sent, told) = mpsc::channel();
-            let remote = handle.clone();
-            thread::spawn(move || {
-                remote.add_callback(move || from_thread.lock().unwrap().push("x"));
-                sent.send(()).unwrap();
-            });
-            told.recv().unwrap();
-            handle.add_callback(move || here.lock().unwrap().push("y"));
-            tornado::gen::sleep(Duration::from_millis(10)).await;
-        })
-        .unwrap();
-    assert_eq!(*order.lock().unwrap(), ["x", "y"]);
+    let order = callback_order(|handle, record| {
+        let (sent, told) = mpsc::channel();
+        let (remote, from_thread) = (handle.clone(), record.clone());
+        thread::spawn(move || {
+            remote.add_callback(move || from_thread.lock().unwrap().push("x"));
+            sent.send(()).unwrap();
+        });
+        told.recv().unwrap();
+        handle.add_callback(move || record.lock().unwrap().push("y"));
+    });
+    assert_eq!(order, ["x", "y"]);
 }
