@@ -296,6 +296,31 @@ impl RequestHandler for Fallback {
     }
 }
 
+/// Ends with a head the codec cannot write: a `Content-Length` that is not
+/// a number or not the body's length, an informational status (at `finish`
+/// or at a `flush`), a status past 999. A cookie is set first, to show it
+/// survives onto the 500.
+struct UnwritableHead(&'static str);
+impl RequestHandler for UnwritableHead {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_cookie("kept", "yes")?;
+        match self.0 {
+            "length" => cx.set_header("Content-Length", "bogus")?,
+            "short" => cx.set_header("Content-Length", 50)?,
+            "informational" => cx.set_status(100),
+            "past999" => cx.set_status(1000),
+            _ => {
+                cx.set_status(102);
+                cx.flush().await?;
+            }
+        }
+        cx.write("never sent")
+    }
+    async fn head(&mut self, cx: &mut Handler) -> Result {
+        self.get(cx).await
+    }
+}
+
 fn routes(late_write: Arc<AtomicBool>, ran: Arc<AtomicBool>) -> Vec<tornado::web::URLSpec> {
     let (r1, r2, r3) = (ran.clone(), ran.clone(), ran);
     vec![
@@ -324,6 +349,13 @@ fn routes(late_write: Arc<AtomicBool>, ran: Arc<AtomicBool>) -> Vec<tornado::web
             PanicIn("set_default_headers")
         }),
         url("/panic/compute_etag", || PanicInEtag),
+        url("/unwritable/length", || UnwritableHead("length")),
+        url("/unwritable/short", || UnwritableHead("short")),
+        url("/unwritable/informational", || {
+            UnwritableHead("informational")
+        }),
+        url("/unwritable/past999", || UnwritableHead("past999")),
+        url("/unwritable/flushed", || UnwritableHead("flushed")),
     ]
 }
 
@@ -541,6 +573,45 @@ fn headers_set_before_an_error_are_dropped_and_cookies_kept() {
     assert_eq!(
         response.body,
         b"<html><title>400: Bad Request</title><body>400: Bad Request</body></html>"
+    );
+}
+
+#[test]
+fn a_head_the_codec_refuses_is_a_500_page_and_the_connection_serves_on() {
+    let server = server();
+    for kind in ["length", "short", "informational", "past999", "flushed"] {
+        let mut sock = std::net::TcpStream::connect(server.addr).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let request = format!(
+            "GET /unwritable/{kind} HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+        );
+        sock.write_all(request.as_bytes()).unwrap();
+        let refused = read_response(&mut sock, false);
+        assert_eq!(refused.status, 500, "{kind}");
+        assert_eq!(
+            refused.header("Set-Cookie"),
+            Some("kept=yes; Path=/"),
+            "{kind}"
+        );
+        assert_eq!(refused.header("Content-Length"), Some("93"), "{kind}");
+        assert!(refused.body.starts_with(b"<html><title>500: "), "{kind}");
+        let next = read_response(&mut sock, false);
+        assert_eq!(
+            (next.status, &next.body[..]),
+            (200, &b"Hello, world"[..]),
+            "{kind}"
+        );
+    }
+    // A HEAD response announces the length of the body a GET would get.
+    let head = fetch(
+        server.addr,
+        b"HEAD /unwritable/short HTTP/1.1\r\nHost: x\r\n\r\n",
+        true,
+    );
+    assert_eq!(
+        (head.status, head.header("Content-Length")),
+        (200, Some("50"))
     );
 }
 

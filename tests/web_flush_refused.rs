@@ -1,12 +1,14 @@
 //! A first flush whose body the response's framing refuses (a body on a 204,
-//! more bytes than the `Content-Length` set) fails and closes the
-//! connection before anything is sent, whether the chunk is small (encoded
-//! with the head) or large (queued without a copy): as Tornado's
-//! `HTTP1Connection.write_headers`, which raises "Tried to write more data
-//! than Content-Length" and closes the stream before writing the head. The
-//! client never sees a head that promises a body it does not get.
+//! more bytes than the `Content-Length` set) fails before anything is sent,
+//! whether the chunk is small (encoded with the head) or large (queued
+//! without a copy), as Tornado's `HTTP1Connection.write_headers` raises
+//! "Tried to write more data than Content-Length" before writing the head.
+//! The client never sees a head that promises a body it does not get: the
+//! handler's error is answered with a 500 page, since no byte of the
+//! response is out (Tornado closes the stream instead), and the connection
+//! serves on.
 
-use test_support::{app_server, send_expect_close, status_line};
+use test_support::{app_server, send_expect_close, split_head, status_line};
 use tornado::web::{url, Application, Handler, RequestHandler, Result};
 
 /// Writes `len` bytes under `status`, with `Content-Length` set to
@@ -45,7 +47,7 @@ fn app() -> Application {
 }
 
 #[test]
-fn a_refused_first_flush_closes_the_connection_with_nothing_sent() {
+fn a_refused_first_flush_is_a_500_page_with_nothing_of_the_body_sent() {
     let server = app_server(app());
     for path in [
         "/no-content/small",
@@ -53,12 +55,26 @@ fn a_refused_first_flush_closes_the_connection_with_nothing_sent() {
         "/short/small",
         "/short/large",
     ] {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n\
+             GET /missing HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+        );
         let response = send_expect_close(server.addr, request.as_bytes());
+        let (head, rest) = split_head(&response);
+        assert!(
+            head.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{path}: {head}"
+        );
+        assert!(
+            head.contains("\r\nContent-Length: 93\r\n"),
+            "{path}: {head}"
+        );
+        let (page, next) = rest.split_at(93.min(rest.len()));
+        assert!(page.starts_with(b"<html><title>500: "), "{path}");
         assert_eq!(
-            String::from_utf8_lossy(&response),
-            "",
-            "{path}: nothing before the close"
+            status_line(next),
+            "HTTP/1.1 404 Not Found",
+            "{path}: served on"
         );
     }
     // The server serves on.

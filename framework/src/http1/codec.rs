@@ -339,8 +339,15 @@ impl Codec {
         chunk: Option<&[u8]>,
         out: &mut impl BufMut,
     ) -> Result<(), LocalProtocolError> {
-        self.send_head(head, chunk.unwrap_or_default(), None, FieldCheck::All, out)
-            .map(drop)
+        self.send_head(
+            head,
+            chunk.unwrap_or_default(),
+            0,
+            None,
+            FieldCheck::All,
+            out,
+        )
+        .map(drop)
     }
 
     /// [`write_headers`](Self::write_headers) for header fields the caller
@@ -348,6 +355,9 @@ impl Codec {
     /// a token, no CR, LF or NUL in any value), so they are not scanned
     /// again; the framing fields are still read and `Content-Length` still
     /// validated. `web::Handler`'s `set_header` checks every field it takes.
+    /// `then` more bytes of body are to follow at once (a piece the caller
+    /// queues without copying it here): the framing is checked for them
+    /// too, so that a body it refuses leaves nothing written.
     ///
     /// # Errors
     ///
@@ -356,10 +366,11 @@ impl Codec {
         &mut self,
         head: &ResponseHead<'_>,
         chunk: Option<&[u8]>,
+        then: usize,
         out: &mut impl BufMut,
     ) -> Result<(), LocalProtocolError> {
         let chunk = chunk.unwrap_or_default();
-        self.send_head(head, chunk, None, FieldCheck::FramingOnly, out)
+        self.send_head(head, chunk, then, None, FieldCheck::FramingOnly, out)
             .map(drop)
     }
 
@@ -377,7 +388,7 @@ impl Codec {
         body: &[u8],
         out: &mut impl BufMut,
     ) -> Result<(), LocalProtocolError> {
-        match self.send_head(head, body, Some(body.len()), FieldCheck::All, out)? {
+        match self.send_head(head, body, 0, Some(body.len()), FieldCheck::All, out)? {
             HeadKind::Final => self.finish(out),
             HeadKind::Informational | HeadKind::SwitchProtocols => Ok(()),
         }
@@ -387,6 +398,7 @@ impl Codec {
         &mut self,
         head: &ResponseHead<'_>,
         chunk: &[u8],
+        then: usize,
         whole_body: Option<usize>,
         check: FieldCheck,
         out: &mut impl BufMut,
@@ -401,7 +413,7 @@ impl Codec {
         let finishing_early = whole_body.is_some() && self.state.client() == State::SendBody;
         let keep_alive = self.state.keep_alive() && !finishing_early;
         let plan = plan(head, request, keep_alive, whole_body, check)?;
-        if !plan.encoder.accepts(chunk.len()) {
+        if !plan.encoder.accepts(chunk.len().saturating_add(then)) {
             return Err(LocalProtocolError::TooMuchData);
         }
         let transition = match plan.kind {
@@ -617,7 +629,7 @@ mod tests {
             let headers: HTTPHeaders = fields.iter().copied().collect();
             let mut out = Vec::new();
             let head = ResponseHead::new(200, &headers);
-            let checked = codec.write_checked_headers(&head, None, &mut out);
+            let checked = codec.write_checked_headers(&head, None, 0, &mut out);
             (checked, out)
         };
         let (checked, out) = head_with(&[("Content-Length", "2")]);

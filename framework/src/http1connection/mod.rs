@@ -307,20 +307,22 @@ impl HTTP1Connection {
         headers: &HTTPHeaders,
         chunk: Option<&[u8]>,
     ) -> Result<(), HTTPOutputError> {
-        self.encode_head(status, reason, headers, chunk, false)
+        self.encode_head(status, reason, headers, chunk, None)
     }
 
     /// [`write_headers`](Self::write_headers) for fields checked when they
     /// were set (see `Codec::write_checked_headers`), with the first piece
-    /// of the body encoded in the same pass.
+    /// of the body encoded in the same pass and `then` more bytes of it
+    /// checked against the framing (to be written next, without a copy).
     pub(crate) fn write_checked_headers(
         &self,
         status: u16,
         reason: &str,
         headers: &HTTPHeaders,
         chunk: &[u8],
+        then: usize,
     ) -> Result<(), HTTPOutputError> {
-        self.encode_head(status, reason, headers, Some(chunk), true)
+        self.encode_head(status, reason, headers, Some(chunk), Some(then))
     }
 
     fn encode_head(
@@ -329,7 +331,8 @@ impl HTTP1Connection {
         reason: &str,
         headers: &HTTPHeaders,
         chunk: Option<&[u8]>,
-        checked: bool,
+        // `Some(then)`: the fields were checked when set (see above).
+        checked: Option<usize>,
     ) -> Result<(), HTTPOutputError> {
         self.check_open()?;
         DATE.with(|date| {
@@ -343,10 +346,9 @@ impl HTTP1Connection {
             };
             let mut out = self.out();
             let mut codec = self.shared.codec.borrow_mut();
-            if checked {
-                codec.write_checked_headers(&head, chunk, &mut *out)
-            } else {
-                codec.write_headers(&head, chunk, &mut *out)
+            match checked {
+                Some(then) => codec.write_checked_headers(&head, chunk, then, &mut *out),
+                None => codec.write_headers(&head, chunk, &mut *out),
             }
         })?;
         Ok(())

@@ -311,6 +311,13 @@ impl HTTPHeaders {
         self.lines().fields.len()
     }
 
+    /// Keeps the first `len` field lines and removes the rest.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        if let Some(lines) = self.lines.as_mut() {
+            lines.remove_lines(|index, _, _| index >= len);
+        }
+    }
+
     /// Returns whether the map has no field lines.
     pub fn is_empty(&self) -> bool {
         self.lines().fields.is_empty()

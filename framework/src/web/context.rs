@@ -209,13 +209,17 @@ impl Handler {
         self.request.recycle();
         self.headers.clear();
         self.discard_body();
+        // A `Cookie` line can hold thousands of pairs.
+        self.request_cookies = None;
+        self.new_cookies.clear();
     }
 
     /// Whether the buffers this context grew are small enough to keep in a
     /// pool (a large unflushed page is not kept around).
     pub(crate) fn fits_in_pool(&self) -> bool {
         const MAX_KEPT: usize = 64 * 1024;
-        self.write_buffer.capacity() <= MAX_KEPT
+        self.request.fits_in_pool()
+            && self.write_buffer.capacity() <= MAX_KEPT
             && self.header_scratch.capacity() <= MAX_KEPT
             && self.headers.buffer_capacity() <= MAX_KEPT
             && self.handler_defaults.buffer_capacity() <= MAX_KEPT
@@ -587,12 +591,28 @@ impl Handler {
             shared.as_deref().unwrap_or(&self.write_buffer[..])
         };
         if !self.headers_written {
-            self.headers_written = true;
-            for (_, cookie) in std::mem::take(&mut self.new_cookies) {
+            if (100..200).contains(&self.status) && self.status != 101 {
+                // An informational status is not an answer: the client
+                // would wait for the final one.
+                return Err(misuse("A 1xx status cannot end a response"));
+            }
+            let own_lines = self.headers.len();
+            for (_, cookie) in &self.new_cookies {
                 self.headers.add("Set-Cookie", cookie);
             }
-            // Every field went through `header_line` or is the framework's own.
-            conn.write_checked_headers(self.status, &self.reason, &self.headers, small)?;
+            // Every field went through `header_line` or is the framework's
+            // own. A head the codec refuses (a `Content-Length` that is not
+            // a number, a status it cannot write) is not written at all, so
+            // the handler's error can still be answered with an error page.
+            let then = large.as_ref().map_or(0, Bytes::len);
+            let written =
+                conn.write_checked_headers(self.status, &self.reason, &self.headers, small, then);
+            if let Err(err) = written {
+                self.headers.truncate(own_lines);
+                return Err(err.into());
+            }
+            self.new_cookies.clear();
+            self.headers_written = true;
         } else if !small.is_empty() {
             conn.write(small)?;
         }
@@ -645,7 +665,18 @@ impl Handler {
                 for name in ["Content-Encoding", "Content-Language", "Content-Type"] {
                     self.headers.remove(name);
                 }
-            } else if self.headers.get_known(FieldName::ContentLength).is_none() {
+            } else if let Some(declared) = self.headers.get_known(FieldName::ContentLength) {
+                // The whole body is here: a length it does not match is the
+                // handler's mistake, answered with a 500 page while nothing
+                // is out (a HEAD response announces the GET body's length).
+                let body = self.write_buffer().len() as u64;
+                let declared = std::str::from_utf8(declared)
+                    .ok()
+                    .and_then(|d| d.parse().ok());
+                if self.request.method != "HEAD" && declared.is_some_and(|d: u64| d != body) {
+                    return Err(misuse("Content-Length does not match the body written"));
+                }
+            } else {
                 let mut digits = itoa::Buffer::new();
                 let length = digits.format(self.write_buffer().len());
                 let length = length.as_bytes();
