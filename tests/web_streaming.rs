@@ -605,6 +605,26 @@ fn wait_for_close_ends_a_long_poll_when_the_client_leaves() {
     hooks.assert_closed_then_finished();
 }
 
+#[test]
+fn wait_for_close_ends_a_long_poll_whose_client_sent_more_than_is_buffered() {
+    // Past a bound (header limit + chunk size) the server stops reading a
+    // busy connection's pipelined bytes; it must still see the client go.
+    let (server, left_early, hooks) = long_poll_server();
+    let mut sock = server.connect();
+    let mut request = b"GET /poll/long HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    request.extend(std::iter::repeat_n(b'x', 200 * 1024));
+    sock.write_all(&request).unwrap();
+    thread::sleep(Duration::from_millis(200));
+    let left_at = Instant::now();
+    drop(sock);
+    assert!(
+        wait_until(Duration::from_secs(5), || left_early.load(Ordering::SeqCst)),
+        "the handler still waited after its client left"
+    );
+    assert!(left_at.elapsed() < Duration::from_secs(5));
+    hooks.assert_closed_then_finished();
+}
+
 /// Hands its wait for the client to a task of its own (a background job
 /// that must stop when the client leaves) and waits up to 10 s for that
 /// task to see the close.

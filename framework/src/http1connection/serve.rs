@@ -354,7 +354,14 @@ async fn run_watching_for_close(conn: &HTTP1Connection, work: impl Future<Output
         }
         while watching {
             if conn.shared.codec.borrow_mut().read_buf().len() >= read_limit {
-                watching = false; // enough buffered; stop reading until the response is done
+                // Enough buffered: stop reading until the response is done,
+                // but still notice the client leaving (a long poll would
+                // otherwise hold its connection forever).
+                if conn.shared.stream.poll_peer_closed(cx).is_ready() {
+                    watching = false;
+                    conn.fire_close_callback();
+                    cx.waker().wake_by_ref();
+                }
                 break;
             }
             let polled = conn.poll_read(cx);

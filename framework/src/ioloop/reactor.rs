@@ -176,6 +176,25 @@ impl Registration {
         polled
     }
 
+    /// Ready once the peer has closed its side or the socket failed (as
+    /// the reactor saw it, whether or not everything before it was read);
+    /// otherwise waits for the next read event. For a reader that stopped
+    /// reading (its buffer full) and must still notice a peer that left.
+    pub(crate) fn poll_read_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.io.read_closed.get() {
+            return Poll::Ready(());
+        }
+        // Not `poll_ready`: the socket may well be readable (unread bytes),
+        // and that readiness must stay for the reads to come. Every read
+        // event wakes this waker; `read_closed` says whether it was the end.
+        let mut slot = self.io.read_waker.borrow_mut();
+        match &*slot {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
     /// Removes `source` from the poll set (before the owner closes it).
     /// The loop this source is registered with, while it exists (not once
     /// its teardown has begun).

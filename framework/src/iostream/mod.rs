@@ -22,7 +22,7 @@ use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
 use mio::net::TcpStream;
@@ -522,6 +522,19 @@ impl IOStream {
             self.with_socket(|mut socket| socket.read(buffer))
         });
         self.end_direct_read(polled)
+    }
+
+    /// Ready once the peer has closed its side or the socket failed (the
+    /// stream is then closed, its close callback run), or if the stream is
+    /// closed already: for a reader that stopped reading, its buffer full,
+    /// to notice the peer leaving without reading what it sent first.
+    pub(crate) fn poll_peer_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.closed() {
+            return Poll::Ready(());
+        }
+        ready!(self.inner.registration.poll_read_closed(cx));
+        self.close();
+        Poll::Ready(())
     }
 
     /// A direct read's outcome: EOF and errors close the stream.
