@@ -167,8 +167,23 @@ impl HTTPServerRequest {
         self.headers.clear();
         self.body = Bytes::new();
         self.connection = None;
-        // Uploaded files can be large; the argument maps are reset by `refill`.
+        // Uploads and form values can be large: none outlives its request
+        // in a pooled context.
         clear_map(&mut self.files);
+        clear_map(&mut self.arguments);
+        clear_map(&mut self.query_arguments);
+        clear_map(&mut self.body_arguments);
+    }
+
+    /// Whether the argument maps this request grew are small enough to
+    /// keep (empty) in a pool: a form of a million fields leaves a table
+    /// of a million slots behind.
+    pub(crate) fn fits_in_pool(&self) -> bool {
+        const MAX_KEPT: usize = 1024;
+        [&self.arguments, &self.query_arguments, &self.body_arguments]
+            .iter()
+            .all(|map| map.capacity() <= MAX_KEPT)
+            && self.files.capacity() <= MAX_KEPT
     }
 
     /// Parses `body` by its `Content-Type` (form-encoded or multipart) into
@@ -357,6 +372,27 @@ mod tests {
             Ok(Event::Request(head)) => HTTPServerRequest::new(head, None).unwrap(),
             other => panic!("{raw:?}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_recycled_request_keeps_none_of_its_form_values() {
+        // A pooled context outlives its connection: a 50 MB form must not
+        // wait in it for the next request.
+        let mut request = request_from(
+            b"POST /?q=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n",
+        );
+        request.body = bytes::Bytes::from(format!("big={}", "v".repeat(100_000)));
+        request.parse_body().unwrap();
+        assert_eq!(request.body_arguments["big"][0].len(), 100_000);
+        request.recycle();
+        assert!(request.arguments.is_empty());
+        assert!(request.query_arguments.is_empty());
+        assert!(request.body_arguments.is_empty());
+        assert!(request.fits_in_pool());
+        for i in 0..5000 {
+            request.arguments.insert(i.to_string(), Vec::new());
+        }
+        assert!(!request.fits_in_pool(), "a huge table is not pooled");
     }
 
     #[test]
