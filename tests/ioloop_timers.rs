@@ -242,3 +242,51 @@ fn handle_stop_stops_that_loop_even_when_it_is_not_current() {
     // `start` returns (instead of hanging) only if the stop reached this loop.
     ioloop.start().unwrap();
 }
+
+#[test]
+fn periodic_callback_ticks_on_the_loop_current_at_start_not_at_new() {
+    // Tornado takes `IOLoop.current()` in `start()`: a callback made before
+    // a fresh loop runs belongs to that loop once started inside it.
+    let ioloop = IOLoop::new().unwrap();
+    let ticks = Rc::new(Cell::new(0));
+    let counter = ticks.clone();
+    let periodic = PeriodicCallback::new(
+        move || counter.set(counter.get() + 1),
+        Duration::from_millis(5),
+    );
+    let started = periodic.clone();
+    ioloop
+        .run_sync(async move {
+            started.start();
+            sleep(Duration::from_millis(60)).await;
+        })
+        .unwrap();
+    assert!(periodic.is_running());
+    periodic.stop();
+    assert!(ticks.get() >= 3, "{} ticks", ticks.get());
+}
+
+#[test]
+fn periodic_callback_restarts_after_its_loop_was_closed() {
+    let ioloop = IOLoop::new().unwrap();
+    ioloop.make_current();
+    let ticks = Rc::new(Cell::new(0));
+    let counter = ticks.clone();
+    let periodic = PeriodicCallback::new(
+        move || counter.set(counter.get() + 1),
+        Duration::from_millis(5),
+    );
+    periodic.start();
+    ioloop.run_sync(sleep(Duration::from_millis(20))).unwrap();
+    ioloop.close();
+    // `close` dropped its next tick: no longer running, and it can start again.
+    assert!(!periodic.is_running());
+    let before = ticks.get();
+    periodic.start();
+    ioloop.run_sync(sleep(Duration::from_millis(60))).unwrap();
+    assert!(
+        ticks.get() >= before + 3,
+        "{} ticks after the restart",
+        ticks.get() - before
+    );
+}

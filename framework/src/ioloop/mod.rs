@@ -389,6 +389,12 @@ impl IOLoop {
         removed.is_some()
     }
 
+    /// Whether `handle`'s timeout is still pending (not fired, removed or
+    /// dropped by [`close`](IOLoop::close)).
+    pub(crate) fn has_timeout(&self, handle: TimeoutHandle) -> bool {
+        self.inner.timers.borrow().contains(handle)
+    }
+
     /// Drops every task, timer and queued callback of the loop, breaking any
     /// reference cycles user code made through them. The loop stays usable.
     ///

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::{deadline_after, IOLoop, TimeoutHandle, WeakIOLoop};
 
-/// Calls a function every `period` on the current loop.
+/// Calls a function every `period` on the loop that is current when it is
+/// started.
 ///
 /// If the loop was busy past one or more ticks, the missed ticks are skipped
 /// (the callback runs once, and the next run is on the original schedule)
@@ -40,15 +41,18 @@ pub struct PeriodicCallback {
 struct State {
     callback: RefCell<Box<dyn FnMut()>>,
     period: Duration,
-    /// Weak: the loop's timer holds this state.
-    ioloop: WeakIOLoop,
+    /// The loop current at `start` (weak: the loop's timer holds this state).
+    ioloop: RefCell<Option<WeakIOLoop>>,
     /// The pending tick while running; `None` when stopped.
     timeout: Cell<Option<TimeoutHandle>>,
+    /// True while the callback runs (its tick has fired, and it is running).
+    in_callback: Cell<bool>,
     next: Cell<Instant>,
 }
 
 impl PeriodicCallback {
-    /// Creates a stopped periodic callback on the current loop.
+    /// Creates a stopped periodic callback; [`start`](Self::start) puts it
+    /// on the loop current then.
     ///
     /// A zero period is raised to one millisecond, so the loop cannot spin.
     ///
@@ -60,21 +64,24 @@ impl PeriodicCallback {
             inner: Rc::new(State {
                 callback: RefCell::new(Box::new(callback)),
                 period: period.max(Duration::from_millis(1)),
-                ioloop: IOLoop::current().downgrade(),
+                ioloop: RefCell::new(None),
                 timeout: Cell::new(None),
+                in_callback: Cell::new(false),
                 next: Cell::new(Instant::now()),
             }),
         }
     }
 
-    /// Starts the timer; the first call is one period from now. No effect if running.
+    /// Starts the timer on the current loop; the first call is one period
+    /// from now. No effect if running.
     ///
     /// # Tornado
-    /// `PeriodicCallback.start()`.
+    /// `PeriodicCallback.start()`, which also takes `IOLoop.current()` then.
     pub fn start(&self) {
         if self.is_running() {
             return;
         }
+        *self.inner.ioloop.borrow_mut() = Some(IOLoop::current().downgrade());
         self.inner.next.set(deadline_after(self.inner.period));
         schedule(&self.inner);
     }
@@ -84,26 +91,38 @@ impl PeriodicCallback {
     /// # Tornado
     /// `PeriodicCallback.stop()`.
     pub fn stop(&self) {
-        if let (Some(handle), Some(ioloop)) =
-            (self.inner.timeout.take(), self.inner.ioloop.upgrade())
-        {
+        if let (Some(handle), Some(ioloop)) = (self.inner.timeout.take(), self.inner.ioloop()) {
             ioloop.remove_timeout(handle);
         }
     }
 
-    /// True between `start` and `stop`.
+    /// True between `start` and `stop`, while its loop still holds its
+    /// next tick (not after [`IOLoop::close`] dropped it).
     ///
     /// # Tornado
     /// `PeriodicCallback.is_running()`.
     pub fn is_running(&self) -> bool {
-        self.inner.timeout.get().is_some()
+        let Some(handle) = self.inner.timeout.get() else {
+            return false;
+        };
+        self.inner.in_callback.get()
+            || self
+                .inner
+                .ioloop()
+                .is_some_and(|ioloop| ioloop.has_timeout(handle))
+    }
+}
+
+impl State {
+    fn ioloop(&self) -> Option<IOLoop> {
+        self.ioloop.borrow().as_ref()?.upgrade()
     }
 }
 
 fn schedule(state: &Rc<State>) {
     // The timer holds the state, as Tornado's loop holds a started
     // PeriodicCallback: it keeps ticking even if every handle is dropped.
-    let Some(ioloop) = state.ioloop.upgrade() else {
+    let Some(ioloop) = state.ioloop() else {
         return; // the loop is gone, and with it any reason to tick
     };
     let held = state.clone();
@@ -118,7 +137,9 @@ fn run(state: &Rc<State>) {
     // once. While it runs, `timeout` still holds the fired handle, so it is
     // running, and `stop` in it clears that.
     let fired = state.timeout.get();
+    state.in_callback.set(true);
     let ran = panic::catch_unwind(AssertUnwindSafe(|| (state.callback.borrow_mut())()));
+    state.in_callback.set(false);
     if ran.is_err() {
         // As Tornado logs the exception and keeps the schedule.
         log::error!(target: "tornado.application", "Exception in callback for PeriodicCallback");
