@@ -21,8 +21,13 @@ use test_support::{
 use tornado::gen::sleep;
 use tornado::http1connection::HTTP1Connection;
 use tornado::httpserver::{HTTPServer, HTTPServerSettings};
-use tornado::httputil::{HTTPHeaders, HTTPServerConnectionDelegate, HTTPServerRequest};
+
+use tornado::http1::RequestHead;
+use tornado::httputil::{
+    HTTPHeaders, HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest,
+};
 use tornado::ioloop::{IOLoop, IOLoopHandle};
+use tornado::web::Bytes;
 
 /// Answers with `status` and `body` (a `Content-Length` response).
 fn respond(conn: &HTTP1Connection, status: u16, body: &[u8]) {
@@ -286,6 +291,49 @@ fn gzip_body_is_left_alone_with_decompress_off() {
     let mut expected = b"-|gzip|".to_vec();
     expected.extend_from_slice(&compressed);
     assert_eq!(read_response(&mut sock, false).body, expected);
+}
+
+/// Lowers the body limit to 1 KiB in `headers_received` (as a delegate
+/// serving small uploads does) and answers with the body's length.
+struct SmallBodies;
+
+struct SmallBody {
+    connection: HTTP1Connection,
+    received: usize,
+}
+
+impl HTTPServerConnectionDelegate for SmallBodies {
+    type Message = SmallBody;
+    fn start_request(&self, connection: &HTTP1Connection) -> SmallBody {
+        SmallBody {
+            connection: connection.clone(),
+            received: 0,
+        }
+    }
+}
+
+impl HTTPMessageDelegate for SmallBody {
+    async fn headers_received(&mut self, _head: RequestHead) {
+        self.connection.set_max_body_size(1024);
+    }
+    async fn data_received(&mut self, chunk: Bytes) {
+        self.received += chunk.len();
+    }
+    async fn finish(&mut self) {
+        respond(&self.connection, 200, self.received.to_string().as_bytes());
+    }
+    fn on_connection_close(&mut self) {}
+}
+
+#[test]
+fn a_limit_the_delegate_lowers_holds_for_the_decompressed_body() {
+    let server = start(SmallBodies, decompressing());
+    let mut sock = server.connect();
+    post_gzip(&mut sock, &gzip(&[b'a'; 900]));
+    assert_eq!(read_response(&mut sock, false).body, b"900");
+    // 100 kB that compresses to about 130 bytes on the wire.
+    let out = send_expect_close(server.addr, &gzip_request(&gzip(&vec![b'a'; 100_000])));
+    assert_eq!(status_line(&out), "HTTP/1.1 413 Request Entity Too Large");
 }
 
 #[test]

@@ -271,6 +271,12 @@ impl Codec {
         self.max_body_size = max_body_size;
     }
 
+    /// The body size limit of the current request: the configured one, or
+    /// what [`set_max_body_size`](Self::set_max_body_size) made it.
+    pub fn max_body_size(&self) -> u64 {
+        self.max_body_size
+    }
+
     /// The client's (peer's) state in the current cycle.
     pub fn their_state(&self) -> State {
         self.state.client()

@@ -110,11 +110,10 @@ impl<M: HTTPMessageDelegate> HTTPMessageDelegate for GzipMessageDelegate<M> {
             .get("Content-Encoding")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"))
         {
-            let limit = self.connection.params().max_body_size;
             self.decoder = Some(MultiGzDecoder::new(Capped {
                 buffer: Vec::new(),
                 written: 0,
-                limit,
+                limit: self.connection.params().max_body_size,
             }));
             headers.set("X-Consumed-Content-Encoding", Bytes::from_static(b"gzip"));
             headers.remove("Content-Encoding");
@@ -122,6 +121,13 @@ impl<M: HTTPMessageDelegate> HTTPMessageDelegate for GzipMessageDelegate<M> {
             headers.remove("Content-Length");
         }
         self.inner.headers_received(head).await;
+        // The inner delegate may have lowered the limit for this request
+        // (`set_max_body_size` in its `headers_received`): the decoded body
+        // is held to it, not to the server's.
+        let limit = self.connection.max_body_size();
+        if let Some(decoder) = &mut self.decoder {
+            decoder.get_mut().limit = limit;
+        }
     }
 
     async fn data_received(&mut self, chunk: Bytes) {

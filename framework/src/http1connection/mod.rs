@@ -471,6 +471,12 @@ impl HTTP1Connection {
             .set_max_body_size(max_body_size);
     }
 
+    /// The current request's body size limit (see
+    /// [`set_max_body_size`](Self::set_max_body_size)).
+    pub(crate) fn max_body_size(&self) -> u64 {
+        self.shared.codec.borrow().max_body_size()
+    }
+
     /// Ends the connection after the current response, which (if its head is
     /// not yet written) says `Connection: close`.
     pub(crate) fn disable_keep_alive(&self) {
