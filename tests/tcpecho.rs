@@ -571,6 +571,13 @@ fn help_lists_the_options_and_exits_zero() {
         .stdout
         .contains("--logging=debug|info|warning|error|none"));
 
+    // As Tornado's help callback, `--help` wins over what follows it.
+    let mut server = example("tcpecho");
+    server.args(["--help", "--bogus"]);
+    let done = Proc::spawn(server).finish();
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+    assert!(done.stdout.starts_with("Usage: "), "{}", done.stdout);
+
     let mut client = example("tcpecho_client");
     client.arg("--help");
     let done = Proc::spawn(client).finish();

@@ -80,18 +80,20 @@ fn in_binding_order(addrs: &mut Vec<SocketAddr>) {
 }
 
 /// Whether a failure to bind `addr`, one of the addresses `address` stands
-/// for, leaves the others to bind (as long as one binds). A host without
-/// IPv6 cannot bind `::` for "all interfaces"; any family the kernel does
-/// not support is skipped, as Tornado skips `EAFNOSUPPORT`; and `::1` for
-/// `localhost` is skipped where IPv6 is partly disabled (Docker's default:
-/// `/etc/hosts` names `::1`, the loopback interface lacks it), as Tornado
-/// skips `EADDRNOTAVAIL` there.
+/// for, leaves the others to bind (as long as one binds). Any family the
+/// kernel does not support is skipped, as Tornado skips `EAFNOSUPPORT`; so
+/// is an IPv6 address the host does not have: `::` for "all interfaces"
+/// where IPv6 is disabled, and `::1` for `localhost` where it is partly
+/// disabled (Docker's default: `/etc/hosts` names `::1`, the loopback
+/// interface lacks it), as Tornado skips `EADDRNOTAVAIL` there. Any other
+/// failure (the port in use) fails the call, as in Tornado: a server
+/// answering on IPv4 alone would leave its IPv6 clients to whoever holds
+/// the port there.
 fn may_skip(address: &str, addr: SocketAddr, err: &io::Error) -> bool {
-    (address.is_empty() && addr.is_ipv6())
-        || err.raw_os_error() == Some(libc::EAFNOSUPPORT)
-        || (address == "localhost"
-            && addr.ip() == IpAddr::V6(Ipv6Addr::LOCALHOST)
-            && err.kind() == io::ErrorKind::AddrNotAvailable)
+    let missing_v6 = addr.is_ipv6() && err.kind() == io::ErrorKind::AddrNotAvailable;
+    err.raw_os_error() == Some(libc::EAFNOSUPPORT)
+        || (missing_v6 && address.is_empty())
+        || (missing_v6 && address == "localhost" && addr.ip() == IpAddr::V6(Ipv6Addr::LOCALHOST))
 }
 
 /// Binds one non-blocking listening socket.
@@ -134,11 +136,25 @@ mod tests {
         let in_use = io::Error::from(io::ErrorKind::AddrInUse);
         assert!(may_skip("localhost", v6_loopback, &not_available));
         assert!(may_skip("example.test", v6_loopback, &no_family));
-        assert!(may_skip("", v6_loopback, &in_use));
+        let v6_any = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 80);
+        assert!(may_skip("", v6_any, &not_available));
         // A port in use, or an address missing that was asked for, fails.
+        assert!(!may_skip("", v6_any, &in_use));
         assert!(!may_skip("localhost", v6_loopback, &in_use));
         assert!(!may_skip("localhost", v4_loopback, &not_available));
         assert!(!may_skip("::1", v6_loopback, &not_available));
+    }
+
+    #[test]
+    fn all_interfaces_fails_when_the_ipv6_port_is_taken() {
+        // Someone holds the port on IPv6 only: binding "" must not settle
+        // for IPv4 alone (skipped where this host has no IPv6).
+        let Ok(taken) = bind_one("[::]:0".parse().unwrap(), DEFAULT_BACKLOG, false) else {
+            return;
+        };
+        let port = taken.local_addr().unwrap().port();
+        let err = bind_sockets(port, "", DEFAULT_BACKLOG, false).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
     }
 
     #[test]

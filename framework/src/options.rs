@@ -255,7 +255,7 @@ impl OptionParser {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut args = args.into_iter().map(Into::into);
+        let mut args = args.into_iter().map(Into::into).peekable();
         if let Some(program) = args.next() {
             self.program = program;
         }
@@ -270,13 +270,17 @@ impl OptionParser {
                 Some((name, value)) => (normalize(name), Some(value.to_owned())),
                 None => (normalize(arg.trim_start_matches('-')), None),
             };
+            // `--host --debug`: the next argument is an option of its own,
+            // not `--host`'s value (Tornado, which takes no separate value,
+            // says the value is missing).
+            let next_is_option = args.peek().is_some_and(|next| self.names_option(next));
             let Some(option) = self.options.get_mut(&name) else {
                 return Err(Error::Unrecognized(name));
             };
             let value = match value {
                 Some(value) => value,
                 None if option.is_flag => String::from("true"),
-                None => match args.next() {
+                None => match args.next_if(|_| !next_is_option) {
                     Some(value) => value,
                     None => return Err(Error::MissingValue(name)),
                 },
@@ -294,6 +298,16 @@ impl OptionParser {
             }
         }
         Ok(Vec::new())
+    }
+
+    /// Whether `arg` is `--name` or `--name=value` for a defined option.
+    fn names_option(&self, arg: &str) -> bool {
+        let Some(spelled) = arg.strip_prefix("--") else {
+            return false;
+        };
+        let name = spelled.split_once('=').map_or(spelled, |(name, _)| name);
+        self.options
+            .contains_key(&normalize(name.trim_start_matches('-')))
     }
 
     /// Parses the process's arguments; returns those after the options.
@@ -314,6 +328,9 @@ impl OptionParser {
         let args = std::env::args_os().map(|arg| arg.to_string_lossy().into_owned());
         let remaining = match self.parse_args(args) {
             Ok(remaining) => remaining,
+            // `--help` came before the error: Tornado's help callback has
+            // already printed the usage and exited by then.
+            Err(_) if self.get::<bool>("help") => Vec::new(),
             Err(err) => {
                 if matches!(err, Error::Unrecognized(_)) {
                     // Exiting anyway: a failed write to stderr changes nothing.
@@ -489,6 +506,19 @@ mod tests {
         assert_eq!(options.get::<String>("host"), "example.com");
         assert_eq!(parse(&mut options, &["--port", "80"]), Ok(vec![]));
         assert_eq!(options.get::<u16>("port"), 80);
+    }
+
+    #[test]
+    fn a_missing_value_does_not_take_the_next_option() {
+        let mut options = parser();
+        assert_eq!(
+            parse(&mut options, &["--host", "--debug"]),
+            Err(Error::MissingValue("host".into()))
+        );
+        assert!(!options.get::<bool>("debug"));
+        // Not an option defined here: a value like any other.
+        parse(&mut options, &["--host", "--not-an-option"]).unwrap();
+        assert_eq!(options.get::<String>("host"), "--not-an-option");
     }
 
     #[test]
