@@ -16,6 +16,10 @@ use super::waiters::{wake_all, WaitList};
 /// Unlike a threading condition variable, it has no lock to hold. A
 /// notification wakes tasks that are waiting *now*; with nobody waiting it is
 /// lost. Clones share one line of waiters, served first come, first served.
+/// A wait that was notified and then dropped before it was polled (the other
+/// branch of a `select!` won) hands its notification to the next waiter in
+/// line, which may have started waiting after the `notify`; Tornado drops
+/// such a notification with the cancelled waiter.
 ///
 /// Native, not tokio: `tokio::sync::Notify` stores a permit when nobody
 /// waits (so a later `wait` would not block) and cannot wake exactly `n`.
