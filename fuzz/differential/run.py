@@ -10,9 +10,11 @@ smuggled or swallowed changes that), whether the connection closed.
 
     fuzz/differential/run.py            # 3000 cases per family, seed 1
     fuzz/differential/run.py 20000 7    # more cases, another seed
+    fuzz/differential/run.py 2000 1 responses   # one family
 
-Three families: raw request heads and framing (mutated from hand-written
-seeds), form bodies and cookies, and path/query decoding. Each difference
+Four families: raw request heads and framing (mutated from hand-written
+seeds), form bodies and cookies, path/query decoding, and responses (a
+handler running the response operations the query names). Each difference
 class is printed with its count and two examples; README.md lists the
 classes already looked at and why they are deliberate. Needs `pip install
 tornado` and a Rust toolchain; builds the echo server in release.
@@ -264,6 +266,135 @@ def path_cases(rng, n):
     return items
 
 
+STATUSES = ["200", "201", "204", "205", "301", "302", "303", "304", "307", "400", "404", "405", "418", "500", "503", "599", "600", "999", "+404", "abc"]
+VALUES = ["", "v", "a b", " pad ", "\u00e9", "x\r\nX-Injected: y", "x\ny", "x\rz", "x\x00y", "x\x7fy", "x\ty", "x;y", "x,y", "\"q\"",
+          "/", "/a b", "//e/x", "http://e/x?y=1#f", "../up", "?q", "x" * 300, "1", "-1", "0", "Lax", "None", "strict", "bogus"]
+NAMES = ["X-A", "x-a", "Content-Type", "Content-Length", "Etag", "Transfer-Encoding", "Connection", "Date", "Server", "Set-Cookie",
+         "Location", "Content-Encoding", "Vary", "Cache-Control", "Expires", "Last-Modified"]
+COOKIE_NAMES = ["a", "sid", "a b", "a=b", "", "path", "x\u00e9", "$x", "x;y"]
+
+
+def response_op(rng):
+    """One operation of the Ops handler, as `run.py` encodes it."""
+    v, n = lambda: rng.choice(VALUES), lambda: rng.choice(NAMES)
+    kind = rng.choice("sShhaacwwjkKxrReEfFC")
+
+    def header():
+        # What porting.md lists as refused here and sent by Tornado (names
+        # that are not tokens, a Content-Length that is not a number, 1xx
+        # statuses) is left out, so the classes left are worth a look.
+        name = n()
+        return [name, str(rng.randint(0, 20)) if name == "Content-Length" else v()]
+    fields = {
+        "s": lambda: [rng.choice(STATUSES)], "S": lambda: [rng.choice(STATUSES), v()],
+        "h": lambda: header(), "a": lambda: header(), "c": lambda: [n()],
+        "w": lambda: [v()], "j": lambda: [v()],
+        "k": lambda: [rng.choice(COOKIE_NAMES), v()],
+        "K": lambda: [rng.choice(COOKIE_NAMES), v(), rng.choice(["", "e.com", v()]), rng.choice(["", "/p", v()]),
+                      rng.choice(["", "0", "60", v()]), rng.choice("01"), rng.choice("01"), rng.choice(["", "Lax", "Strict", "None", v()])],
+        "x": lambda: [rng.choice(COOKIE_NAMES)],
+        "r": lambda: [v(), rng.choice("01")], "R": lambda: [v(), rng.choice(STATUSES)],
+        "e": lambda: [rng.choice(STATUSES)], "E": lambda: [rng.choice(STATUSES), v()],
+    }.get(kind, lambda: [])()
+    return "|".join([kind] + fields)
+
+
+def response_cases(rng, n):
+    from urllib.parse import quote
+    items = []
+    for _ in range(n):
+        ops = [response_op(rng) for _ in range(rng.randint(1, 4))]
+        query = "&".join("o=" + quote(op.encode("utf-8"), safe="") for op in ops)
+        method = rng.choice([b"GET", b"GET", b"HEAD"])
+        extra = rng.choice([b"", b"", b"If-None-Match: *\r\n", b"Connection: close\r\n", b"Accept-Encoding: gzip\r\n"])
+        items.append(method + b" /r?" + query.encode() + b" HTTP/1.1\r\nHost: h\r\n" + extra + b"\r\n")
+    return items
+
+
+def parse_full(raw, method):
+    """[(status line, sorted headers without Date and Server, body)] for
+    each response in `raw`: the whole answer, for the responses family."""
+    res, first = [], True
+    while raw:
+        end = raw.find(b"\r\n\r\n")
+        if not raw.startswith(b"HTTP/1.") or end < 0:
+            res.append(("garbage", raw[:60]))
+            break
+        head, raw = raw[:end].split(b"\r\n"), raw[end + 4:]
+        # Past ASCII, tornado-rs writes UTF-8 and Tornado Latin-1 (porting.md).
+        head = [line.decode("utf-8") if line.isascii() or _is_utf8(line) else line.decode("latin-1") for line in head]
+        status, headers = head[0], []
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            name, value = name.lower(), value.strip()
+            # A 405's Allow line is tornado-rs's own (porting.md).
+            if name in ("date", "server", "allow"):
+                continue
+            headers.append((name, re.sub(r"expires=[^;]*", "expires=DATE", value)))
+        fields = dict(headers)
+        body = b""
+        no_body = (first and method == b"HEAD") or status.split(" ")[1][:1] == "1" or status.split(" ")[1] in ("204", "304")
+        if no_body:
+            pass
+        elif "content-length" in fields and fields["content-length"].isdigit():
+            size = int(fields["content-length"])
+            body, raw = raw[:size], raw[size:]
+        elif fields.get("transfer-encoding") == "chunked":
+            while True:
+                e = raw.find(b"\r\n")
+                try:
+                    size = int(raw[:e].split(b";")[0], 16)
+                except ValueError:
+                    size = 0
+                body += raw[e + 2: e + 2 + size]
+                raw = raw[e + 4 + size:]
+                if size == 0:
+                    break
+        else:
+            body, raw = raw, b""
+        # Only the case's own answer is compared whole; the canary's echo
+        # JSON is spelled differently by the two servers.
+        res.append((status, sorted(headers), body.decode("latin-1")) if first else (status,))
+        first = False
+    return res
+
+
+def _is_utf8(line):
+    try:
+        line.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def compare_responses(ports, data):
+    """None if both servers give the same answers, else both."""
+    out = {}
+    for name, port in ports.items():
+        raw, closed = exchange(port, data)
+        out[name] = (parse_full(raw, data.split(b" ", 1)[0]), closed)
+    return None if out["rs"] == out["py"] else out
+
+
+def response_difference(outcome):
+    """The class of a responses-family difference: which parts differ."""
+    (rr, _), (pr, _) = outcome["rs"], outcome["py"]
+    if len(rr) != len(pr):
+        return f"responses rs={[r[0] for r in rr]} py={[r[0] for r in pr]}"
+    keys = []
+    for a, b in zip(rr, pr):
+        if a[0] != b[0]:
+            keys.append(f"status {a[0]} / {b[0]}")
+        elif len(a) == 1:
+            continue
+        elif a[1] != b[1]:
+            names = sorted({n for n, _ in set(a[1]) ^ set(b[1])})
+            keys.append("headers " + ",".join(names))
+        elif a[2] != b[2]:
+            keys.append("body")
+    return "; ".join(keys) or "connection close"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -295,13 +426,17 @@ def main():
         for port in ports.values():
             wait_for(port)
         rng = random.Random(seed)
-        for family, cases in (("raw", raw_cases(rng, n)), ("bodies", body_cases(rng, n)),
-                              ("paths", path_cases(rng, n))):
+        families = sys.argv[3].split(",") if len(sys.argv) > 3 else ["raw", "bodies", "paths", "responses"]
+        makers = {"raw": raw_cases, "bodies": body_cases, "paths": path_cases, "responses": response_cases}
+        for family in families:
+            cases = makers[family](rng, n)
+            compare_case, key = ((compare_responses, response_difference) if family == "responses"
+                                 else (compare, difference))
             classes = {}
             for case in cases:
-                outcome = compare(ports, case + CANARY)
+                outcome = compare_case(ports, case + CANARY)
                 if outcome:
-                    classes.setdefault(difference(outcome), []).append((case, outcome))
+                    classes.setdefault(key(outcome), []).append((case, outcome))
             print(f"## {family}: {len(cases)} cases, {len(classes)} classes of difference")
             for key, items in sorted(classes.items(), key=lambda kv: -len(kv[1])):
                 print(f"=== {len(items)}x {key}")

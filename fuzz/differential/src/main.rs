@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
 use tornado::ioloop::IOLoop;
-use tornado::web::{url, Application, Handler, RequestHandler, Result};
+use tornado::web::{url, Application, CookieOptions, HTTPError, Handler, RequestHandler, Result};
 
 fn hex_sha1(bytes: &[u8]) -> String {
     Sha1::digest(bytes)
@@ -115,12 +115,70 @@ impl RequestHandler for PathEcho {
     }
 }
 
+/// `/r?o=...`: runs the response operations `run.py` encodes in `o` (one
+/// per value, fields split by `|`), so the two servers' answers to the same
+/// handler code can be compared.
+struct Ops;
+
+fn field(parts: &[&str], i: usize) -> String {
+    parts.get(i).copied().unwrap_or_default().to_string()
+}
+
+fn number(parts: &[&str], i: usize) -> u16 {
+    parts.get(i).and_then(|s| s.parse().ok()).unwrap_or(200)
+}
+
+fn cookie_options(parts: &[&str]) -> CookieOptions {
+    let text = |i: usize| Some(field(parts, i)).filter(|s| !s.is_empty());
+    CookieOptions {
+        domain: text(3),
+        path: text(4),
+        max_age: text(5).and_then(|s| s.parse().ok()),
+        httponly: field(parts, 6) == "1",
+        secure: field(parts, 7) == "1",
+        samesite: text(8),
+        ..CookieOptions::default()
+    }
+}
+
+impl RequestHandler for Ops {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        for op in cx.get_query_arguments("o")? {
+            let parts: Vec<&str> = op.split('|').collect();
+            match parts[0] {
+                "s" => cx.set_status(number(&parts, 1)),
+                "S" => cx.set_status_reason(number(&parts, 1), &field(&parts, 2)),
+                "h" => cx.set_header(&field(&parts, 1), field(&parts, 2))?,
+                "a" => cx.add_header(&field(&parts, 1), field(&parts, 2))?,
+                "c" => cx.clear_header(&field(&parts, 1)),
+                "w" => cx.write(field(&parts, 1))?,
+                "j" => cx.write_json(&json!({"k": field(&parts, 1)}))?,
+                "k" => cx.set_cookie(&field(&parts, 1), &field(&parts, 2))?,
+                "K" => cx.set_cookie_with(&field(&parts, 1), &field(&parts, 2), &cookie_options(&parts))?,
+                "x" => cx.clear_cookie(&field(&parts, 1))?,
+                "r" => cx.redirect(&field(&parts, 1), field(&parts, 2) == "1")?,
+                "R" => cx.redirect_with_status(&field(&parts, 1), number(&parts, 2))?,
+                "e" => cx.send_error(number(&parts, 1))?,
+                "E" => return Err(HTTPError::new(number(&parts, 1)).reason(field(&parts, 2)).into()),
+                "f" => cx.flush().await?,
+                "F" => cx.finish()?,
+                "C" => cx.clear(),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    async fn head(&mut self, cx: &mut Handler) -> Result {
+        self.get(cx).await
+    }
+}
+
 fn main() -> std::io::Result<()> {
     let port: u16 = std::env::args()
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(9101);
-    let app = Application::new([url(r"/p/([^/]*)/(.*)", || PathEcho), url(r"/.*", || Echo)]);
+    let app = Application::new([url(r"/p/([^/]*)/(.*)", || PathEcho), url("/r", || Ops), url(r"/.*", || Echo)]);
     app.listen(port)?;
     IOLoop::current().start()
 }
