@@ -154,12 +154,20 @@ impl RequestHandler for Ops {
                 "w" => cx.write(field(&parts, 1))?,
                 "j" => cx.write_json(&json!({"k": field(&parts, 1)}))?,
                 "k" => cx.set_cookie(&field(&parts, 1), &field(&parts, 2))?,
-                "K" => cx.set_cookie_with(&field(&parts, 1), &field(&parts, 2), &cookie_options(&parts))?,
+                "K" => cx.set_cookie_with(
+                    &field(&parts, 1),
+                    &field(&parts, 2),
+                    &cookie_options(&parts),
+                )?,
                 "x" => cx.clear_cookie(&field(&parts, 1))?,
                 "r" => cx.redirect(&field(&parts, 1), field(&parts, 2) == "1")?,
                 "R" => cx.redirect_with_status(&field(&parts, 1), number(&parts, 2))?,
                 "e" => cx.send_error(number(&parts, 1))?,
-                "E" => return Err(HTTPError::new(number(&parts, 1)).reason(field(&parts, 2)).into()),
+                "E" => {
+                    return Err(HTTPError::new(number(&parts, 1))
+                        .reason(field(&parts, 2))
+                        .into())
+                }
                 "f" => cx.flush().await?,
                 "F" => cx.finish()?,
                 "C" => cx.clear(),
@@ -178,7 +186,11 @@ fn main() -> std::io::Result<()> {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(9101);
-    let app = Application::new([url(r"/p/([^/]*)/(.*)", || PathEcho), url("/r", || Ops), url(r"/.*", || Echo)]);
+    let app = Application::new([
+        url(r"/p/([^/]*)/(.*)", || PathEcho),
+        url("/r", || Ops),
+        url(r"/.*", || Echo),
+    ]);
     app.listen(port)?;
     IOLoop::current().start()
 }
