@@ -572,9 +572,12 @@ fn decode_rfc2231(value: &str) -> String {
         }
         _ => ("us-ascii".to_owned(), &unescaped[..]),
     };
-    match charset.to_ascii_lowercase().replace('_', "-").as_str() {
-        "utf-8" | "utf8" => String::from_utf8_lossy(bytes).into_owned(),
-        "us-ascii" | "ascii" => bytes
+    match python_codec_name(&charset).as_str() {
+        "utf_8" | "utf8" | "u8" | "utf" | "cp65001" | "utf8_ucs2" | "utf8_ucs4" => {
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+        "ascii" | "us_ascii" | "646" | "us" | "cp367" | "csascii" | "ibm367" | "iso646_us"
+        | "iso_ir_6" | "ansi_x3_4_1968" | "ansi_x3_4_1986" | "iso_646_irv_1991" => bytes
             .iter()
             .map(|&b| {
                 if b.is_ascii() {
@@ -588,9 +591,56 @@ fn decode_rfc2231(value: &str) -> String {
     }
 }
 
+/// A charset name as Python's codec lookup sees it (`encodings`'
+/// `normalize_encoding`, lowercased, dots as underscores): runs of other
+/// characters than ASCII letters, digits and `.` become one `_`, none at
+/// either end, so `UTF-8?`, `utf 8` and `-utf8-` all name UTF-8 there.
+fn python_codec_name(charset: &str) -> String {
+    let mut name = String::with_capacity(charset.len());
+    let mut gap = false;
+    for c in charset.chars() {
+        if c.is_alphanumeric() || c == '.' {
+            if gap && !name.is_empty() {
+                name.push('_');
+            }
+            gap = false;
+            if c.is_ascii() {
+                name.push(if c == '.' {
+                    '_'
+                } else {
+                    c.to_ascii_lowercase()
+                });
+            }
+        } else {
+            gap = true;
+        }
+    }
+    name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn charset_names_are_looked_up_as_python_does() {
+        // What `codecs.lookup` finds for each (Python 3.11).
+        for (charset, utf8) in [
+            ("UTF-8?", true),
+            ("utf 8", true),
+            ("-utf8-", true),
+            ("U8", true),
+            ("u t f 8", false),
+        ] {
+            assert_eq!(
+                decode_rfc2231(&format!("{charset}''%C3%A9")) == "\u{e9}",
+                utf8,
+                "{charset}"
+            );
+        }
+        assert_eq!(decode_rfc2231("ascii?''%C3%A9"), "\u{fffd}\u{fffd}");
+        assert_eq!(decode_rfc2231("latin 1''%C3%A9"), "\u{c3}\u{a9}");
+    }
 
     fn values(args: &Arguments, name: &str) -> Vec<String> {
         args.get(name)
