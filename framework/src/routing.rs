@@ -6,6 +6,11 @@
 //! are Python `re` syntax; the common subset is the `regex` crate's. A
 //! pattern using what `regex` lacks (look-around, backreferences) is refused
 //! when the application is built, with an error naming the pattern.
+//!
+//! Unlike Tornado, which only appends a `$`, a pattern is wrapped whole as
+//! `^(?:pattern)$`: every alternative of a top-level `|` is anchored
+//! (Tornado's `/a|/b` also matches `/ax`), and so is a pattern ending in a
+//! literal `\$` (Tornado appends no `$` to it, so it matches as a prefix).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,7 +23,8 @@ use crate::httputil::url_unescape;
 /// A route pattern that could not be compiled.
 ///
 /// # Tornado
-/// The `re.error` Tornado raises when compiling the pattern.
+/// The `re.error` Tornado raises when compiling the pattern, or the
+/// `AssertionError` for one mixing named and positional groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteError {
     /// The pattern as written.
@@ -39,6 +45,44 @@ impl fmt::Display for RouteError {
 
 impl std::error::Error for RouteError {}
 
+/// Why no path could be built for a route.
+///
+/// # Tornado
+/// The exceptions of `Application.reverse_url` and `PathMatches.reverse`;
+/// the messages are Tornado's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReverseError {
+    /// No route has this name (Tornado's `KeyError`).
+    NotFound(String),
+    /// The pattern has more than literal text and capturing groups (a
+    /// `(?:`, a nested group, a `\d` outside a group), so it has no path
+    /// to fill in. Holds the compiled regex (Tornado's `ValueError`).
+    NotReversible(String),
+    /// The number of arguments is not the number of groups (Tornado's
+    /// `AssertionError`).
+    ArgumentCount {
+        /// The pattern's groups.
+        expected: usize,
+        /// The arguments given.
+        given: usize,
+    },
+}
+
+impl fmt::Display for ReverseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReverseError::NotFound(name) => write!(f, "{name} not found in named urls"),
+            ReverseError::NotReversible(regex) => write!(f, "cannot reverse url regex {regex}"),
+            ReverseError::ArgumentCount { expected, given } => write!(
+                f,
+                "required number of arguments not found: {expected} expected, {given} given"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReverseError {}
+
 /// What a matched path yields: positional or named groups, URL-unescaped
 /// (`+` stays `+`), as raw bytes (the handler decodes them as UTF-8).
 ///
@@ -57,7 +101,8 @@ pub struct PathArgs {
 ///
 /// # Tornado
 /// `tornado.routing.PathMatches(path_pattern)`: a `$` is appended unless the
-/// pattern ends with one, and the match starts at the beginning.
+/// pattern ends with one, and the match starts at the beginning. (Here the
+/// whole pattern is anchored: see the [module docs](self).)
 #[derive(Debug, Clone)]
 pub enum PathMatches {
     /// A pattern without regex syntax: compared as a string, no regex run.
@@ -77,11 +122,15 @@ pub enum PathMatches {
 impl PathMatches {
     /// Compiles a Tornado path pattern.
     ///
+    /// # Errors
+    /// The `regex` crate refuses the pattern, or it mixes named and
+    /// positional groups (Tornado's `AssertionError`: only one kind would
+    /// reach the handler).
+    ///
     /// # Tornado
     /// `PathMatches(path_pattern)`.
     pub fn new(pattern: &str) -> Result<PathMatches, RouteError> {
-        let body = pattern.strip_prefix('^').unwrap_or(pattern);
-        let body = body.strip_suffix('$').unwrap_or(body);
+        let body = strip_anchors(pattern);
         if !body.chars().any(|c| ".^$*+?()[]{}|\\".contains(c)) {
             return Ok(PathMatches::Literal(body.to_owned()));
         }
@@ -89,7 +138,15 @@ impl PathMatches {
             pattern: pattern.to_owned(),
             message: err.to_string(),
         })?;
-        let named = regex.capture_names().flatten().next().is_some();
+        let named_groups = regex.capture_names().flatten().count();
+        if named_groups != 0 && named_groups != regex.captures_len() - 1 {
+            return Err(RouteError {
+                pattern: pattern.to_owned(),
+                message: "groups in url regexes must either be all named or all positional"
+                    .to_owned(),
+            });
+        }
+        let named = named_groups != 0;
         Ok(PathMatches::Regex {
             named,
             reverse: reverse_template(body, regex.captures_len() - 1),
@@ -129,27 +186,49 @@ impl PathMatches {
         }
     }
 
-    /// Builds the path for `args` (URL-escaped), or `None` if the pattern
-    /// cannot be reversed or `args` has the wrong length.
+    /// Builds the path for `args` (URL-escaped).
+    ///
+    /// # Errors
+    /// [`ReverseError::NotReversible`] if the pattern cannot be reversed,
+    /// [`ReverseError::ArgumentCount`] if `args` has the wrong length.
     ///
     /// # Tornado
     /// `PathMatches.reverse(*args)`.
-    pub fn reverse(&self, args: &[&str]) -> Option<String> {
+    pub fn reverse(&self, args: &[&str]) -> Result<String, ReverseError> {
+        let count = |expected: usize| ReverseError::ArgumentCount {
+            expected,
+            given: args.len(),
+        };
         match self {
-            PathMatches::Literal(literal) => args.is_empty().then(|| literal.clone()),
-            PathMatches::Regex { reverse, .. } => {
-                let pieces = reverse.as_ref()?;
-                if pieces.len() != args.len() + 1 {
-                    return None;
+            PathMatches::Literal(literal) if args.is_empty() => Ok(literal.clone()),
+            PathMatches::Literal(_) => Err(count(0)),
+            PathMatches::Regex { reverse, regex, .. } => {
+                let Some((first, rest)) = reverse.as_deref().and_then(<[String]>::split_first)
+                else {
+                    return Err(ReverseError::NotReversible(regex.as_str().to_owned()));
+                };
+                if rest.len() != args.len() {
+                    return Err(count(rest.len()));
                 }
-                let mut out = pieces[0].clone();
-                for (arg, piece) in args.iter().zip(&pieces[1..]) {
+                let mut out = first.clone();
+                for (arg, piece) in args.iter().zip(rest) {
                     out.push_str(&url_escape(arg.as_bytes(), false));
                     out.push_str(piece);
                 }
-                Some(out)
+                Ok(out)
             }
         }
+    }
+}
+
+/// `pattern` without its anchors: a leading `^`, and a trailing `$` unless
+/// it is escaped (`\$`, a literal dollar, stays: an odd number of
+/// backslashes before it).
+fn strip_anchors(pattern: &str) -> &str {
+    let body = pattern.strip_prefix('^').unwrap_or(pattern);
+    match body.strip_suffix('$') {
+        Some(rest) if rest.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0 => rest,
+        _ => body,
     }
 }
 
@@ -211,8 +290,7 @@ impl HostMatches {
     /// # Tornado
     /// `HostMatches(host_pattern)`.
     pub fn new(pattern: &str) -> Result<HostMatches, RouteError> {
-        let body = pattern.strip_prefix('^').unwrap_or(pattern);
-        let body = body.strip_suffix('$').unwrap_or(body);
+        let body = strip_anchors(pattern);
         Regex::new(&format!("^(?:{body})$"))
             .map(HostMatches)
             .map_err(|err| RouteError {
@@ -381,9 +459,15 @@ mod tests {
         let m = PathMatches::new(r"/user/([0-9]+)/post/([a-z]+)\.html$").unwrap();
         assert_eq!(
             m.reverse(&["42", "a b"]).as_deref(),
-            Some("/user/42/post/a%20b.html")
+            Ok("/user/42/post/a%20b.html")
         );
-        assert_eq!(m.reverse(&["42"]), None);
+        assert_eq!(
+            m.reverse(&["42"]),
+            Err(ReverseError::ArgumentCount {
+                expected: 2,
+                given: 1
+            })
+        );
         // Python's PathMatches(pattern).reverse(*args) on the same patterns.
         for (pattern, args, reversed) in [
             (r"/\d+/(x)", &["1"][..], None),
@@ -401,8 +485,60 @@ mod tests {
             (r"/a\)b/(x)", &["1"], Some("/a)b/1")),
         ] {
             let m = PathMatches::new(pattern).unwrap();
-            assert_eq!(m.reverse(args).as_deref(), reversed, "{pattern}");
+            assert_eq!(m.reverse(args).ok().as_deref(), reversed, "{pattern}");
         }
+    }
+
+    #[test]
+    fn reverse_errors_say_what_is_wrong() {
+        let complex = PathMatches::new(r"/r/\d+/(x)").unwrap().reverse(&["1"]);
+        assert_eq!(
+            complex.unwrap_err().to_string(),
+            r"cannot reverse url regex ^(?:/r/\d+/(x))$"
+        );
+        let literal = PathMatches::new("/home").unwrap().reverse(&["1"]);
+        assert_eq!(
+            literal.unwrap_err().to_string(),
+            "required number of arguments not found: 0 expected, 1 given"
+        );
+    }
+
+    #[test]
+    fn only_an_unescaped_dollar_is_an_anchor() {
+        // Python's re on the same patterns and paths, except that Tornado
+        // appends no `$` to `/cost\$` and so matches `/cost$x` too.
+        for (pattern, path, matches) in [
+            (r"/cost\$", "/cost$", true),
+            (r"/cost\$", "/cost", false),
+            (r"/cost\$", "/cost$x", false),
+            (r"/ab\\$", "/ab\\", true),
+            (r"/ab\\\$", "/ab\\$", true),
+            (r"/ab\\\$", "/ab\\", false),
+            (r"^/end$", "/end", true),
+        ] {
+            let m = PathMatches::new(pattern).unwrap();
+            assert_eq!(m.match_path(path).is_some(), matches, "{pattern} {path}");
+        }
+        let reverse =
+            |pattern: &str, args: &[&str]| PathMatches::new(pattern).unwrap().reverse(args);
+        assert_eq!(reverse(r"/cost\$", &[]).as_deref(), Ok("/cost$"));
+        assert_eq!(reverse(r"/ab\\$", &[]).as_deref(), Ok("/ab\\"));
+        assert_eq!(
+            reverse(r"/price\$/(\d+)$", &["7"]).as_deref(),
+            Ok("/price$/7")
+        );
+        let host = HostMatches::new(r"pay\$\.example").unwrap();
+        assert!(host.matches("pay$.example"));
+    }
+
+    #[test]
+    fn named_and_positional_groups_do_not_mix() {
+        let err = PathMatches::new(r"/mixed/(?P<x>[a-z]+)/(\d+)").unwrap_err();
+        assert_eq!(err.pattern, r"/mixed/(?P<x>[a-z]+)/(\d+)");
+        assert!(err.message.contains("all named or all positional"));
+        // Non-capturing groups do not count, as in Python.
+        assert!(PathMatches::new(r"/(?P<x>[a-z]+)(?:/(?P<y>\d+))?").is_ok());
+        assert!(PathMatches::new(r"/([a-z]+)(?:/x)?").is_ok());
     }
 
     #[test]

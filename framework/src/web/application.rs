@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use std::future::poll_fn;
 
@@ -18,7 +18,7 @@ use crate::httpserver::HTTPServer;
 use crate::httputil::{
     refuse_request, HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest,
 };
-use crate::routing::{HostMatches, PathArgs, PathMatches, RouteError, RuleTable};
+use crate::routing::{HostMatches, PathArgs, PathMatches, ReverseError, RouteError, RuleTable};
 
 /// Builds a fresh handler for each request.
 #[derive(Clone)]
@@ -125,6 +125,19 @@ pub struct Settings {
     pub log_function: Option<LogFunction>,
     /// The key for signed cookies.
     pub cookie_secret: Option<String>,
+    /// A host name whose [`Application::add_handlers`] tables also serve
+    /// requests that neither their own host's tables nor the main routes
+    /// match (a `Host` no pattern matches, such as `localhost` while
+    /// developing): the tables whose host pattern matches this name are
+    /// tried last, in the order added. Not for a request with an
+    /// `X-Real-Ip` header (one that came through a proxy). Do not set it
+    /// for an application a DNS rebinding attack can reach (one without TLS
+    /// on a private address), as Tornado warns.
+    ///
+    /// # Tornado
+    /// `Application(handlers, default_host=...)` (an argument there, not a
+    /// setting): `DefaultHostMatches` rules after the wildcard routes.
+    pub default_host: Option<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -138,12 +151,14 @@ impl fmt::Debug for Settings {
                 "cookie_secret",
                 &self.cookie_secret.as_ref().map(|_| "<set>"),
             )
+            .field("default_host", &self.default_host)
             .finish()
     }
 }
 
-/// A web application: routes and settings. Cheap to clone (shared), and
-/// `Send`, so `HTTPServer::start(n)` can serve it on every thread.
+/// A web application: routes and settings. Cheap to clone (shared, host
+/// tables added later included), and `Send`, so `HTTPServer::start(n)` can
+/// serve it on every thread.
 ///
 /// # Tornado
 /// `tornado.web.Application(handlers, default_host=None, **settings)`.
@@ -152,15 +167,107 @@ pub struct Application {
     inner: Arc<Inner>,
 }
 
-#[derive(Clone)]
 struct Inner {
-    routes: RuleTable<HandlerFactory>,
+    /// The routes given to `new`.
+    routes: Routes,
     /// Host-specific tables from `add_handlers`, tried in order before `routes`.
-    hosts: Vec<(HostMatches, RuleTable<HandlerFactory>)>,
-    named: HashMap<String, PathMatches>,
+    hosts: HostTables,
     settings: Settings,
     /// Tornado's 404 page, for a path no route matches.
     not_found: HandlerFactory,
+}
+
+/// A route table and its named routes.
+struct Routes {
+    table: RuleTable<HandlerFactory>,
+    /// For `reverse_url`: the last route of each name, as in Tornado.
+    named: HashMap<String, PathMatches>,
+}
+
+impl Routes {
+    /// Compiles every spec before anything uses the result, so a bad
+    /// pattern changes nothing (as in Tornado).
+    fn compile(handlers: impl IntoIterator<Item = URLSpec>) -> Result<Routes, RouteError> {
+        let mut routes = Routes {
+            table: RuleTable::default(),
+            named: HashMap::new(),
+        };
+        for spec in handlers {
+            let matcher = PathMatches::new(&spec.pattern)?;
+            if let Some(name) = spec.name {
+                if routes.named.contains_key(&name) {
+                    log::warn!(target: "tornado.application", "Multiple handlers named {name}; replacing previous value");
+                }
+                routes.named.insert(name, matcher.clone());
+            }
+            routes.table.push(matcher, spec.factory);
+        }
+        Ok(routes)
+    }
+}
+
+/// The routes `add_handlers` gave for one host pattern.
+struct HostTable {
+    host: HostMatches,
+    /// Whether `default_host` matches `host` (settings do not change).
+    serves_default_host: bool,
+    routes: Routes,
+}
+
+/// The host tables, in the order added, shared by every clone of the
+/// application (a running server's, on each of its threads, too).
+///
+/// A list whose links are each set once: a lookup follows them with one
+/// atomic load apiece and no lock, `add_handlers` never waits for requests,
+/// and a table, once added, stays where it is while the application lives
+/// (requests borrow their handler factory from it).
+#[derive(Default)]
+struct HostTables {
+    first: OnceLock<Box<HostNode>>,
+}
+
+struct HostNode {
+    table: HostTable,
+    next: OnceLock<Box<HostNode>>,
+}
+
+impl HostTables {
+    fn iter(&self) -> impl Iterator<Item = &HostTable> {
+        std::iter::successors(self.first.get(), |node| node.next.get()).map(|node| &node.table)
+    }
+
+    /// Appends `table`, whole: a lookup sees all of it or nothing.
+    fn push(&self, table: HostTable) {
+        let mut node = Box::new(HostNode {
+            table,
+            next: OnceLock::new(),
+        });
+        let mut link = &self.first;
+        loop {
+            match link.set(node) {
+                Ok(()) => return,
+                // Taken, by an earlier table or a concurrent `add_handlers`:
+                // the next link, then.
+                Err(back) => {
+                    node = back;
+                    if let Some(taken) = link.get() {
+                        link = &taken.next;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for HostTables {
+    /// One node at a time: the default drop recurses once per table, which
+    /// a program adding thousands of hosts would feel in its stack.
+    fn drop(&mut self) {
+        let mut next = self.first.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
 }
 
 impl Application {
@@ -205,14 +312,12 @@ impl Application {
         mut settings: Settings,
     ) -> Result<Application, RouteError> {
         settings.serve_traceback |= settings.debug;
-        let mut inner = Inner {
-            routes: RuleTable::default(),
-            hosts: Vec::new(),
-            named: HashMap::new(),
+        let inner = Inner {
+            routes: Routes::compile(handlers)?,
+            hosts: HostTables::default(),
             settings,
             not_found: HandlerFactory::new(|| NotFound),
         };
-        inner.routes = inner.compile(handlers)?;
         Ok(Application {
             inner: Arc::new(inner),
         })
@@ -222,6 +327,12 @@ impl Application {
     /// on the host name, anchored). Tried, in the order added, before the
     /// routes given to `new`, as in Tornado.
     ///
+    /// Every clone of the application sees them, a server already serving
+    /// it included (every thread of `start(n)`), from its next request on.
+    ///
+    /// # Errors
+    /// A pattern is not valid; then nothing is added.
+    ///
     /// # Tornado
     /// `Application.add_handlers(host_pattern, host_handlers)`.
     pub fn add_handlers(
@@ -230,9 +341,14 @@ impl Application {
         handlers: impl IntoIterator<Item = URLSpec>,
     ) -> Result<(), RouteError> {
         let host = HostMatches::new(host_pattern)?;
-        let inner = Arc::make_mut(&mut self.inner);
-        let table = inner.compile(handlers)?;
-        inner.hosts.push((host, table));
+        let routes = Routes::compile(handlers)?;
+        let serves_default_host =
+            (self.inner.settings.default_host.as_deref()).is_some_and(|name| host.matches(name));
+        self.inner.hosts.push(HostTable {
+            host,
+            serves_default_host,
+            routes,
+        });
         Ok(())
     }
 
@@ -251,22 +367,24 @@ impl Application {
 
     /// The path of the route named `name`, with `args` in its groups.
     ///
+    /// The host tables are searched first, in the order added, then the
+    /// routes given to `new`; within one list the last route of a name wins.
+    ///
     /// # Errors
-    /// No route has that name, or its pattern cannot be reversed with these arguments.
+    /// No route has that name, or its pattern cannot be reversed with these
+    /// arguments (see [`ReverseError`]).
     ///
     /// # Tornado
     /// `Application.reverse_url(name, *args)`.
-    pub fn reverse_url(&self, name: &str, args: &[&str]) -> Result<String, RouteError> {
-        let Some(matcher) = self.inner.named.get(name) else {
-            return Err(RouteError {
-                pattern: name.to_owned(),
-                message: format!("{name} not found in named urls"),
-            });
-        };
-        matcher.reverse(args).ok_or_else(|| RouteError {
-            pattern: name.to_owned(),
-            message: format!("cannot reverse url {name} with {} arguments", args.len()),
-        })
+    pub fn reverse_url(&self, name: &str, args: &[&str]) -> Result<String, ReverseError> {
+        let inner = &*self.inner;
+        let matcher = (inner.hosts.iter().map(|host| &host.routes))
+            .chain([&inner.routes])
+            .find_map(|routes| routes.named.get(name));
+        match matcher {
+            Some(matcher) => matcher.reverse(args),
+            None => Err(ReverseError::NotFound(name.to_owned())),
+        }
     }
 
     /// Serves the application on `port` (all interfaces) on this thread's
@@ -285,15 +403,25 @@ impl Application {
     /// The tables of hosts the request's matches come first, in the order
     /// added, then the routes given to `new` (Tornado inserts each host
     /// rule before its catch-all one), so a host's `/x` wins over a general
-    /// `/.*`; a path a matching host table lacks falls through.
+    /// `/.*`; a path a matching host table lacks falls through. Then the
+    /// tables of `default_host`, as Tornado appends them to its catch-all.
     fn find_handler(&self, request: &HTTPServerRequest) -> Option<(&HandlerFactory, PathArgs)> {
-        let for_host = self
-            .inner
-            .hosts
-            .iter()
-            .filter(|(host, _)| host.matches(&request.host_name))
-            .find_map(|(_, table)| table.find(&request.path));
-        for_host.or_else(|| self.inner.routes.find(&request.path))
+        let inner = &*self.inner;
+        let path = &request.path;
+        let for_host = (inner.hosts.iter())
+            .filter(|host| host.host.matches(&request.host_name))
+            .find_map(|host| host.routes.table.find(path));
+        for_host
+            .or_else(|| inner.routes.table.find(path))
+            .or_else(|| {
+                // Tornado's DefaultHostMatches: never behind a proxy.
+                if inner.settings.default_host.is_none() || request.headers.contains("X-Real-Ip") {
+                    return None;
+                }
+                (inner.hosts.iter())
+                    .filter(|host| host.serves_default_host)
+                    .find_map(|host| host.routes.table.find(path))
+            })
     }
 
     /// Writes the access log line (or calls `log_function`): info below 400,
@@ -319,28 +447,11 @@ impl Application {
     }
 }
 
-impl Inner {
-    fn compile(
-        &mut self,
-        handlers: impl IntoIterator<Item = URLSpec>,
-    ) -> Result<RuleTable<HandlerFactory>, RouteError> {
-        let mut table = RuleTable::default();
-        for spec in handlers {
-            let matcher = PathMatches::new(&spec.pattern)?;
-            if let Some(name) = spec.name {
-                self.named.insert(name, matcher.clone());
-            }
-            table.push(matcher, spec.factory);
-        }
-        Ok(table)
-    }
-}
-
 impl fmt::Debug for Application {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Application")
-            .field("routes", &self.inner.routes.rules().count())
-            .field("hosts", &self.inner.hosts.len())
+            .field("routes", &self.inner.routes.table.rules().count())
+            .field("hosts", &self.inner.hosts.iter().count())
             .field("settings", &self.inner.settings)
             .finish()
     }
