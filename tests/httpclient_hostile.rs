@@ -1,9 +1,9 @@
 //! The client against servers that misbehave on a kept-alive connection or
 //! flood it: bytes after a response, a POST the server took and closed on,
-//! an endless run of 1xx heads, a multi-member gzip body, many header
-//! lines, credentials on a redirect to another origin, and many hosts' idle
-//! connections. Each server is a
-//! few lines of `std::net`.
+//! an answer to an upload that comes before the body is read, an endless
+//! run of 1xx heads, a multi-member gzip body, many header lines,
+//! credentials on a redirect to another origin, and many hosts' idle
+//! connections. Each server is a few lines of `std::net`.
 
 mod httpclient_support;
 
@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -112,6 +112,88 @@ fn a_post_the_server_closed_on_is_not_sent_again() {
         "{post:?}"
     );
     assert_eq!(*posts.lock().unwrap(), 1, "the POST went out once");
+}
+
+/// How a server that answers an upload early goes on after its answer.
+#[derive(Clone, Copy, Debug)]
+enum AfterAnswer {
+    /// Keeps the socket open (`Connection: close` sent) and reads nothing.
+    KeepOpen,
+    /// Closes soon after: the unread body makes its kernel send a reset,
+    /// which fails the client's next write. (Closing at once would race
+    /// the client's read of the answer: a failed write closes its stream.)
+    Close,
+    /// Says nothing about closing, keeps the socket open and reads nothing.
+    KeepAlive,
+}
+
+/// POSTs 32 MiB twice to a server that answers `413` as soon as it has a
+/// request's head, without reading the body (as our own server does past
+/// `max_body_size`). Returns each fetch's status and body, how long the
+/// first took, and the connections opened.
+fn upload_answered_early(after: AfterAnswer) -> (Vec<(u16, String)>, Duration, u64) {
+    let addr = serve(move |mut stream| {
+        if read_head(&mut stream).is_none() {
+            return;
+        }
+        let close = match after {
+            AfterAnswer::KeepAlive => "",
+            _ => "Connection: close\r\n",
+        };
+        let answer =
+            format!("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n{close}\r\ntoo big!");
+        let _ = stream.write_all(answer.as_bytes());
+        thread::sleep(match after {
+            AfterAnswer::Close => Duration::from_millis(500),
+            _ => Duration::from_secs(10),
+        });
+    });
+    run_async_test(TIMEOUT, async move {
+        let client = AsyncHTTPClient::new();
+        let mut answers = Vec::new();
+        let mut first = None;
+        for _ in 0..2 {
+            let start = Instant::now();
+            let request = HTTPRequest::new(format!("http://{addr}/upload"))
+                .method("POST")
+                .body(vec![b'x'; 32 << 20])
+                .request_timeout(Duration::from_secs(5))
+                .raise_error(false);
+            let response = match client.fetch(request).await {
+                Ok(response) => response,
+                Err(err) => panic!("{after:?}: {err}"),
+            };
+            first.get_or_insert(start.elapsed());
+            answers.push((response.code, response.text()));
+        }
+        (
+            answers,
+            first.unwrap_or_default(),
+            client.connections_opened(),
+        )
+    })
+}
+
+#[test]
+fn an_upload_answered_before_its_body_is_read_gets_the_answer() {
+    // Tornado writes the body without waiting for it and reads meanwhile,
+    // so the 413 arrives whatever the server does next; a client that
+    // sent the whole body first would time out (the server reads nothing)
+    // or fail with a reset (the server closed on unread bytes).
+    for after in [
+        AfterAnswer::KeepOpen,
+        AfterAnswer::Close,
+        AfterAnswer::KeepAlive,
+    ] {
+        let (answers, took, opened) = upload_answered_early(after);
+        let expected = (413, "too big!".to_owned());
+        assert_eq!(answers, [expected.clone(), expected], "{after:?}");
+        assert!(took < Duration::from_secs(3), "{after:?}: took {took:?}");
+        assert_eq!(
+            opened, 2,
+            "{after:?}: a half-sent request's connection is not reused"
+        );
+    }
 }
 
 /// Fetches from a server that sends `count` `103 Early Hints` heads, then

@@ -31,8 +31,13 @@
 //! `Connection: close`), and a reused connection the server closed meanwhile
 //! is retried once on a new one (an idempotent request only: a POST is
 //! never sent twice). A redirect to another origin drops the credentials
-//! (`Authorization`, `auth`, `Cookie`) as Tornado does. Only plain `http` for now: the
-//! stream sits behind [`ClientStream`]/[`Connector`] so that TLS can be added.
+//! (`Authorization`, `auth`, `Cookie`) as Tornado does. The response is
+//! read while the request body goes out, as in Tornado, and also while a
+//! `body_producer` runs (Tornado reads only once it is done); a final
+//! status of 300 or more stops the sending of the body. A `Location` that
+//! is UTF-8 is read as UTF-8 (Tornado reads every value as Latin-1). Only
+//! plain `http` for now: the stream sits behind
+//! [`ClientStream`]/[`Connector`] so that TLS can be added.
 
 mod connection;
 mod request;
@@ -93,12 +98,16 @@ pub struct ClientConfig {
     /// counts against their timeouts). Also the most idle connections kept
     /// per host. Default 10.
     pub max_clients: usize,
-    /// Largest body buffered in [`HTTPResponse::body`]. Default 100 MiB.
+    /// The body limit when `max_body_size` is `None`. Default 100 MiB.
+    /// In Tornado it also bounds one read from the socket; reads here are
+    /// at most 64 KiB.
     pub max_buffer_size: usize,
     /// Largest response head. Default 64 KiB.
     pub max_header_size: usize,
-    /// Largest body, streamed or not (`None`: `max_buffer_size`). With a
-    /// `streaming_callback` only this limit applies, as in Tornado.
+    /// Largest response body (decompressed), whether buffered in
+    /// [`HTTPResponse::body`] or passed to a `streaming_callback`; `None`:
+    /// `max_buffer_size`. A larger body fails the fetch with
+    /// [`ParseError::ResponseBodyTooLarge`](crate::http1::ParseError::ResponseBodyTooLarge).
     pub max_body_size: Option<u64>,
 }
 
@@ -337,7 +346,7 @@ impl AsyncHTTPClient {
             None => slot.await,
         };
         let key: PoolKey = (url.scheme.clone(), url.host.clone(), url.port);
-        let limit = self.body_limit(request);
+        let limit = self.body_limit();
         loop {
             let (connection, reused) = match self.take_idle(&key) {
                 Some(connection) => (connection, true),
@@ -374,15 +383,14 @@ impl AsyncHTTPClient {
         }
     }
 
-    fn body_limit(&self, request: &HTTPRequest) -> u64 {
+    /// The response body limit. As Tornado's `HTTP1Connection` has it:
+    /// `max_body_size`, or the stream's `max_buffer_size` when unset (which
+    /// otherwise bounds a read, not the body: its `MaxBufferSizeTest`).
+    fn body_limit(&self) -> u64 {
         let config = &self.inner.config;
-        let buffer = config.max_buffer_size as u64;
-        let body = config.max_body_size.unwrap_or(buffer);
-        if request.streaming_callback.is_some() {
-            body
-        } else {
-            body.min(buffer)
-        }
+        config
+            .max_body_size
+            .unwrap_or(config.max_buffer_size as u64)
     }
 
     async fn connect(

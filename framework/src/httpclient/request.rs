@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::connection::Connection;
+use super::connection::{Connection, SendError};
 use crate::httputil::HTTPHeaders;
 
 /// Tornado's default `connect_timeout` and `request_timeout`: 20 seconds.
@@ -146,7 +146,9 @@ impl HTTPRequest {
     /// Streams the body instead: `producer` gets a [`BodyWriter`] and writes
     /// the body with it; the request ends when its future completes. Without
     /// a `Content-Length` header the body is sent chunked. Called again for
-    /// each redirect that keeps the method (307, 308).
+    /// each redirect that keeps the method (307, 308). The response is read
+    /// meanwhile: its future is dropped, unfinished, when a final status of
+    /// 300 or more arrives or the response ends first.
     ///
     /// ```
     /// use tornado::httpclient::HTTPRequest;
@@ -288,6 +290,8 @@ impl HTTPRequest {
     /// Receive the body chunk by chunk as it arrives (decompressed, each at
     /// most 64 KiB) instead of in [`HTTPResponse::body`](super::HTTPResponse::body),
     /// which is then empty: memory stays bounded whatever the body's size.
+    /// A chunk kept holds memory in proportion to its size (a small one is a
+    /// copy, not a view of the 64 KiB receive buffer).
     /// Not called for the bodies of redirects that are followed.
     ///
     /// # Tornado
@@ -400,7 +404,13 @@ impl BodyWriter {
     /// The `write(chunk)` passed to `body_producer`, whose future resolves
     /// when the chunk is written.
     pub async fn write(&self, chunk: impl Into<Bytes>) -> io::Result<()> {
-        self.connection.send_body_chunk(&chunk.into()).await
+        self.connection
+            .send_body_chunk(&chunk.into())
+            .await
+            .map_err(|err| match err {
+                SendError::Io(err) | SendError::Producer(err) => err,
+                SendError::Framing(err) => io::Error::new(io::ErrorKind::InvalidInput, err),
+            })
     }
 }
 

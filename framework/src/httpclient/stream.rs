@@ -21,10 +21,11 @@ pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 ///
 /// # Contract
 ///
-/// Used by one task at a time, on the IOLoop that created it.
-/// `poll_read_into` appends at most `want` bytes to `buf` and returns how
-/// many, `Ok(0)` meaning EOF; `write` only buffers and `flush` sends
-/// everything buffered, resolving once the kernel has it.
+/// Used by one task at a time, on the IOLoop that created it; that task
+/// polls a read and a flush at once (the response is read while the
+/// request goes out). `poll_read_into` appends at most `want` bytes to
+/// `buf` and returns how many, `Ok(0)` meaning EOF; `write` only buffers
+/// and `flush` sends everything buffered, resolving once the kernel has it.
 pub trait ClientStream: fmt::Debug {
     /// Reads once into `buf` (at most `want` bytes); `Ok(0)` is EOF.
     fn poll_read_into(
