@@ -34,6 +34,16 @@ impl RequestHandler for Args {
     }
 }
 
+/// `a` from the query and from the body, each with its own default.
+struct Defaults;
+impl RequestHandler for Defaults {
+    async fn post(&mut self, cx: &mut Handler) -> Result {
+        let query = cx.get_query_argument_or("a", "no query a")?;
+        let body = cx.get_body_argument_or("a", "no body a")?;
+        cx.write(format!("{query}|{body}"))
+    }
+}
+
 /// `get_argument("name")` with no default: 400 when missing.
 struct Required;
 impl RequestHandler for Required {
@@ -100,6 +110,7 @@ impl RequestHandler for Upload {
 fn app() -> Application {
     let mut app = Application::new([
         url("/args", || Args),
+        url("/defaults", || Defaults),
         url("/required", || Required),
         url(r"/p/([^/]+)", || PathArgs),
         url(r"/two/([0-9]+)/(.*)", || PathArgs),
@@ -192,6 +203,21 @@ fn form_body_arguments_merge_with_the_query() {
          q: one=\"✓\" all=[\"✓\"] query=[\"✓\"] body=[]\n\
          b: one=\"second\" all=[\"café\", \"second\"] query=[] body=[\"café\", \"second\"]\n"
     );
+}
+
+#[test]
+fn query_and_body_arguments_each_have_a_default() {
+    let server = server();
+    let form = "application/x-www-form-urlencoded";
+    let (status, body) = post(&server, "/defaults?a=q", form, b"a=b");
+    assert_eq!((status, body.as_str()), (200, "q|b"));
+    let (status, body) = post(&server, "/defaults?a=q", form, b"");
+    assert_eq!((status, body.as_str()), (200, "q|no body a"));
+    let (status, body) = post(&server, "/defaults", form, b"a=b");
+    assert_eq!((status, body.as_str()), (200, "no query a|b"));
+    // A value that is not UTF-8 is a 400 all the same, as in Tornado.
+    let (status, _) = post(&server, "/defaults", form, b"a=%FF");
+    assert_eq!(status, 400);
 }
 
 #[test]

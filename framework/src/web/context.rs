@@ -820,6 +820,18 @@ impl Handler {
         last_or_missing(name, self.get_query_arguments(name)?)
     }
 
+    /// [`get_query_argument`](Handler::get_query_argument), or `default`
+    /// when absent (a value that is not UTF-8 is still a 400).
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_query_argument(name, default)`.
+    pub fn get_query_argument_or(&self, name: &str, default: &str) -> Result<String> {
+        Ok(self
+            .get_query_arguments(name)?
+            .pop()
+            .unwrap_or_else(|| default.to_owned()))
+    }
+
     /// Every value of query argument `name`.
     ///
     /// # Tornado
@@ -834,6 +846,18 @@ impl Handler {
     /// `RequestHandler.get_body_argument(name)`.
     pub fn get_body_argument(&self, name: &str) -> Result<String> {
         last_or_missing(name, self.get_body_arguments(name)?)
+    }
+
+    /// [`get_body_argument`](Handler::get_body_argument), or `default`
+    /// when absent (a value that is not UTF-8 is still a 400).
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_body_argument(name, default)`.
+    pub fn get_body_argument_or(&self, name: &str, default: &str) -> Result<String> {
+        Ok(self
+            .get_body_arguments(name)?
+            .pop()
+            .unwrap_or_else(|| default.to_owned()))
     }
 
     /// Every value of body argument `name`.
