@@ -108,7 +108,7 @@ impl RequestHandler for Upload {
 }
 
 fn app() -> Application {
-    let mut app = Application::new([
+    let app = Application::new([
         url("/args", || Args),
         url("/defaults", || Defaults),
         url("/required", || Required),

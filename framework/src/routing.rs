@@ -49,7 +49,8 @@ impl std::error::Error for RouteError {}
 ///
 /// # Tornado
 /// The exceptions of `Application.reverse_url` and `PathMatches.reverse`;
-/// the messages are Tornado's.
+/// the messages are adapted from Tornado's (the count says both numbers,
+/// the regex is the compiled one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReverseError {
     /// No route has this name (Tornado's `KeyError`).

@@ -328,7 +328,8 @@ impl Application {
     /// routes given to `new`, as in Tornado.
     ///
     /// Every clone of the application sees them, a server already serving
-    /// it included (every thread of `start(n)`), from its next request on.
+    /// it included (every thread of `start(n)`), from its next request on;
+    /// it takes `&self`, so a handler can call it on `cx.application()`.
     ///
     /// # Errors
     /// A pattern is not valid; then nothing is added.
@@ -336,7 +337,7 @@ impl Application {
     /// # Tornado
     /// `Application.add_handlers(host_pattern, host_handlers)`.
     pub fn add_handlers(
-        &mut self,
+        &self,
         host_pattern: &str,
         handlers: impl IntoIterator<Item = URLSpec>,
     ) -> Result<(), RouteError> {
