@@ -196,6 +196,42 @@ fn an_upload_answered_before_its_body_is_read_gets_the_answer() {
     }
 }
 
+#[test]
+fn an_early_answer_that_ends_after_the_body_still_gets_the_body() {
+    // A server may send its refusal's head at once and end it only once it
+    // has read the whole request (a Tornado `@stream_request_body` handler
+    // flushing a 400 in `prepare`): the client must go on sending.
+    const BODY: usize = 8 << 20;
+    let addr = serve(|mut stream| {
+        if read_head(&mut stream).is_none() {
+            return;
+        }
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let mut left = BODY;
+        let mut buf = vec![0u8; 64 * 1024];
+        while left > 0 {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+        let _ = stream.write_all(b"5\r\nerror\r\n0\r\n\r\n");
+        thread::sleep(Duration::from_secs(1));
+    });
+    let answer = run_async_test(TIMEOUT, async move {
+        let request = HTTPRequest::new(format!("http://{addr}/"))
+            .method("POST")
+            .body(vec![b'x'; BODY])
+            .request_timeout(Duration::from_secs(5))
+            .raise_error(false);
+        AsyncHTTPClient::new()
+            .fetch(request)
+            .await
+            .map(|r| (r.code, r.text()))
+    });
+    assert_eq!(answer.unwrap(), (400, "error".to_owned()));
+}
+
 /// Fetches from a server that sends `count` `103 Early Hints` heads, then
 /// a 200.
 fn fetch_after_early_hints(count: usize) -> Result<String, HTTPClientError> {

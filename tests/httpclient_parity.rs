@@ -165,3 +165,25 @@ fn header_callback_sees_content_encoding_renamed() {
     );
     assert_eq!(head_fields, (None, Some("gzip".to_owned())));
 }
+
+#[test]
+fn a_body_under_two_content_codings_is_left_alone() {
+    // Tornado decodes only when the joined value is `gzip`: `gzip` then
+    // `br` is passed on as it came, both lines kept.
+    let server = RawServer::start(false, |_| {
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Encoding: br\r\nContent-Length: 5\r\n\r\nbytes"
+            .to_vec()
+    });
+    let url = server.url("/");
+    let (body, codings) = run_async_test(TIMEOUT, async move {
+        let response = AsyncHTTPClient::new().fetch(&url).await.unwrap();
+        let codings: Vec<String> = response
+            .headers
+            .get_list("Content-Encoding")
+            .map(str::to_owned)
+            .collect();
+        (response.text(), codings)
+    });
+    assert_eq!(body, "bytes");
+    assert_eq!(codings, ["gzip", "br"]);
+}

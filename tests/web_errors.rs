@@ -297,8 +297,9 @@ impl RequestHandler for Fallback {
 }
 
 /// Ends with a head the codec cannot write: a `Content-Length` that is not
-/// a number or not the body's length, an informational status (at `finish`
-/// or at a `flush`), a status past 999. A cookie is set first, to show it
+/// a number or not the body's length (padded or not), an informational
+/// status (at `finish` or at a `flush`), a 101 with nothing to switch to, a
+/// status past 999. A cookie is set first, to show it
 /// survives onto the 500.
 struct UnwritableHead(&'static str);
 impl RequestHandler for UnwritableHead {
@@ -307,6 +308,12 @@ impl RequestHandler for UnwritableHead {
         match self.0 {
             "length" => cx.set_header("Content-Length", "bogus")?,
             "short" => cx.set_header("Content-Length", 50)?,
+            "padded" => cx.set_header("Content-Length", " 50\t")?,
+            "switching" => {
+                cx.set_status(101);
+                cx.set_header("Upgrade", "websocket")?;
+                cx.set_header("Connection", "Upgrade")?;
+            }
             "informational" => cx.set_status(100),
             "past999" => cx.set_status(1000),
             _ => {
@@ -351,6 +358,8 @@ fn routes(late_write: Arc<AtomicBool>, ran: Arc<AtomicBool>) -> Vec<tornado::web
         url("/panic/compute_etag", || PanicInEtag),
         url("/unwritable/length", || UnwritableHead("length")),
         url("/unwritable/short", || UnwritableHead("short")),
+        url("/unwritable/padded", || UnwritableHead("padded")),
+        url("/unwritable/switching", || UnwritableHead("switching")),
         url("/unwritable/informational", || {
             UnwritableHead("informational")
         }),
@@ -579,7 +588,14 @@ fn headers_set_before_an_error_are_dropped_and_cookies_kept() {
 #[test]
 fn a_head_the_codec_refuses_is_a_500_page_and_the_connection_serves_on() {
     let server = server();
-    for kind in ["length", "short", "informational", "past999", "flushed"] {
+    for kind in [
+        "length",
+        "short",
+        "padded",
+        "informational",
+        "past999",
+        "flushed",
+    ] {
         let mut sock = std::net::TcpStream::connect(server.addr).unwrap();
         sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
             .unwrap();
@@ -603,6 +619,14 @@ fn a_head_the_codec_refuses_is_a_500_page_and_the_connection_serves_on() {
             "{kind}"
         );
     }
+    // A 101 asked for (the request offers an upgrade) is not sent either:
+    // there is nothing to switch the connection to.
+    let refused = fetch(
+        server.addr,
+        b"GET /unwritable/switching HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        false,
+    );
+    assert_eq!(refused.status, 500);
     // A HEAD response announces the length of the body a GET would get.
     let head = fetch(
         server.addr,

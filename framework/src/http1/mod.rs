@@ -98,4 +98,5 @@ pub use error::{LocalProtocolError, ParseError};
 pub use events::{Event, Framing, RequestHead, Version};
 pub use response_head::{ResponseFraming, ResponseInfo};
 pub use state::State;
+pub(crate) use writers::parse_length;
 pub use writers::{BodyFraming, ResponseHead};

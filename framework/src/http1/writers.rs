@@ -420,7 +420,7 @@ fn check_field(name: &[u8], value: &[u8]) -> Result<(), LocalProtocolError> {
 }
 
 /// A `Content-Length` value: decimal digits, optionally padded with spaces.
-fn parse_length(value: &[u8]) -> Option<u64> {
+pub(crate) fn parse_length(value: &[u8]) -> Option<u64> {
     let digits = value.trim_ascii();
     if digits.is_empty() {
         return None;

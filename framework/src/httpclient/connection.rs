@@ -288,7 +288,8 @@ impl Connection {
                         })
                     }
                     Progress::Sent(Ok(())) => sent = body_started,
-                    // The response may be whole in what was read already.
+                    // Reported only if reading fails too (with `IOStream`,
+                    // whose failed write closes it, the next read does).
                     Progress::Sent(Err(SendError::Io(err))) => send_failure = Some(err),
                     Progress::Sent(Err(SendError::Framing(err))) => {
                         return Err(Failed::new(HTTPClientError::InvalidRequest(
@@ -325,12 +326,11 @@ impl Connection {
                     }
                 }
                 Ok(ClientEvent::Response(mut head)) => {
-                    // A server that refuses or redirects the request does not
-                    // want the rest of its body: stop sending it (RFC 9112
-                    // §9.5); the connection closes after the response.
-                    if head.code() >= 300 {
-                        sending = None;
-                    }
+                    // The body keeps going out while the response is read: a
+                    // server may answer early (a 400 head) and end its
+                    // answer only once it has read the whole body. What is
+                    // unsent when the response ends is dropped with the
+                    // connection.
                     let redirect = redirect_location(request, &head);
                     // Tornado's _GzipMessageDelegate renames the field before
                     // the client sees the head (a header_callback included).
@@ -388,12 +388,16 @@ impl Connection {
 /// `_GzipMessageDelegate.headers_received`.
 fn consume_gzip(head: &mut ResponseInfo) -> bool {
     let headers = head.headers_mut();
-    let Some(value) = headers
-        .get_bytes("Content-Encoding")
-        .filter(|v| v.trim_ascii().eq_ignore_ascii_case(b"gzip"))
-        .map(Bytes::copy_from_slice)
-    else {
-        return false;
+    // Every line, joined, must say just `gzip` (Tornado's `headers.get`
+    // joins them): `br` then `gzip` is not decoded at all.
+    let value = {
+        let mut lines = headers.get_list_bytes("Content-Encoding");
+        match (lines.next(), lines.next()) {
+            (Some(value), None) if value.trim_ascii().eq_ignore_ascii_case(b"gzip") => {
+                Bytes::copy_from_slice(value)
+            }
+            _ => return false,
+        }
     };
     headers.add("X-Consumed-Content-Encoding", value);
     headers.remove("Content-Encoding");

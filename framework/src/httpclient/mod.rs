@@ -33,8 +33,8 @@
 //! never sent twice). A redirect to another origin drops the credentials
 //! (`Authorization`, `auth`, `Cookie`) as Tornado does. The response is
 //! read while the request body goes out, as in Tornado, and also while a
-//! `body_producer` runs (Tornado reads only once it is done); a final
-//! status of 300 or more stops the sending of the body. A `Location` that
+//! `body_producer` runs (Tornado reads only once it is done); what of the
+//! body is unsent when the response ends is dropped. A `Location` that
 //! is UTF-8 is read as UTF-8 (Tornado reads every value as Latin-1). Only
 //! plain `http` for now: the stream sits behind
 //! [`ClientStream`]/[`Connector`] so that TLS can be added.

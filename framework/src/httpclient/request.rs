@@ -147,8 +147,8 @@ impl HTTPRequest {
     /// the body with it; the request ends when its future completes. Without
     /// a `Content-Length` header the body is sent chunked. Called again for
     /// each redirect that keeps the method (307, 308). The response is read
-    /// meanwhile: its future is dropped, unfinished, when a final status of
-    /// 300 or more arrives or the response ends first.
+    /// meanwhile: its future is dropped, unfinished, if the response ends
+    /// first.
     ///
     /// ```
     /// use tornado::httpclient::HTTPRequest;

@@ -572,12 +572,9 @@ fn decode_rfc2231(value: &str) -> String {
         }
         _ => ("us-ascii".to_owned(), &unescaped[..]),
     };
-    match python_codec_name(&charset).as_str() {
-        "utf_8" | "utf8" | "u8" | "utf" | "cp65001" | "utf8_ucs2" | "utf8_ucs4" => {
-            String::from_utf8_lossy(bytes).into_owned()
-        }
-        "ascii" | "us_ascii" | "646" | "us" | "cp367" | "csascii" | "ibm367" | "iso646_us"
-        | "iso_ir_6" | "ansi_x3_4_1968" | "ansi_x3_4_1986" | "iso_646_irv_1991" => bytes
+    match python_codec(&charset) {
+        Some(Codec::Utf8) => String::from_utf8_lossy(bytes).into_owned(),
+        Some(Codec::Ascii) => bytes
             .iter()
             .map(|&b| {
                 if b.is_ascii() {
@@ -587,35 +584,62 @@ fn decode_rfc2231(value: &str) -> String {
                 }
             })
             .collect(),
-        _ => bytes.iter().map(|&b| char::from(b)).collect(),
+        None => bytes.iter().map(|&b| char::from(b)).collect(),
     }
 }
 
-/// A charset name as Python's codec lookup sees it (`encodings`'
-/// `normalize_encoding`, lowercased, dots as underscores): runs of other
-/// characters than ASCII letters, digits and `.` become one `_`, none at
-/// either end, so `UTF-8?`, `utf 8` and `-utf8-` all name UTF-8 there.
-fn python_codec_name(charset: &str) -> String {
+/// The two codecs [`decode_rfc2231`] tells apart from Latin-1.
+enum Codec {
+    Utf8,
+    Ascii,
+}
+
+/// The codec Python's `codecs.lookup` finds for `charset`, if one of those
+/// two. As CPython: the name is normalised (ASCII letters, digits and `.`
+/// kept, lowercased; every other run, non-ASCII letters included, one `_`,
+/// none at either end), then looked up as a module name, or as an alias
+/// as it is or with its dots as `_`. So `UTF-8?` and `utf 8` are UTF-8 and
+/// `utf.8` is not a codec at all.
+fn python_codec(charset: &str) -> Option<Codec> {
+    const UTF8: [&str; 6] = ["u8", "utf", "utf8", "utf8_ucs2", "utf8_ucs4", "cp65001"];
+    const ASCII: [&str; 12] = [
+        "646",
+        "ansi_x3.4_1968",
+        "ansi_x3.4_1986",
+        "ansi_x3_4_1968",
+        "cp367",
+        "csascii",
+        "ibm367",
+        "iso646_us",
+        "iso_646.irv_1991",
+        "iso_ir_6",
+        "us",
+        "us_ascii",
+    ];
     let mut name = String::with_capacity(charset.len());
     let mut gap = false;
     for c in charset.chars() {
-        if c.is_alphanumeric() || c == '.' {
+        if c.is_ascii_alphanumeric() || c == '.' {
             if gap && !name.is_empty() {
                 name.push('_');
             }
             gap = false;
-            if c.is_ascii() {
-                name.push(if c == '.' {
-                    '_'
-                } else {
-                    c.to_ascii_lowercase()
-                });
-            }
+            name.push(c.to_ascii_lowercase());
         } else {
             gap = true;
         }
     }
-    name
+    let underscored = name.replace('.', "_");
+    let alias_of = |aliases: &[&str]| {
+        aliases.contains(&name.as_str()) || aliases.contains(&underscored.as_str())
+    };
+    if name == "utf_8" || alias_of(&UTF8) {
+        Some(Codec::Utf8)
+    } else if name == "ascii" || alias_of(&ASCII) {
+        Some(Codec::Ascii)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -639,6 +663,10 @@ mod tests {
             );
         }
         assert_eq!(decode_rfc2231("ascii?''%C3%A9"), "\u{fffd}\u{fffd}");
+        assert_eq!(decode_rfc2231("ansi.x3.4.1968''%C3%A9"), "\u{fffd}\u{fffd}");
+        // Not codecs in Python: the bytes are read as Latin-1.
+        assert_eq!(decode_rfc2231("utf.8''%C3%A9"), "\u{c3}\u{a9}");
+        assert_eq!(decode_rfc2231("as\u{e9}cii''%C3%A9"), "\u{c3}\u{a9}");
         assert_eq!(decode_rfc2231("latin 1''%C3%A9"), "\u{c3}\u{a9}");
     }
 

@@ -591,9 +591,11 @@ impl Handler {
             shared.as_deref().unwrap_or(&self.write_buffer[..])
         };
         if !self.headers_written {
-            if (100..200).contains(&self.status) && self.status != 101 {
+            if (100..200).contains(&self.status) {
                 // An informational status is not an answer: the client
-                // would wait for the final one.
+                // would wait for the final one. A 101 would switch the
+                // connection to a protocol nothing here speaks yet (there
+                // is no upgrade API), so it cannot end a response either.
                 return Err(misuse("A 1xx status cannot end a response"));
             }
             let own_lines = self.headers.len();
@@ -670,10 +672,10 @@ impl Handler {
                 // handler's mistake, answered with a 500 page while nothing
                 // is out (a HEAD response announces the GET body's length).
                 let body = self.write_buffer().len() as u64;
-                let declared = std::str::from_utf8(declared)
-                    .ok()
-                    .and_then(|d| d.parse().ok());
-                if self.request.method != "HEAD" && declared.is_some_and(|d: u64| d != body) {
+                // Read as the codec reads it (padding allowed); one it
+                // cannot read at all, it refuses itself.
+                let declared = crate::http1::parse_length(declared);
+                if self.request.method != "HEAD" && declared.is_some_and(|d| d != body) {
                     return Err(misuse("Content-Length does not match the body written"));
                 }
             } else {
