@@ -4,9 +4,11 @@
 //! one at a time and pipelined, to handlers written as the benchmark's are.
 //!
 //! It also counts the bytes the server thread holds per idle keep-alive
-//! connection (the 2 KiB target), and the allocations made while
+//! connection (the 2 KiB target), the allocations made while
 //! whole responses are streamed chunk by chunk (`write_bytes` or `write`,
-//! each chunk flushed): the byte path.
+//! each chunk flushed): the byte path, and the bytes an HTTP client still
+//! holds for small chunks its `streaming_callback` kept (their own size,
+//! not the 64 KiB receive buffer each was read into).
 //!
 //! `ALLOC_TRACE=40 cargo test --test web_allocations -- --nocapture` prints a
 //! backtrace for each of the first 40 allocations counted, to find where they
@@ -14,14 +16,18 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::backtrace::Backtrace;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::thread;
 use std::time::Duration;
 
 use serde::Serialize;
 use test_support::app_server;
+use tornado::httpclient::{AsyncHTTPClient, HTTPRequest};
+use tornado::testing::run_async_test;
 use tornado::web::{url, Application, Bytes, Handler, RequestHandler, Result};
 
 /// Counts allocations made on threads that opted in, while `MEASURING`.
@@ -321,6 +327,49 @@ fn idle_bytes_per_connection(count: usize) -> isize {
     LIVE_BYTES.load(Ordering::SeqCst) / count as isize
 }
 
+/// Body bytes the trickling server sends, one per packet.
+const TRICKLED: usize = 400;
+
+/// Fetches a body trickled one byte per packet, its `streaming_callback`
+/// keeping every chunk; returns the chunks and the bytes this thread still
+/// holds after the fetch (measured on this, the client's, thread).
+fn kept_small_chunks() -> (Vec<Bytes>, isize) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let head =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {TRICKLED}\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(head.as_bytes());
+        for _ in 0..TRICKLED {
+            let _ = stream.write_all(b"x");
+            thread::sleep(Duration::from_millis(1));
+        }
+    });
+    run_async_test(Duration::from_secs(20), async move {
+        let kept: Rc<RefCell<Vec<Bytes>>> = Rc::default();
+        let keep = kept.clone();
+        let client = AsyncHTTPClient::new();
+        let request = HTTPRequest::new(format!("http://{addr}/"))
+            .streaming_callback(move |chunk| keep.borrow_mut().push(chunk));
+        COUNTED.with(|c| c.set(true));
+        let before = LIVE_BYTES.load(Ordering::SeqCst);
+        MEASURING.store(true, Ordering::SeqCst);
+        let response = client.fetch(request).await;
+        MEASURING.store(false, Ordering::SeqCst);
+        COUNTED.with(|c| c.set(false));
+        let held = LIVE_BYTES.load(Ordering::SeqCst) - before;
+        assert_eq!(response.map(|r| r.code).ok(), Some(200));
+        (kept.take(), held)
+    })
+}
+
 // One test, so the measurements never overlap on the shared counters.
 #[test]
 fn keep_alive_and_pipelined_requests_allocate_nothing() {
@@ -347,5 +396,19 @@ fn keep_alive_and_pipelined_requests_allocate_nothing() {
         (shared, copied),
         (0, 0),
         "allocations while streaming (run with ALLOC_TRACE=40 to see where)"
+    );
+    let (kept, held) = kept_small_chunks();
+    let total: usize = kept.iter().map(Bytes::len).sum();
+    assert_eq!(total, TRICKLED);
+    assert!(kept.len() >= 50, "{} chunks: too few to tell", kept.len());
+    println!(
+        "{} kept chunks of a trickled body hold {held} bytes",
+        kept.len()
+    );
+    // Each chunk pinning its 64 KiB receive buffer would hold over 3 MiB.
+    assert!(
+        held < 1024 * 1024,
+        "{} chunks hold {held} bytes",
+        kept.len()
     );
 }

@@ -586,43 +586,37 @@ fn long_poll_server() -> (ServerThread, Arc<AtomicBool>, Arc<Hooks>) {
     (app_server(app), left_early, hooks)
 }
 
-#[test]
-fn wait_for_close_ends_a_long_poll_when_the_client_leaves() {
-    // Tornado's chat demo cancels its wait in on_connection_close, called
-    // mid-await; here the handler races its wait against wait_for_close.
-    let (server, left_early, hooks) = long_poll_server();
-    let mut sock = server.connect();
-    sock.write_all(b"GET /poll/long HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    thread::sleep(Duration::from_millis(100));
-    let left_at = Instant::now();
-    drop(sock);
-    assert!(
-        wait_until(Duration::from_secs(5), || left_early.load(Ordering::SeqCst)),
-        "the handler still waited after its client left"
-    );
-    assert!(left_at.elapsed() < Duration::from_secs(5));
-    hooks.assert_closed_then_finished();
-}
-
-#[test]
-fn wait_for_close_ends_a_long_poll_whose_client_sent_more_than_is_buffered() {
-    // Past a bound (header limit + chunk size) the server stops reading a
-    // busy connection's pipelined bytes; it must still see the client go.
+/// Starts a long poll, sends `extra` more bytes after its request, leaves,
+/// and checks that the handler's wait ended at once.
+fn assert_a_long_poll_ends_when_its_client_leaves(extra: usize) {
     let (server, left_early, hooks) = long_poll_server();
     let mut sock = server.connect();
     let mut request = b"GET /poll/long HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
-    request.extend(std::iter::repeat_n(b'x', 200 * 1024));
+    request.extend(std::iter::repeat_n(b'x', extra));
     sock.write_all(&request).unwrap();
     thread::sleep(Duration::from_millis(200));
     let left_at = Instant::now();
     drop(sock);
     assert!(
         wait_until(Duration::from_secs(5), || left_early.load(Ordering::SeqCst)),
-        "the handler still waited after its client left"
+        "the handler still waited after its client left ({extra} bytes sent after)"
     );
     assert!(left_at.elapsed() < Duration::from_secs(5));
     hooks.assert_closed_then_finished();
+}
+
+#[test]
+fn wait_for_close_ends_a_long_poll_when_the_client_leaves() {
+    // Tornado's chat demo cancels its wait in on_connection_close, called
+    // mid-await; here the handler races its wait against wait_for_close.
+    assert_a_long_poll_ends_when_its_client_leaves(0);
+}
+
+#[test]
+fn wait_for_close_ends_a_long_poll_whose_client_sent_more_than_is_buffered() {
+    // Past a bound (header limit + chunk size) the server stops reading a
+    // busy connection's pipelined bytes; it must still see the client go.
+    assert_a_long_poll_ends_when_its_client_leaves(200 * 1024);
 }
 
 /// Hands its wait for the client to a task of its own (a background job
