@@ -11,7 +11,7 @@ const TOO_LARGE: &str = "HTTP/1.1 413 Request Entity Too Large";
 /// An echo server that accepts bodies of at most 100 bytes.
 fn small_body_server() -> ServerThread {
     echo_server(HTTPServerSettings {
-        max_body_size: 100,
+        max_body_size: Some(100),
         ..HTTPServerSettings::default()
     })
 }
@@ -197,4 +197,39 @@ fn bodyless_request_with_expect_gets_no_100() {
     let response = read_response(&mut sock, false);
     assert_eq!(response.status, 200, "the final response, not a 100");
     assert_eq!(response.body, b"GET /g ");
+}
+
+#[test]
+fn max_buffer_size_is_the_body_limit_when_max_body_size_is_unset() {
+    // Tornado's HTTP1Connection: `max_body_size or stream.max_buffer_size`,
+    // the usual way to raise or lower its upload limit.
+    let server = echo_server(HTTPServerSettings {
+        max_buffer_size: 1000,
+        ..HTTPServerSettings::default()
+    });
+    let out = send_expect_close(
+        server.addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n",
+    );
+    assert_eq!(status_line(&out), TOO_LARGE);
+    let mut sock = TcpStream::connect(server.addr).unwrap();
+    sock.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        .unwrap();
+    sock.write_all(&[b'a'; 1000]).unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!(response.status, 200);
+    assert!(response.body.ends_with(&[b'a'; 1000]));
+    // Set, max_body_size wins, above max_buffer_size too.
+    let server = echo_server(HTTPServerSettings {
+        max_buffer_size: 1000,
+        max_body_size: Some(5000),
+        ..HTTPServerSettings::default()
+    });
+    let mut sock = TcpStream::connect(server.addr).unwrap();
+    sock.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
+        .unwrap();
+    sock.write_all(&[b'a'; 5000]).unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!(response.status, 200);
+    assert!(response.body.ends_with(&[b'a'; 5000]));
 }

@@ -122,6 +122,26 @@ fn xheaders_read_a_field_sent_on_several_lines_as_one_list() {
 }
 
 #[test]
+fn xheaders_read_a_line_that_is_not_utf8_entry_by_entry() {
+    // nginx's `$proxy_add_x_forwarded_for` appends the client's address to
+    // the line the client sent: a stray byte there must not hide it (the
+    // proxy's own address would pass for the client's).
+    let server = client_facts_server(xheaders_on());
+    let mut sock = server.connect();
+    sock.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: \xff, 203.0.113.9\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"203.0.113.9 http");
+    // An X-Real-Ip or X-Scheme that is not valid is still the one read, as
+    // in Tornado: nothing changes, X-Forwarded-For is not consulted.
+    sock.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Real-Ip: \xff\r\nX-Forwarded-For: 203.0.113.9\r\n\
+          X-Scheme: \xffhttps\r\nX-Forwarded-Proto: https\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(read_response(&mut sock, false).body, b"127.0.0.1 http");
+}
+
+#[test]
 fn xheaders_real_ip_wins_over_forwarded_for() {
     let server = client_facts_server(xheaders_on());
     let mut sock = server.connect();
@@ -416,7 +436,7 @@ fn every_member_of_a_multi_member_gzip_body_arrives() {
 fn gzip_body_expanding_past_max_body_size_is_413() {
     let server = encoding_server(HTTPServerSettings {
         decompress_request: true,
-        max_body_size: 10_000,
+        max_body_size: Some(10_000),
         ..HTTPServerSettings::default()
     });
     let mut sock = server.connect();
@@ -769,6 +789,22 @@ fn close_all_connections_closes_idle_at_once_and_lets_in_flight_finish() {
     assert!(is_closed(&mut busy), "closed after its response");
     done.recv_timeout(Duration::from_secs(5))
         .expect("close_all_connections resolves once all are closed");
+}
+
+#[test]
+fn a_connection_opened_after_close_all_connections_is_served() {
+    // Tornado's close_all_connections closes the connections open then; a
+    // server still listening serves the next one as usual.
+    let (started_tx, _started) = mpsc::channel();
+    let server = ShutdownServer::start(slow_delegate(started_tx, Arc::new(AtomicBool::new(true))));
+    let done = server.close_all_connections();
+    done.recv_timeout(Duration::from_secs(5)).unwrap();
+    let mut sock = server.connect();
+    sock.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!((response.status, &response.body[..]), (200, &b"fast"[..]));
+    assert_eq!(response.header("connection"), None, "kept alive");
 }
 
 #[test]

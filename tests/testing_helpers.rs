@@ -182,7 +182,7 @@ fn transport_failures_are_599_responses() {
     let mut test = AsyncHTTPTestCase::with_settings(
         app(),
         HTTPServerSettings {
-            max_body_size: 4,
+            max_body_size: Some(4),
             ..HTTPServerSettings::default()
         },
     )

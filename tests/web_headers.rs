@@ -652,7 +652,7 @@ fn over_limit_body_is_413() {
     let server = app_server_with(
         app(Arc::new(AtomicUsize::new(0))),
         HTTPServerSettings {
-            max_body_size: 16,
+            max_body_size: Some(16),
             ..HTTPServerSettings::default()
         },
     );

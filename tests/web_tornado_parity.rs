@@ -389,7 +389,7 @@ fn pair() -> &'static Pair {
         rust: app_server_with(
             rust_app(),
             HTTPServerSettings {
-                max_body_size: 1024,
+                max_body_size: Some(1024),
                 ..HTTPServerSettings::default()
             },
         ),

@@ -1,6 +1,6 @@
 //! The connections one server serves on one thread, for graceful shutdown.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -22,8 +22,6 @@ pub(crate) struct Tracked {
 #[derive(Debug, Default)]
 pub(crate) struct Connections {
     open: RefCell<Slab<Rc<Tracked>>>,
-    /// Set by `close_all`: new requests are refused, idle connections closed.
-    closing: Cell<bool>,
     /// Set whenever the last connection closes.
     drained: Event,
 }
@@ -47,10 +45,6 @@ impl Connections {
             control: ConnectionControl::default(),
             connection,
         });
-        if self.closing.get() {
-            tracked.control.closing.set(true);
-            tracked.connection.disable_keep_alive();
-        }
         if self.open.borrow().is_empty() {
             self.drained.clear();
         }
@@ -73,9 +67,9 @@ impl Connections {
     }
 
     /// Closes idle connections now and has busy ones close after their
-    /// current response.
+    /// current response. Only those open now, as Tornado's
+    /// `close_all_connections`: a server still listening serves the next.
     pub(crate) fn close_all(&self) {
-        self.closing.set(true);
         let open: Vec<Rc<Tracked>> = self.open.borrow().iter().map(|(_, t)| t.clone()).collect();
         for tracked in open {
             tracked.control.closing.set(true);

@@ -38,7 +38,7 @@ static NEXT_SERVER_ID: AtomicU64 = AtomicU64::new(1);
 ///
 /// let settings = HTTPServerSettings {
 ///     xheaders: true,
-///     max_body_size: 10 * 1024 * 1024,
+///     max_body_size: Some(10 * 1024 * 1024),
 ///     idle_connection_timeout: Some(Duration::from_secs(60)),
 ///     ..HTTPServerSettings::default()
 /// };
@@ -73,9 +73,11 @@ pub struct HTTPServerSettings {
     pub header_timeout: Option<Duration>,
     /// How long a request body may take. Default none.
     pub body_timeout: Option<Duration>,
-    /// Largest request body (413 past it). Default 100 MiB.
-    pub max_body_size: u64,
-    /// Largest read buffer of a connection's stream. Default 100 MiB.
+    /// Largest request body (413 past it). `None` (the default):
+    /// `max_buffer_size`, as in Tornado.
+    pub max_body_size: Option<u64>,
+    /// Largest read buffer of a connection's stream, and the body limit
+    /// when `max_body_size` is not set. Default 100 MiB.
     pub max_buffer_size: usize,
 }
 
@@ -92,7 +94,7 @@ impl Default for HTTPServerSettings {
             idle_connection_timeout: params.idle_connection_timeout,
             header_timeout: params.header_timeout,
             body_timeout: params.body_timeout,
-            max_body_size: params.max_body_size,
+            max_body_size: None,
             max_buffer_size: crate::iostream::DEFAULT_MAX_BUFFER_SIZE,
         }
     }
@@ -106,7 +108,11 @@ impl HTTPServerSettings {
             max_header_size: self.max_header_size,
             header_timeout: self.header_timeout,
             idle_connection_timeout: self.idle_connection_timeout,
-            max_body_size: self.max_body_size,
+            // Tornado's `HTTP1Connection`: `max_body_size or
+            // stream.max_buffer_size`.
+            max_body_size: self
+                .max_body_size
+                .unwrap_or(u64::try_from(self.max_buffer_size).unwrap_or(u64::MAX)),
             body_timeout: self.body_timeout,
             decompress: self.decompress_request,
         }

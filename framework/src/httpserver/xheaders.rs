@@ -33,7 +33,7 @@ impl ProxyTrust {
         remote_ip: &mut String,
         protocol: &mut &'static str,
     ) {
-        let forwarded_for = headers.get_joined("X-Forwarded-For");
+        let forwarded_for = joined_lossy(headers, "X-Forwarded-For");
         let forwarded_ip = forwarded_for.as_deref().and_then(|list| {
             let mut entries = list.split(',').map(str::trim).rev().peekable();
             while let Some(ip) = entries.next() {
@@ -44,14 +44,13 @@ impl ProxyTrust {
             }
             None
         });
-        let real_ip = headers.get_joined("X-Real-Ip");
+        let real_ip = joined_lossy(headers, "X-Real-Ip");
         let candidate = real_ip.as_deref().or(forwarded_ip).map(str::trim);
         if let Some(ip) = candidate.filter(|ip| ip.parse::<IpAddr>().is_ok()) {
             *remote_ip = ip.to_owned();
         }
-        let scheme = headers
-            .get_joined("X-Scheme")
-            .or_else(|| headers.get_joined("X-Forwarded-Proto"));
+        let scheme = joined_lossy(headers, "X-Scheme")
+            .or_else(|| joined_lossy(headers, "X-Forwarded-Proto"));
         match scheme
             .as_deref()
             .and_then(|list| list.rsplit(',').next())
@@ -62,6 +61,20 @@ impl ProxyTrust {
             _ => {}
         }
     }
+}
+
+/// Every line of `name` joined with commas, each read lossily: a byte
+/// that is not UTF-8 spoils its own entry, not the line (nginx appends the
+/// client's address to the `X-Forwarded-For` line the client sent, which
+/// may hold anything), as Tornado reads them as Latin-1.
+fn joined_lossy(headers: &HTTPHeaders, name: &str) -> Option<String> {
+    let mut lines = headers.get_list_bytes(name);
+    let mut joined = String::from_utf8_lossy(lines.next()?).into_owned();
+    for line in lines {
+        joined.push(',');
+        joined.push_str(&String::from_utf8_lossy(line));
+    }
+    Some(joined)
 }
 
 /// Wraps a message delegate: applies the proxy headers to the connection's
