@@ -206,6 +206,9 @@ fn run(
     ]);
     let settings = HTTPServerSettings {
         xheaders,
+        // A body that stops arriving is not waited for forever (Tornado's
+        // default, and ours, is no limit).
+        body_timeout: Some(Duration::from_secs(60)),
         ..HTTPServerSettings::default()
     };
     let server = Rc::new(HTTPServer::with_settings(app, settings));

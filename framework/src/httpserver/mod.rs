@@ -347,7 +347,7 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
         connections.close_all();
         if !connections.drained_within(grace).await {
             log::info!(target: "tornado.general",
-                "Closing {} connections still busy after {grace:?}",
+                "Closing {} connections of this thread still busy after {grace:?}",
                 connections.len()
             );
             connections.close_streams();
