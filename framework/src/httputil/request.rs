@@ -160,30 +160,19 @@ impl HTTPServerRequest {
     }
 
     /// Lets go of everything this request shares with its connection (the
-    /// connection, the head's and the body's bytes) and of its uploads,
-    /// keeping the capacity of its own strings and maps for the next
-    /// request (which [`refill`](HTTPServerRequest::refill) resets).
+    /// connection, the head's and the body's bytes) and of its uploads and
+    /// form values, keeping the capacity of its own strings and maps for
+    /// the next request (which [`refill`](HTTPServerRequest::refill) resets).
     pub(crate) fn recycle(&mut self) {
         self.headers.clear();
         self.body = Bytes::new();
         self.connection = None;
         // Uploads and form values can be large: none outlives its request
         // in a pooled context.
-        clear_map(&mut self.files);
-        clear_map(&mut self.arguments);
-        clear_map(&mut self.query_arguments);
-        clear_map(&mut self.body_arguments);
-    }
-
-    /// Whether the argument maps this request grew are small enough to
-    /// keep (empty) in a pool: a form of a million fields leaves a table
-    /// of a million slots behind.
-    pub(crate) fn fits_in_pool(&self) -> bool {
-        const MAX_KEPT: usize = 1024;
-        [&self.arguments, &self.query_arguments, &self.body_arguments]
-            .iter()
-            .all(|map| map.capacity() <= MAX_KEPT)
-            && self.files.capacity() <= MAX_KEPT
+        empty_for_pool(&mut self.files);
+        empty_for_pool(&mut self.arguments);
+        empty_for_pool(&mut self.query_arguments);
+        empty_for_pool(&mut self.body_arguments);
     }
 
     /// Parses `body` by its `Content-Type` (form-encoded or multipart) into
@@ -318,6 +307,21 @@ pub(crate) fn clear_map<K, V>(map: &mut HashMap<K, V>) {
     }
 }
 
+/// Empties `map` for a pooled request: its capacity is kept unless it grew
+/// past what a form usually has (a form of a million fields would leave a
+/// table of a million slots waiting in the pool).
+fn empty_for_pool<K, V>(map: &mut HashMap<K, V>) {
+    const MAX_KEPT: usize = 1024;
+    if map.is_empty() {
+        return;
+    }
+    if map.capacity() > MAX_KEPT {
+        *map = HashMap::new();
+    } else {
+        map.clear();
+    }
+}
+
 /// `text` split around the (ASCII) separator at byte `at`. Callers find it
 /// with a plain byte loop: on the few bytes of a URI or a Host, cheaper than
 /// `str`'s char searcher and its `memchr` set-up.
@@ -388,11 +392,11 @@ mod tests {
         assert!(request.arguments.is_empty());
         assert!(request.query_arguments.is_empty());
         assert!(request.body_arguments.is_empty());
-        assert!(request.fits_in_pool());
         for i in 0..5000 {
             request.arguments.insert(i.to_string(), Vec::new());
         }
-        assert!(!request.fits_in_pool(), "a huge table is not pooled");
+        request.recycle();
+        assert_eq!(request.arguments.capacity(), 0, "a huge table is let go");
     }
 
     #[test]

@@ -218,8 +218,7 @@ impl Handler {
     /// pool (a large unflushed page is not kept around).
     pub(crate) fn fits_in_pool(&self) -> bool {
         const MAX_KEPT: usize = 64 * 1024;
-        self.request.fits_in_pool()
-            && self.write_buffer.capacity() <= MAX_KEPT
+        self.write_buffer.capacity() <= MAX_KEPT
             && self.header_scratch.capacity() <= MAX_KEPT
             && self.headers.buffer_capacity() <= MAX_KEPT
             && self.handler_defaults.buffer_capacity() <= MAX_KEPT
@@ -598,7 +597,10 @@ impl Handler {
                 // is no upgrade API), so it cannot end a response either.
                 return Err(misuse("A 1xx status cannot end a response"));
             }
-            let own_lines = self.headers.len();
+            // The handler's own lines, to go back to if the head is refused
+            // (the cookies then stay for the error page); most responses
+            // set no cookie.
+            let own_lines = (!self.new_cookies.is_empty()).then(|| self.headers.len());
             for (_, cookie) in &self.new_cookies {
                 self.headers.add("Set-Cookie", cookie);
             }
@@ -610,10 +612,14 @@ impl Handler {
             let written =
                 conn.write_checked_headers(self.status, &self.reason, &self.headers, small, then);
             if let Err(err) = written {
-                self.headers.truncate(own_lines);
+                if let Some(own_lines) = own_lines {
+                    self.headers.truncate(own_lines);
+                }
                 return Err(err.into());
             }
-            self.new_cookies.clear();
+            if own_lines.is_some() {
+                self.new_cookies.clear();
+            }
             self.headers_written = true;
         } else if !small.is_empty() {
             conn.write(small)?;
