@@ -207,7 +207,8 @@ fn run(
     let settings = HTTPServerSettings {
         xheaders,
         // A body that stops arriving is not waited for forever (Tornado's
-        // default, and ours, is no limit).
+        // default, and ours, is no limit). It bounds the whole body: this
+        // app takes small ones only.
         body_timeout: Some(Duration::from_secs(60)),
         ..HTTPServerSettings::default()
     };

@@ -357,6 +357,25 @@ fn a_limit_the_delegate_lowers_holds_for_the_decompressed_body() {
 }
 
 #[test]
+fn a_body_under_two_content_codings_is_left_alone() {
+    // Tornado decodes only when the joined value is `gzip`: with `gzip`
+    // then `br`, the body and both lines reach the delegate as sent.
+    let server = encoding_server(decompressing());
+    let mut sock = server.connect();
+    let compressed = gzip(b"two codings");
+    write!(
+        sock,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Encoding: br\r\nContent-Length: {}\r\n\r\n",
+        compressed.len()
+    )
+    .unwrap();
+    sock.write_all(&compressed).unwrap();
+    let mut expected = b"-|gzip|".to_vec();
+    expected.extend_from_slice(&compressed);
+    assert_eq!(read_response(&mut sock, false).body, expected);
+}
+
+#[test]
 fn corrupt_gzip_body_is_400() {
     let server = encoding_server(decompressing());
     let mut sock = server.connect();
@@ -805,6 +824,30 @@ fn a_connection_opened_after_close_all_connections_is_served() {
     let response = read_response(&mut sock, false);
     assert_eq!((response.status, &response.body[..]), (200, &b"fast"[..]));
     assert_eq!(response.header("connection"), None, "kept alive");
+}
+
+#[test]
+fn a_connection_that_comes_in_while_close_all_connections_waits_is_closed() {
+    // Tornado's close_all_connections closes connections until none is
+    // left: one arriving meanwhile (accepted just before `stop`) is closed
+    // too, instead of keeping the wait going for its keep-alive.
+    let (started_tx, started) = mpsc::channel();
+    let release = Arc::new(AtomicBool::new(false));
+    let server = ShutdownServer::start(slow_delegate(started_tx, release.clone()));
+    let mut busy = server.connect();
+    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    started.recv_timeout(Duration::from_secs(5)).unwrap();
+    let done = server.close_all_connections();
+    assert!(quiet(&mut busy));
+    let mut late = server.connect();
+    late.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(is_closed(&mut late), "closed, not kept alive");
+    release.store(true, Ordering::SeqCst);
+    assert_eq!(read_response(&mut busy, false).body, b"slow done");
+    done.recv_timeout(Duration::from_secs(5))
+        .expect("close_all_connections resolves once the in-flight request is done");
 }
 
 #[test]

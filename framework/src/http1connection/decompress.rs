@@ -106,10 +106,14 @@ impl<M: HTTPMessageDelegate> GzipMessageDelegate<M> {
 impl<M: HTTPMessageDelegate> HTTPMessageDelegate for GzipMessageDelegate<M> {
     async fn headers_received(&mut self, mut head: RequestHead) {
         let headers = head.headers_mut();
-        if headers
-            .get("Content-Encoding")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"))
-        {
+        // Every line, joined, must say just `gzip`, as Tornado's
+        // `headers.get` joins them: `gzip` then `br` is left alone.
+        let gzip = {
+            let mut lines = headers.get_list_bytes("Content-Encoding");
+            matches!((lines.next(), lines.next()),
+                (Some(value), None) if value.trim_ascii().eq_ignore_ascii_case(b"gzip"))
+        };
+        if gzip {
             self.decoder = Some(MultiGzDecoder::new(Capped {
                 buffer: Vec::new(),
                 written: 0,

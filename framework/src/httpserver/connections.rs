@@ -1,6 +1,6 @@
 //! The connections one server serves on one thread, for graceful shutdown.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -22,6 +22,11 @@ pub(crate) struct Tracked {
 #[derive(Debug, Default)]
 pub(crate) struct Connections {
     open: RefCell<Slab<Rc<Tracked>>>,
+    /// Set from `close_all` until `end_closing`: a connection that comes in
+    /// meanwhile is closed too, as Tornado's `close_all_connections` closes
+    /// connections until none is left (one accepted just before `stop`
+    /// starts serving an iteration later).
+    closing: Cell<bool>,
     /// Set whenever the last connection closes.
     drained: Event,
 }
@@ -45,6 +50,10 @@ impl Connections {
             control: ConnectionControl::default(),
             connection,
         });
+        if self.closing.get() {
+            tracked.control.closing.set(true);
+            tracked.connection.disable_keep_alive();
+        }
         if self.open.borrow().is_empty() {
             self.drained.clear();
         }
@@ -67,9 +76,10 @@ impl Connections {
     }
 
     /// Closes idle connections now and has busy ones close after their
-    /// current response. Only those open now, as Tornado's
-    /// `close_all_connections`: a server still listening serves the next.
+    /// current response; so are those that come in until
+    /// [`end_closing`](Self::end_closing).
     pub(crate) fn close_all(&self) {
+        self.closing.set(true);
         let open: Vec<Rc<Tracked>> = self.open.borrow().iter().map(|(_, t)| t.clone()).collect();
         for tracked in open {
             tracked.control.closing.set(true);
@@ -79,6 +89,12 @@ impl Connections {
                 tracked.connection.disable_keep_alive();
             }
         }
+    }
+
+    /// Ends what `close_all` began: a server still (or again) listening
+    /// serves its next connections as usual.
+    pub(crate) fn end_closing(&self) {
+        self.closing.set(false);
     }
 
     /// Closes every connection's stream, busy or not (what Tornado's

@@ -325,6 +325,7 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
         let connections = Connections::of_server(self.id);
         connections.close_all();
         connections.wait_drained().await;
+        connections.end_closing();
     }
 
     /// [`close_all_connections`](HTTPServer::close_all_connections), giving
@@ -360,6 +361,7 @@ impl<D: HTTPServerConnectionDelegate + 'static> HTTPServer<D> {
                 );
             }
         }
+        connections.end_closing();
     }
 
     /// Closes every connection of this thread at once, busy or not, as

@@ -35,7 +35,7 @@ impl ProxyTrust {
     ) {
         let forwarded_for = joined_lossy(headers, "X-Forwarded-For");
         let forwarded_ip = forwarded_for.as_deref().and_then(|list| {
-            let mut entries = list.split(',').map(str::trim).rev().peekable();
+            let mut entries = list.split(',').map(trim_ows).rev().peekable();
             while let Some(ip) = entries.next() {
                 let trusted = self.trusted_downstream.iter().any(|t| t == ip);
                 if !trusted || entries.peek().is_none() {
@@ -45,7 +45,7 @@ impl ProxyTrust {
             None
         });
         let real_ip = joined_lossy(headers, "X-Real-Ip");
-        let candidate = real_ip.as_deref().or(forwarded_ip).map(str::trim);
+        let candidate = real_ip.as_deref().or(forwarded_ip).map(trim_ows);
         if let Some(ip) = candidate.filter(|ip| ip.parse::<IpAddr>().is_ok()) {
             *remote_ip = ip.to_owned();
         }
@@ -54,13 +54,19 @@ impl ProxyTrust {
         match scheme
             .as_deref()
             .and_then(|list| list.rsplit(',').next())
-            .map(str::trim)
+            .map(trim_ows)
         {
             Some("http") => *protocol = "http",
             Some("https") => *protocol = "https",
             _ => {}
         }
     }
+}
+
+/// `text` without the spaces and tabs around it (not Unicode whitespace:
+/// Tornado strips the Latin-1 text, where a U+00A0 is two bytes).
+fn trim_ows(text: &str) -> &str {
+    text.trim_matches(|c| c == ' ' || c == '\t')
 }
 
 /// Every line of `name` joined with commas, each read lossily: a byte
