@@ -199,6 +199,16 @@ fn bodyless_request_with_expect_gets_no_100() {
     assert_eq!(response.body, b"GET /g ");
 }
 
+/// Whether `server` echoes a POST of `len` bytes (200 with the bytes).
+fn echoes_a_body_of(server: &ServerThread, len: usize) -> bool {
+    let mut sock = TcpStream::connect(server.addr).unwrap();
+    let head = format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\n\r\n");
+    sock.write_all(head.as_bytes()).unwrap();
+    sock.write_all(&vec![b'a'; len]).unwrap();
+    let response = read_response(&mut sock, false);
+    response.status == 200 && response.body.ends_with(&vec![b'a'; len])
+}
+
 #[test]
 fn max_buffer_size_is_the_body_limit_when_max_body_size_is_unset() {
     // Tornado's HTTP1Connection: `max_body_size or stream.max_buffer_size`,
@@ -212,24 +222,12 @@ fn max_buffer_size_is_the_body_limit_when_max_body_size_is_unset() {
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n",
     );
     assert_eq!(status_line(&out), TOO_LARGE);
-    let mut sock = TcpStream::connect(server.addr).unwrap();
-    sock.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
-        .unwrap();
-    sock.write_all(&[b'a'; 1000]).unwrap();
-    let response = read_response(&mut sock, false);
-    assert_eq!(response.status, 200);
-    assert!(response.body.ends_with(&[b'a'; 1000]));
+    assert!(echoes_a_body_of(&server, 1000));
     // Set, max_body_size wins, above max_buffer_size too.
     let server = echo_server(HTTPServerSettings {
         max_buffer_size: 1000,
         max_body_size: Some(5000),
         ..HTTPServerSettings::default()
     });
-    let mut sock = TcpStream::connect(server.addr).unwrap();
-    sock.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
-        .unwrap();
-    sock.write_all(&[b'a'; 5000]).unwrap();
-    let response = read_response(&mut sock, false);
-    assert_eq!(response.status, 200);
-    assert!(response.body.ends_with(&[b'a'; 5000]));
+    assert!(echoes_a_body_of(&server, 5000));
 }

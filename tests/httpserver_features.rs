@@ -826,11 +826,16 @@ fn a_connection_opened_after_close_all_connections_is_served() {
     assert_eq!(response.header("connection"), None, "kept alive");
 }
 
-#[test]
-fn a_connection_that_comes_in_while_close_all_connections_waits_is_closed() {
-    // Tornado's close_all_connections closes connections until none is
-    // left: one arriving meanwhile (accepted just before `stop`) is closed
-    // too, instead of keeping the wait going for its keep-alive.
+/// A server in `close_all_connections`, waiting for a `/slow` request in
+/// flight on `busy` until `release` is set; `done` hears when it resolves.
+struct ClosingWhileBusy {
+    server: ShutdownServer,
+    busy: TcpStream,
+    release: Arc<AtomicBool>,
+    done: mpsc::Receiver<()>,
+}
+
+fn closing_while_busy() -> ClosingWhileBusy {
     let (started_tx, started) = mpsc::channel();
     let release = Arc::new(AtomicBool::new(false));
     let server = ShutdownServer::start(slow_delegate(started_tx, release.clone()));
@@ -839,7 +844,26 @@ fn a_connection_that_comes_in_while_close_all_connections_waits_is_closed() {
         .unwrap();
     started.recv_timeout(Duration::from_secs(5)).unwrap();
     let done = server.close_all_connections();
-    assert!(quiet(&mut busy));
+    assert!(quiet(&mut busy), "the in-flight request is not cut short");
+    ClosingWhileBusy {
+        server,
+        busy,
+        release,
+        done,
+    }
+}
+
+#[test]
+fn a_connection_that_comes_in_while_close_all_connections_waits_is_closed() {
+    // Tornado's close_all_connections closes connections until none is
+    // left: one arriving meanwhile (accepted just before `stop`) is closed
+    // too, instead of keeping the wait going for its keep-alive.
+    let ClosingWhileBusy {
+        server,
+        mut busy,
+        release,
+        done,
+    } = closing_while_busy();
     let mut late = server.connect();
     late.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
@@ -852,15 +876,12 @@ fn a_connection_that_comes_in_while_close_all_connections_waits_is_closed() {
 
 #[test]
 fn in_flight_response_during_shutdown_says_connection_close() {
-    let (started_tx, started) = mpsc::channel();
-    let release = Arc::new(AtomicBool::new(false));
-    let server = ShutdownServer::start(slow_delegate(started_tx, release.clone()));
-    let mut busy = server.connect();
-    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    started.recv_timeout(Duration::from_secs(5)).unwrap();
-    let done = server.close_all_connections();
-    assert!(quiet(&mut busy));
+    let ClosingWhileBusy {
+        server: _server,
+        mut busy,
+        release,
+        done,
+    } = closing_while_busy();
     release.store(true, Ordering::SeqCst);
     let response = read_response(&mut busy, false);
     assert_eq!(response.body, b"slow done");
