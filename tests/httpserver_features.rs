@@ -826,6 +826,17 @@ fn a_connection_opened_after_close_all_connections_is_served() {
     assert_eq!(response.header("connection"), None, "kept alive");
 }
 
+/// Whether the server closed `sock` (EOF or a reset) within 2 s, rather
+/// than answering or leaving it open.
+fn closed_at_once(sock: &mut TcpStream) -> bool {
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut byte = [0u8; 1];
+    match sock.read(&mut byte) {
+        Ok(n) => n == 0,
+        Err(err) => err.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
 /// A server in `close_all_connections`, waiting for a `/slow` request in
 /// flight on `busy` until `release` is set; `done` hears when it resolves.
 struct ClosingWhileBusy {
@@ -867,11 +878,38 @@ fn a_connection_that_comes_in_while_close_all_connections_waits_is_closed() {
     let mut late = server.connect();
     late.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    assert!(is_closed(&mut late), "closed, not kept alive");
+    assert!(
+        closed_at_once(&mut late),
+        "closed, not served nor left open"
+    );
     release.store(true, Ordering::SeqCst);
     assert_eq!(read_response(&mut busy, false).body, b"slow done");
     done.recv_timeout(Duration::from_secs(5))
         .expect("close_all_connections resolves once the in-flight request is done");
+}
+
+#[test]
+fn a_close_within_a_grace_that_ends_first_leaves_the_other_closing() {
+    // close_all_connections and close_all_connections_within at once: the
+    // second returns after its grace while the first still waits for a
+    // busy handler; connections coming in then are still closed.
+    let ClosingWhileBusy {
+        server,
+        busy: _busy,
+        release,
+        done,
+    } = closing_while_busy();
+    let within = server.close_all_connections_within(Some(Duration::from_millis(50)));
+    within.recv_timeout(Duration::from_secs(5)).unwrap();
+    let mut late = server.connect();
+    late.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(
+        closed_at_once(&mut late),
+        "closed, not served nor left open"
+    );
+    release.store(true, Ordering::SeqCst);
+    done.recv_timeout(Duration::from_secs(5)).unwrap();
 }
 
 #[test]

@@ -22,11 +22,12 @@ pub(crate) struct Tracked {
 #[derive(Debug, Default)]
 pub(crate) struct Connections {
     open: RefCell<Slab<Rc<Tracked>>>,
-    /// Set from `close_all` until `end_closing`: a connection that comes in
-    /// meanwhile is closed too, as Tornado's `close_all_connections` closes
-    /// connections until none is left (one accepted just before `stop`
-    /// starts serving an iteration later).
-    closing: Cell<bool>,
+    /// The `close_all` calls not yet ended by `end_closing` (several may
+    /// wait at once): while any is, a connection that comes in is closed
+    /// too, as Tornado's `close_all_connections` closes connections until
+    /// none is left (one accepted just before `stop` starts serving an
+    /// iteration later).
+    closing: Cell<usize>,
     /// Set whenever the last connection closes.
     drained: Event,
 }
@@ -50,7 +51,7 @@ impl Connections {
             control: ConnectionControl::default(),
             connection,
         });
-        if self.closing.get() {
+        if self.closing.get() > 0 {
             tracked.control.closing.set(true);
             tracked.connection.disable_keep_alive();
         }
@@ -79,7 +80,7 @@ impl Connections {
     /// current response; so are those that come in until
     /// [`end_closing`](Self::end_closing).
     pub(crate) fn close_all(&self) {
-        self.closing.set(true);
+        self.closing.set(self.closing.get().saturating_add(1));
         let open: Vec<Rc<Tracked>> = self.open.borrow().iter().map(|(_, t)| t.clone()).collect();
         for tracked in open {
             tracked.control.closing.set(true);
@@ -91,10 +92,10 @@ impl Connections {
         }
     }
 
-    /// Ends what `close_all` began: a server still (or again) listening
-    /// serves its next connections as usual.
+    /// Ends what one `close_all` began: once every one has ended, a server
+    /// still (or again) listening serves its next connections as usual.
     pub(crate) fn end_closing(&self) {
-        self.closing.set(false);
+        self.closing.set(self.closing.get().saturating_sub(1));
     }
 
     /// Closes every connection's stream, busy or not (what Tornado's

@@ -312,12 +312,10 @@ pub(crate) fn clear_map<K, V>(map: &mut HashMap<K, V>) {
 /// table of a million slots waiting in the pool).
 fn empty_for_pool<K, V>(map: &mut HashMap<K, V>) {
     const MAX_KEPT: usize = 1024;
-    if map.is_empty() {
-        return;
-    }
+    // Capacity first: a handler may have emptied a large table itself.
     if map.capacity() > MAX_KEPT {
         *map = HashMap::new();
-    } else {
+    } else if !map.is_empty() {
         map.clear();
     }
 }
@@ -397,6 +395,13 @@ mod tests {
         }
         request.recycle();
         assert_eq!(request.arguments.capacity(), 0, "a huge table is let go");
+        // Also when the handler emptied it itself.
+        for i in 0..5000 {
+            request.body_arguments.insert(i.to_string(), Vec::new());
+        }
+        request.body_arguments.clear();
+        request.recycle();
+        assert_eq!(request.body_arguments.capacity(), 0);
     }
 
     #[test]
