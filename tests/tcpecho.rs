@@ -3,7 +3,7 @@
 //! and (when `python3 -c "import tornado"` works) by Tornado's own demo
 //! client and server, written inline below.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use test_support::wait_until;
+use test_support::{python_tornado_or_skip, wait_until};
 
 /// How long a child may take to start listening or to run to completion.
 const CHILD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,27 +116,6 @@ fn python(script: &str) -> Command {
     let mut command = Command::new("python3");
     command.env("PYTHONUNBUFFERED", "1").args(["-c", script]);
     command
-}
-
-/// Whether `python3` can import tornado; when not, says the test is skipped.
-fn python_tornado_or_skip(test: &str) -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    let available = *AVAILABLE.get_or_init(|| {
-        Command::new("python3")
-            .args(["-c", "import tornado"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
-    });
-    if !available {
-        // Straight to stderr, past the test harness's output capture.
-        let _ = writeln!(
-            io::stderr(),
-            "skipped: {test}: python3 cannot import tornado (pip install tornado)"
-        );
-    }
-    available
 }
 
 /// A running child process, killed when dropped, whose stdout and stderr are

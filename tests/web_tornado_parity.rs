@@ -4,24 +4,24 @@
 //! asserted explicitly, each where it is found. Skipped (with a line on
 //! stderr) when `python3 -c "import tornado"` fails.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::json;
 use sha1::{Digest, Sha1};
-use test_support::{app_server_with, read_until_close, send_expect_close, ServerThread};
+use test_support::{
+    app_server_with, normalize, python_tornado_or_skip, read_until_close, send_expect_close,
+    ServerThread, TornadoApp,
+};
 use tornado::httpserver::HTTPServerSettings;
 use tornado::web::{url, Application, CookieOptions, HTTPError, Handler, RequestHandler, Result};
 
-/// The Python twin of [`rust_app`]; prints its port on the first line.
+/// The Python twin of [`rust_app`].
 const PYTHON_APP: &str = r#"
-import asyncio, datetime, os, sys, threading
+import datetime
 import tornado.web
-from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 from tornado.web import HTTPError, RequestHandler
 
 class Hello(RequestHandler):
@@ -121,20 +121,7 @@ app = tornado.web.Application([
     tornado.web.url(r"/story/([0-9]+)/?", Hello, name="story"),
 ])
 
-def exit_with_parent():
-    # The test process holds our stdin open; its exit (EOF) ends us too.
-    sys.stdin.read()
-    os._exit(0)
-
-async def main():
-    threading.Thread(target=exit_with_parent, daemon=True).start()
-    sockets = bind_sockets(0, "127.0.0.1")
-    server = HTTPServer(app, max_body_size=1024)
-    server.add_sockets(sockets)
-    print(sockets[0].getsockname()[1], flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main())
+SERVER_SETTINGS = {"max_body_size": 1024}
 "#;
 
 struct Hello;
@@ -315,77 +302,16 @@ fn rust_app() -> Application {
     ])
 }
 
-/// Whether `python3` can import tornado; when not, says the test is skipped.
-fn python_tornado_or_skip(test: &str) -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    let available = *AVAILABLE.get_or_init(|| {
-        Command::new("python3")
-            .args(["-c", "import tornado"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
-    });
-    if !available {
-        let _ = writeln!(
-            io::stderr(),
-            "skipped: {test}: python3 cannot import tornado (pip install tornado)"
-        );
-    }
-    available
-}
-
-/// The Python server. It lives in a static, which is never dropped: the
-/// server exits when its stdin (held here) closes with this process.
-struct PythonServer {
-    child: Child,
-    _stdin: ChildStdin,
-    addr: SocketAddr,
-}
-
-impl PythonServer {
-    fn start() -> PythonServer {
-        let mut child = Command::new("python3")
-            .env("PYTHONUNBUFFERED", "1")
-            .args(["-c", PYTHON_APP])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port: u16 = line.trim().parse().unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!("the Python app did not print its port: {line:?}")
-        });
-        PythonServer {
-            _stdin: child.stdin.take().unwrap(),
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        }
-    }
-}
-
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Both servers, started once for the whole file.
 struct Pair {
-    python: PythonServer,
+    python: TornadoApp,
     rust: ServerThread,
 }
 
 fn pair() -> &'static Pair {
     static PAIR: OnceLock<Pair> = OnceLock::new();
     PAIR.get_or_init(|| Pair {
-        python: PythonServer::start(),
+        python: TornadoApp::start(PYTHON_APP),
         rust: app_server_with(
             rust_app(),
             HTTPServerSettings {
@@ -394,23 +320,6 @@ fn pair() -> &'static Pair {
             },
         ),
     })
-}
-
-/// The response text with the values of `Date` and `Server` replaced.
-fn normalize(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    text.split("\r\n")
-        .map(|line| {
-            if line.starts_with("Date: ") {
-                "Date: <date>".to_owned()
-            } else if line.starts_with("Server: ") {
-                "Server: <server>".to_owned()
-            } else {
-                line.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\r\n")
 }
 
 /// Sends `request` (which must end with the connection closing) to both

@@ -14,6 +14,7 @@
 //! | [`guide_async`] | Asynchronous and non-Blocking I/O, Coroutines |
 //! | [`guide_queues`] | Queue example |
 //! | [`guide_streaming`] | (streaming with `flush`) |
+//! | [`guide_security`] | Authentication and security |
 //! | [`porting`] | — (Python beside Rust) |
 
 #[doc = include_str!("../../docs/guide/intro.md")]
@@ -30,6 +31,9 @@ pub mod guide_queues {}
 
 #[doc = include_str!("../../docs/guide/streaming.md")]
 pub mod guide_streaming {}
+
+#[doc = include_str!("../../docs/guide/security.md")]
+pub mod guide_security {}
 
 #[doc = include_str!("../../docs/porting.md")]
 pub mod porting {}

@@ -1,6 +1,10 @@
 //! Helpers shared by the integration tests in `tests/`.
 #![deny(missing_docs)]
 
+mod tornado_app;
+
+pub use tornado_app::{normalize, python_tornado_or_skip, TornadoApp};
+
 use std::time::{Duration, Instant};
 
 /// Polls `condition` every millisecond until it holds or `timeout` passes;

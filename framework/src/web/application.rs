@@ -11,7 +11,7 @@ use std::future::poll_fn;
 use bytes::{Bytes, BytesMut};
 
 use super::task::{Route, RouteTo};
-use super::{recycle, HTTPError, Handler, RequestHandler};
+use super::{recycle, CookieSecret, HTTPError, Handler, RequestHandler};
 use crate::http1::RequestHead;
 use crate::http1connection::HTTP1Connection;
 use crate::httpserver::HTTPServer;
@@ -123,8 +123,20 @@ pub struct Settings {
     pub default_handler: Option<HandlerFactory>,
     /// Replaces the access log line.
     pub log_function: Option<LogFunction>,
-    /// The key for signed cookies.
-    pub cookie_secret: Option<String>,
+    /// The key that signs cookies ([`Handler::set_signed_cookie`]): one
+    /// secret, or several by key version.
+    ///
+    /// [`Handler::set_signed_cookie`]: super::Handler::set_signed_cookie
+    pub cookie_secret: Option<CookieSecret>,
+    /// Which key of a [`CookieSecret::Versioned`] secret signs new values
+    /// (values signed with the others still verify).
+    pub key_version: Option<i64>,
+    /// Where [`Handler::authenticated`] sends a visitor nobody is logged
+    /// in as (a `GET` or `HEAD`), with `?next=` and the page asked for
+    /// unless the URL has a query already.
+    ///
+    /// [`Handler::authenticated`]: super::Handler::authenticated
+    pub login_url: Option<String>,
     /// A host name whose [`Application::add_handlers`] tables also serve
     /// requests that neither their own host's tables nor the main routes
     /// match (a `Host` no pattern matches, such as `localhost` while
@@ -147,10 +159,9 @@ impl fmt::Debug for Settings {
             .field("serve_traceback", &self.serve_traceback)
             .field("default_handler", &self.default_handler.is_some())
             .field("log_function", &self.log_function.is_some())
-            .field(
-                "cookie_secret",
-                &self.cookie_secret.as_ref().map(|_| "<set>"),
-            )
+            .field("cookie_secret", &self.cookie_secret)
+            .field("key_version", &self.key_version)
+            .field("login_url", &self.login_url)
             .field("default_host", &self.default_host)
             .finish()
     }

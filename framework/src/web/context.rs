@@ -67,6 +67,10 @@ pub struct Handler {
     pub(crate) refusal: Option<u16>,
     /// The handler type's `compute_etag`.
     pub(crate) etag_fn: fn(&Handler) -> Option<String>,
+    /// The handler type's `get_current_user`.
+    pub(crate) current_user_fn: fn(&mut Handler) -> Result<Option<String>>,
+    /// The current user once looked up or set (`None`: not yet).
+    pub(crate) current_user: Option<Option<String>>,
 }
 
 /// The value of Tornado's `Server` header, naming this framework.
@@ -180,6 +184,8 @@ impl Handler {
             path_kwargs: HashMap::new(),
             refusal: None,
             etag_fn: default_compute_etag,
+            current_user_fn: no_current_user,
+            current_user: None,
         }
     }
 
@@ -199,6 +205,8 @@ impl Handler {
         clear_map(&mut self.path_kwargs);
         self.refusal = None;
         self.etag_fn = default_compute_etag;
+        self.current_user_fn = no_current_user;
+        self.current_user = None;
         self.clear();
     }
 
@@ -1094,6 +1102,11 @@ fn should_not_send_content(status: u16) -> bool {
 /// `compute_etag` until the handler type's own is installed.
 fn default_compute_etag(cx: &Handler) -> Option<String> {
     Some(cx.default_etag())
+}
+
+/// `get_current_user` of a context with no handler yet: nobody.
+fn no_current_user(_: &mut Handler) -> Result<Option<String>> {
+    Ok(None)
 }
 
 fn unsafe_header() -> Error {

@@ -22,6 +22,7 @@ pub(crate) async fn run_owned<H: RequestHandler>(
 /// Runs the whole lifecycle of one request on `handler`.
 pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler) {
     cx.etag_fn = H::compute_etag;
+    cx.current_user_fn = H::get_current_user;
     let error = match hook("set_default_headers", || handler.set_default_headers(cx)) {
         Err(err) => Some(err),
         Ok(()) => {

@@ -189,6 +189,42 @@ pub trait RequestHandler: 'static {
         cx.write_default_error(status, error)
     }
 
+    /// Who is logged in, looked up from the request (typically a signed
+    /// cookie); `None` for nobody. [`Handler::current_user`] calls it at
+    /// most once per request, when first asked. An associated function, not
+    /// a method, so `cx` can call it from inside your method. To look the
+    /// user up asynchronously (a database), set it in `prepare` with
+    /// [`Handler::set_current_user`] instead.
+    ///
+    /// ```
+    /// use tornado::web::{Handler, RequestHandler, Result};
+    ///
+    /// struct Profile;
+    ///
+    /// impl RequestHandler for Profile {
+    ///     fn get_current_user(cx: &mut Handler) -> Result<Option<String>> {
+    ///         let user = cx.get_signed_cookie("user")?;
+    ///         Ok(user.and_then(|name| String::from_utf8(name).ok()))
+    ///     }
+    ///
+    ///     async fn get(&mut self, cx: &mut Handler) -> Result {
+    ///         let user = cx.authenticated()?;
+    ///         cx.write(format!("Hello, {user}"))
+    ///     }
+    /// }
+    /// # let _ = Profile;
+    /// ```
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_current_user()`. The user is a `String` here (a
+    /// name or id to look more up by), not any object.
+    fn get_current_user(_cx: &mut Handler) -> Result<Option<String>>
+    where
+        Self: Sized,
+    {
+        Ok(None)
+    }
+
     /// The `Etag` for a response that was never flushed (the body is
     /// `cx.write_buffer()`); `None` for none. The default is Tornado's: the
     /// quoted SHA-1 hex of the body. An associated function, not a method, so

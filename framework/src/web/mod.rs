@@ -29,10 +29,13 @@
 mod application;
 mod context;
 mod cookies;
+mod current_user;
 mod error;
 mod execute;
 mod handler;
 mod recycle;
+mod signed_cookies;
+mod signed_value;
 mod task;
 
 pub use application::{
@@ -42,6 +45,10 @@ pub use context::Handler;
 pub use cookies::CookieOptions;
 pub use error::{Error, Finish, HTTPError, Result};
 pub use handler::{RequestHandler, Unimplemented, DEFAULT_SUPPORTED_METHODS};
+pub use signed_value::{
+    create_signed_value, decode_signed_value, get_signature_key_version, CookieSecret,
+    DEFAULT_SIGNED_VALUE_MIN_VERSION, DEFAULT_SIGNED_VALUE_VERSION,
+};
 
 /// The shared byte buffer [`Handler::write_bytes`] takes (the `bytes`
 /// crate's), re-exported so a handler needs no dependency of its own.

@@ -1,0 +1,152 @@
+//! Who is logged in: Tornado's `current_user`, `get_login_url` and the
+//! `@authenticated` decorator, on the handler context.
+
+use super::{Error, Finish, HTTPError, Handler, Result};
+use crate::escape::url_escape;
+
+impl Handler {
+    /// The logged-in user: what [`set_current_user`](Handler::set_current_user)
+    /// set, or else what the handler's
+    /// [`get_current_user`](super::RequestHandler::get_current_user) returns,
+    /// asked once per request.
+    ///
+    /// # Errors
+    /// What `get_current_user` returned as an error.
+    ///
+    /// # Tornado
+    /// `RequestHandler.current_user`.
+    pub fn current_user(&mut self) -> Result<Option<&str>> {
+        if self.current_user.is_none() {
+            let lookup = self.current_user_fn;
+            let user = lookup(self)?;
+            self.current_user = Some(user);
+        }
+        Ok(self.current_user.as_ref().and_then(|user| user.as_deref()))
+    }
+
+    /// Sets the logged-in user for the rest of the request, as `prepare`
+    /// does when it looks the user up asynchronously (then
+    /// `get_current_user` is not called).
+    ///
+    /// # Tornado
+    /// `self.current_user = user`.
+    pub fn set_current_user(&mut self, user: Option<String>) {
+        self.current_user = Some(user);
+    }
+
+    /// The `login_url` setting.
+    ///
+    /// # Errors
+    /// No `login_url` setting (a 500).
+    ///
+    /// # Tornado
+    /// `RequestHandler.get_login_url()`.
+    pub fn get_login_url(&self) -> Result<String> {
+        self.settings()
+            .login_url
+            .clone()
+            .filter(|url| !url.is_empty())
+            .ok_or_else(|| {
+                Error::Other(
+                    "You must define the 'login_url' setting in your application to use \
+                     @tornado.web.authenticated"
+                        .into(),
+                )
+            })
+    }
+
+    /// The logged-in user, for a method only logged-in users may call. With
+    /// nobody logged in (no user, or an empty name), a `GET` or `HEAD` is
+    /// redirected to the `login_url` setting (with `?next=` and this
+    /// request's URI, unless `login_url` has a query already) and any
+    /// other method gets a 403; either way the error returned ends the
+    /// method at its `?`:
+    ///
+    /// ```
+    /// use tornado::web::{Handler, RequestHandler, Result};
+    ///
+    /// struct Admin;
+    ///
+    /// impl RequestHandler for Admin {
+    ///     fn get_current_user(cx: &mut Handler) -> Result<Option<String>> {
+    ///         Ok(cx.get_signed_cookie("user")?.and_then(|u| String::from_utf8(u).ok()))
+    ///     }
+    ///
+    ///     async fn get(&mut self, cx: &mut Handler) -> Result {
+    ///         let user = cx.authenticated()?;
+    ///         cx.write(format!("Welcome back, {user}"))
+    ///     }
+    /// }
+    /// # let _ = Admin;
+    /// ```
+    ///
+    /// # Errors
+    /// [`Finish`] after the redirect; a 403 [`HTTPError`]; a 500 without a
+    /// `login_url` setting; what `get_current_user` returned as an error.
+    ///
+    /// # Tornado
+    /// The `@tornado.web.authenticated` decorator: a call at the top of the
+    /// method instead of a decorator above it.
+    pub fn authenticated(&mut self) -> Result<String> {
+        if let Some(user) = self.current_user()?.filter(|user| !user.is_empty()) {
+            return Ok(user.to_owned());
+        }
+        if !matches!(self.request.method.as_str(), "GET" | "HEAD") {
+            return Err(HTTPError::new(403).into());
+        }
+        let mut url = self.get_login_url()?;
+        if !url.contains('?') {
+            // An absolute login URL (another host) gets an absolute `next`.
+            let next = if has_scheme(&url) {
+                self.request.full_url()
+            } else {
+                self.request.uri.clone()
+            };
+            url.push_str("?next=");
+            url.push_str(&url_escape(next.as_bytes(), true));
+        }
+        self.redirect(&url, false)?;
+        Err(Finish.into())
+    }
+}
+
+/// True if `url` starts with a scheme (`https:`), as Python's `urlsplit`
+/// finds one: a letter, then letters, digits, `+`, `-` or `.`, then `:`.
+fn has_scheme(url: &str) -> bool {
+    let Some((scheme, _)) = url.split_once(':') else {
+        return false;
+    };
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_scheme;
+
+    #[test]
+    fn schemes_are_found_as_urlsplit_finds_them() {
+        for url in [
+            "http://a/login",
+            "https://a",
+            "svn+ssh://x",
+            "a.b-c:rest",
+            "login:x",
+        ] {
+            assert!(has_scheme(url), "{url}");
+        }
+        for url in [
+            "/login",
+            "//host/login",
+            "1http://a",
+            ":x",
+            "/a:b",
+            "",
+            "ht tp://a",
+        ] {
+            assert!(!has_scheme(url), "{url}");
+        }
+    }
+}
