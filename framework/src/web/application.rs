@@ -137,6 +137,27 @@ pub struct Settings {
     ///
     /// [`Handler::authenticated`]: super::Handler::authenticated
     pub login_url: Option<String>,
+    /// Every request but `GET`, `HEAD` and `OPTIONS` must repeat the
+    /// token of its `_xsrf` cookie (a `_xsrf` argument or an
+    /// `X-XSRFToken` header; see [`Handler::xsrf_token`]), or gets a 403.
+    ///
+    /// [`Handler::xsrf_token`]: super::Handler::xsrf_token
+    pub xsrf_cookies: bool,
+    /// The format of new XSRF tokens: 2 (the default, masked anew in every
+    /// response) or 1 (plain hex, for clients of old Tornado versions).
+    pub xsrf_cookie_version: Option<u8>,
+    /// The XSRF cookie's name; `_xsrf` by default.
+    pub xsrf_cookie_name: Option<String>,
+    /// Options for the XSRF cookie (`secure`, `httponly`, `samesite` ...).
+    pub xsrf_cookie_kwargs: Option<super::CookieOptions>,
+    /// Requests but `GET`, `HEAD` and `OPTIONS` that a browser says come
+    /// from another site (`Sec-Fetch-Site`, else an `Origin` that is not
+    /// the `Host`) get a 403, unless the handler's `check_trusted_origin`
+    /// allows their origin.
+    pub cross_origin_protection: bool,
+    /// The origins (`https://app.example.com`) the default
+    /// `check_trusted_origin` allows past `cross_origin_protection`.
+    pub trusted_origins: Vec<String>,
     /// A host name whose [`Application::add_handlers`] tables also serve
     /// requests that neither their own host's tables nor the main routes
     /// match (a `Host` no pattern matches, such as `localhost` while
@@ -162,6 +183,12 @@ impl fmt::Debug for Settings {
             .field("cookie_secret", &self.cookie_secret)
             .field("key_version", &self.key_version)
             .field("login_url", &self.login_url)
+            .field("xsrf_cookies", &self.xsrf_cookies)
+            .field("xsrf_cookie_version", &self.xsrf_cookie_version)
+            .field("xsrf_cookie_name", &self.xsrf_cookie_name)
+            .field("xsrf_cookie_kwargs", &self.xsrf_cookie_kwargs)
+            .field("cross_origin_protection", &self.cross_origin_protection)
+            .field("trusted_origins", &self.trusted_origins)
             .field("default_host", &self.default_host)
             .finish()
     }

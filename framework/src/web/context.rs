@@ -14,6 +14,7 @@ use sha1::{Digest, Sha1};
 use super::cookies::{
     format_set_cookie, is_legal_cookie_name, is_unsafe_attribute, parse_cookie, CookieOptions,
 };
+use super::xsrf::XsrfState;
 use super::{Application, Error, HTTPError, Result, Settings};
 use crate::escape::{json_encode_into, xhtml_escape};
 use crate::http1connection::{with_http_date, HTTP1Connection, WaitForClose, ZERO_COPY_MIN};
@@ -71,6 +72,8 @@ pub struct Handler {
     pub(crate) current_user_fn: fn(&mut Handler) -> Result<Option<String>>,
     /// The current user once looked up or set (`None`: not yet).
     pub(crate) current_user: Option<Option<String>>,
+    /// The XSRF token once read or made.
+    pub(crate) xsrf: XsrfState,
 }
 
 /// The value of Tornado's `Server` header, naming this framework.
@@ -186,6 +189,7 @@ impl Handler {
             etag_fn: default_compute_etag,
             current_user_fn: no_current_user,
             current_user: None,
+            xsrf: XsrfState::default(),
         }
     }
 
@@ -207,6 +211,7 @@ impl Handler {
         self.etag_fn = default_compute_etag;
         self.current_user_fn = no_current_user;
         self.current_user = None;
+        self.xsrf = XsrfState::default();
         self.clear();
     }
 

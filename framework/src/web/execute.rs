@@ -4,6 +4,7 @@
 //! # Tornado
 //! `RequestHandler._execute` and `_handle_request_exception`.
 
+use super::xsrf::cross_origin_protection;
 use super::{Error, Handler, RequestHandler};
 use crate::ioloop::{catch_panic, CatchUnwind};
 use crate::web::handler::is_unimplemented;
@@ -85,6 +86,10 @@ async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> s
     let verb = METHODS.iter().position(|&known| known == method);
     if let Some(status) = cx.refusal.take() {
         return Err(super::HTTPError::new(status).into());
+    }
+    // GET, HEAD and OPTIONS change nothing: no forgery to guard against.
+    if !matches!(verb, Some(0 | 1 | 6)) {
+        cross_origin_protection::<H>(cx)?;
     }
     handler.prepare(cx).await?;
     if cx.finished() {

@@ -225,6 +225,37 @@ pub trait RequestHandler: 'static {
         Ok(None)
     }
 
+    /// Checks the XSRF token of a request that may change state, when the
+    /// `xsrf_cookies` setting is on; runs before `prepare`. The default is
+    /// [`Handler::check_xsrf_cookie`]; an endpoint that must take requests
+    /// without the token (an API authenticated another way) returns
+    /// `Ok(())`.
+    ///
+    /// # Tornado
+    /// `RequestHandler.check_xsrf_cookie()`, overridden.
+    fn check_xsrf_cookie(cx: &mut Handler) -> Result
+    where
+        Self: Sized,
+    {
+        cx.check_xsrf_cookie()
+    }
+
+    /// Whether a request that may change state and comes from `origin`
+    /// (its `Origin` header), another site, is allowed, when the
+    /// `cross_origin_protection` setting is on; runs before `prepare`. The
+    /// default allows the origins of the `trusted_origins` setting.
+    /// Returning `true` for any origin opens the endpoint to every site:
+    /// it must then not rely on cookies to authenticate.
+    ///
+    /// # Tornado
+    /// `RequestHandler.check_trusted_origin(origin)`.
+    fn check_trusted_origin(cx: &Handler, origin: &str) -> bool
+    where
+        Self: Sized,
+    {
+        super::xsrf::is_trusted_origin(cx, origin)
+    }
+
     /// The `Etag` for a response that was never flushed (the body is
     /// `cx.write_buffer()`); `None` for none. The default is Tornado's: the
     /// quoted SHA-1 hex of the body. An associated function, not a method, so

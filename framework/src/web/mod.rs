@@ -37,6 +37,7 @@ mod recycle;
 mod signed_cookies;
 mod signed_value;
 mod task;
+mod xsrf;
 
 pub use application::{
     url, Application, HandlerFactory, LogFunction, RequestDelegate, Settings, URLSpec,
