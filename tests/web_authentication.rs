@@ -3,12 +3,13 @@
 //! here answer the same requests with the same bytes but for `Date` and
 //! `Server`. Skipped (with a line on stderr) without Python's tornado.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use test_support::{
-    app_server, get_raw, normalize, python_stdout, python_tornado_or_skip, send_expect_close,
-    split_head, ServerThread, TornadoApp,
+    app_server, get_raw, normalize, python_stdout, python_tornado_or_skip, read_response,
+    send_expect_close, split_head, ServerThread, TornadoApp,
 };
 use tornado::web::{url, Application, Handler, RequestHandler, Result, Settings};
 
@@ -181,12 +182,43 @@ impl RequestHandler for Counted {
 }
 
 #[test]
-fn the_user_is_looked_up_once_and_prepare_can_set_it() {
+fn the_user_is_looked_up_once_per_request_and_prepare_can_set_it() {
     let server = app_server(Application::new([url("/", || Counted)]));
-    let (_, body) = split_head(&get_raw(server.addr, "/", ""));
-    assert_eq!(body, b"Some(\"from cookie\") from cookie");
+    // One keep-alive connection: its requests reuse one pooled context,
+    // which must not carry a user from one request to the next.
+    let mut sock = server.connect();
+    let mut get = |extra: &str| {
+        let request = format!("GET / HTTP/1.1\r\nHost: localhost\r\n{extra}\r\n");
+        sock.write_all(request.as_bytes()).unwrap();
+        read_response(&mut sock, false).body
+    };
+    assert_eq!(get("X-User: bob\r\n"), b"Some(\"bob\") bob");
+    assert_eq!(LOOKUPS.load(Ordering::SeqCst), 0);
+    assert_eq!(get(""), b"Some(\"from cookie\") from cookie");
     assert_eq!(LOOKUPS.load(Ordering::SeqCst), 1);
-    let (_, body) = split_head(&get_raw(server.addr, "/", "X-User: bob\r\n"));
-    assert_eq!(body, b"Some(\"bob\") bob");
-    assert_eq!(LOOKUPS.load(Ordering::SeqCst), 1);
+    assert_eq!(get(""), b"Some(\"from cookie\") from cookie");
+    assert_eq!(LOOKUPS.load(Ordering::SeqCst), 2);
+}
+
+/// Its `get_current_user` asks for the current user.
+struct Recursive;
+
+impl RequestHandler for Recursive {
+    fn get_current_user(cx: &mut Handler) -> Result<Option<String>> {
+        Ok(cx.current_user()?.map(str::to_owned))
+    }
+
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.authenticated()?;
+        cx.write("unreachable")
+    }
+}
+
+#[test]
+fn a_lookup_that_asks_for_the_user_is_a_500_not_a_stack_overflow() {
+    let server = app_server(Application::new([url("/", || Recursive)]));
+    for _ in 0..2 {
+        let (head, _) = split_head(&get_raw(server.addr, "/", ""));
+        assert!(head.starts_with("HTTP/1.1 500 "), "{head}");
+    }
 }

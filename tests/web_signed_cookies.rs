@@ -245,3 +245,11 @@ fn versioned_keys_without_key_version_cannot_sign() {
     assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
     assert_eq!(body, b"none");
 }
+
+#[test]
+fn one_secret_signs_as_key_version_0_whatever_the_setting() {
+    // As Tornado: `key_version` counts only for versioned secrets.
+    let server = server(Some(SECRET.into()), Some(1));
+    let (head, _) = split_head(&get_raw(server.addr, "/set?value=x", ""));
+    assert!(head.contains("Set-Cookie: user=\"2|1:0|10:"), "{head}");
+}

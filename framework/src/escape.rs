@@ -242,9 +242,49 @@ fn write_python_float<W: ?Sized + io::Write>(
     }
 }
 
+/// `byte` as two lowercase hex digits, from one table (no shifts and
+/// masks per digit).
+pub(crate) fn hex_pair(byte: u8) -> &'static [u8] {
+    const DIGITS: &[u8; 512] = b"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\
+        202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\
+        404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f\
+        606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f\
+        808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f\
+        a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\
+        c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf\
+        e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+    // At most 510: always within the 512-byte table.
+    let at = usize::from(byte) * 2;
+    &DIGITS[at..at + 2]
+}
+
+/// `bytes` in lowercase hex (Python's `bytes.hex()`, `hexdigest()`).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
+        for &digit in hex_pair(byte) {
+            out.push(char::from(digit));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_pairs_are_every_byte_in_lowercase_hex() {
+        for byte in 0..=255u8 {
+            assert_eq!(hex_pair(byte), format!("{byte:02x}").as_bytes(), "{byte}");
+        }
+    }
+
+    #[test]
+    fn hex_is_lowercase_pairs() {
+        assert_eq!(hex(&[0, 0xab, 0x10, 0xff]), "00ab10ff");
+        assert_eq!(hex(&[]), "");
+    }
     use serde_json::json;
 
     #[test]

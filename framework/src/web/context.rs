@@ -14,9 +14,11 @@ use sha1::{Digest, Sha1};
 use super::cookies::{
     format_set_cookie, is_legal_cookie_name, is_unsafe_attribute, parse_cookie, CookieOptions,
 };
+use super::current_user::CurrentUser;
 use super::xsrf::XsrfState;
+
 use super::{Application, Error, HTTPError, Result, Settings};
-use crate::escape::{json_encode_into, xhtml_escape};
+use crate::escape::{hex_pair, json_encode_into, xhtml_escape};
 use crate::http1connection::{with_http_date, HTTP1Connection, WaitForClose, ZERO_COPY_MIN};
 use crate::httputil::{
     classify, clear_map, is_tchar, reason_phrase, FieldName, HTTPHeaders, HTTPServerRequest,
@@ -70,8 +72,8 @@ pub struct Handler {
     pub(crate) etag_fn: fn(&Handler) -> Option<String>,
     /// The handler type's `get_current_user`.
     pub(crate) current_user_fn: fn(&mut Handler) -> Result<Option<String>>,
-    /// The current user once looked up or set (`None`: not yet).
-    pub(crate) current_user: Option<Option<String>>,
+    /// The current user, once looked up or set.
+    pub(crate) current_user: CurrentUser,
     /// The XSRF token once read or made.
     pub(crate) xsrf: XsrfState,
 }
@@ -93,22 +95,6 @@ thread_local! {
     /// The `String` of the last `Etag` written, lent to the next
     /// [`Handler::default_etag`] so that computing one allocates nothing.
     static SPARE_ETAG: Cell<String> = const { Cell::new(String::new()) };
-}
-
-/// `byte` as two lowercase hex digits, from one table (no shifts and
-/// masks per digit).
-fn hex_pair(byte: u8) -> &'static [u8] {
-    const DIGITS: &[u8; 512] = b"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\
-        202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\
-        404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f\
-        606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f\
-        808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f\
-        a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\
-        c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf\
-        e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-    // At most 510: always within the 512-byte table.
-    let at = usize::from(byte) * 2;
-    &DIGITS[at..at + 2]
 }
 
 /// Appends `name` with each dash-separated word capitalized (`content-type`
@@ -188,7 +174,7 @@ impl Handler {
             refusal: None,
             etag_fn: default_compute_etag,
             current_user_fn: no_current_user,
-            current_user: None,
+            current_user: CurrentUser::Unknown,
             xsrf: XsrfState::default(),
         }
     }
@@ -210,7 +196,7 @@ impl Handler {
         self.refusal = None;
         self.etag_fn = default_compute_etag;
         self.current_user_fn = no_current_user;
-        self.current_user = None;
+        self.current_user = CurrentUser::Unknown;
         self.xsrf = XsrfState::default();
         self.clear();
     }
@@ -225,6 +211,9 @@ impl Handler {
         // A `Cookie` line can hold thousands of pairs.
         self.request_cookies = None;
         self.new_cookies.clear();
+        // Who the user was is the request's, not the pool's.
+        self.current_user = CurrentUser::Unknown;
+        self.xsrf = XsrfState::default();
     }
 
     /// Whether the buffers this context grew are small enough to keep in a
@@ -1187,13 +1176,6 @@ impl std::fmt::Debug for Handler {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_pairs_are_every_byte_in_lowercase_hex() {
-        for byte in 0..=255u8 {
-            assert_eq!(hex_pair(byte), format!("{byte:02x}").as_bytes(), "{byte}");
-        }
-    }
 
     #[test]
     fn header_names_are_normalized_like_tornado_and_must_be_tokens() {

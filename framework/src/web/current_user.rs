@@ -4,6 +4,19 @@
 use super::{Error, Finish, HTTPError, Handler, Result};
 use crate::escape::url_escape;
 
+/// One request's current user.
+#[derive(Debug, Default)]
+pub(crate) enum CurrentUser {
+    /// Not asked for yet.
+    #[default]
+    Unknown,
+    /// `get_current_user` is running: asking again from inside it would
+    /// recurse until the stack overflows, which aborts the process.
+    LookingUp,
+    /// Looked up or set.
+    Known(Option<String>),
+}
+
 impl Handler {
     /// The logged-in user: what [`set_current_user`](Handler::set_current_user)
     /// set, or else what the handler's
@@ -11,17 +24,37 @@ impl Handler {
     /// asked once per request.
     ///
     /// # Errors
-    /// What `get_current_user` returned as an error.
+    /// What `get_current_user` returned as an error; an error (a 500) when
+    /// `get_current_user` itself asks for the current user.
     ///
     /// # Tornado
     /// `RequestHandler.current_user`.
     pub fn current_user(&mut self) -> Result<Option<&str>> {
-        if self.current_user.is_none() {
-            let lookup = self.current_user_fn;
-            let user = lookup(self)?;
-            self.current_user = Some(user);
+        match self.current_user {
+            CurrentUser::Known(_) => {}
+            CurrentUser::LookingUp => {
+                return Err(Error::Other(
+                    "get_current_user asked for the current user".into(),
+                ))
+            }
+            CurrentUser::Unknown => {
+                self.current_user = CurrentUser::LookingUp;
+                let lookup = self.current_user_fn;
+                match lookup(self) {
+                    Ok(user) => self.current_user = CurrentUser::Known(user),
+                    Err(err) => {
+                        // Still unknown: the next call asks again, as
+                        // Tornado's `_current_user` stays unset.
+                        self.current_user = CurrentUser::Unknown;
+                        return Err(err);
+                    }
+                }
+            }
         }
-        Ok(self.current_user.as_ref().and_then(|user| user.as_deref()))
+        match &self.current_user {
+            CurrentUser::Known(user) => Ok(user.as_deref()),
+            _ => Ok(None),
+        }
     }
 
     /// Sets the logged-in user for the rest of the request, as `prepare`
@@ -31,7 +64,7 @@ impl Handler {
     /// # Tornado
     /// `self.current_user = user`.
     pub fn set_current_user(&mut self, user: Option<String>) {
-        self.current_user = Some(user);
+        self.current_user = CurrentUser::Known(user);
     }
 
     /// The `login_url` setting.

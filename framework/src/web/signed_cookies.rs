@@ -80,12 +80,14 @@ impl Handler {
         version: Option<u8>,
     ) -> Result<String> {
         let secret = self.cookie_secret()?;
-        let key_version = self.settings().key_version;
-        if matches!(secret, CookieSecret::Versioned(_)) && key_version.is_none() {
-            return Err(Error::Other(
-                "key_version setting must be used for secret_key dicts".into(),
-            ));
-        }
+        // As Tornado, the setting counts only for versioned secrets: one
+        // secret signs as key version 0 whatever `key_version` says.
+        let key_version = match secret {
+            CookieSecret::Key(_) => None,
+            CookieSecret::Versioned(_) => Some(self.settings().key_version.ok_or_else(|| {
+                Error::Other("key_version setting must be used for secret_key dicts".into())
+            })?),
+        };
         create_signed_value(secret, name, value, version, SystemTime::now(), key_version)
     }
 
@@ -127,6 +129,10 @@ impl Handler {
     /// options. Start from [`CookieOptions::signed`] to keep the 30-day
     /// lifetime; `CookieOptions::default()` makes a session cookie
     /// (Tornado's `expires_days=None`).
+    ///
+    /// For Tornado's `version=1`, sign with
+    /// [`create_signed_value_with`](Handler::create_signed_value_with) and
+    /// set the result with [`set_cookie_with`](Handler::set_cookie_with).
     ///
     /// # Errors
     /// As `set_signed_cookie`, and an attribute `set_cookie_with` refuses.

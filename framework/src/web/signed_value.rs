@@ -15,8 +15,10 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 use super::{Error, Result};
+use crate::escape::hex;
 
 /// The version [`create_signed_value`] writes when given none.
 ///
@@ -51,9 +53,9 @@ pub const DEFAULT_SIGNED_VALUE_MIN_VERSION: u8 = 1;
 #[derive(Clone, PartialEq, Eq)]
 pub enum CookieSecret {
     /// One secret for every value.
-    Key(String),
+    Key(Vec<u8>),
     /// Secrets by key version (version 2 values only).
-    Versioned(BTreeMap<i64, String>),
+    Versioned(BTreeMap<i64, Vec<u8>>),
 }
 
 impl CookieSecret {
@@ -82,23 +84,38 @@ impl std::fmt::Debug for CookieSecret {
 
 impl From<&str> for CookieSecret {
     fn from(key: &str) -> CookieSecret {
-        CookieSecret::Key(key.to_owned())
+        CookieSecret::Key(key.as_bytes().to_vec())
     }
 }
 
 impl From<String> for CookieSecret {
     fn from(key: String) -> CookieSecret {
+        CookieSecret::Key(key.into_bytes())
+    }
+}
+
+/// A secret of any bytes, as Tornado's docs recommend (`os.urandom(32)`).
+impl From<&[u8]> for CookieSecret {
+    fn from(key: &[u8]) -> CookieSecret {
+        CookieSecret::Key(key.to_vec())
+    }
+}
+
+impl From<Vec<u8>> for CookieSecret {
+    fn from(key: Vec<u8>) -> CookieSecret {
         CookieSecret::Key(key)
     }
 }
 
-impl<S: Into<String>> FromIterator<(i64, S)> for CookieSecret {
+/// Versioned secrets, each a string or bytes.
+impl<S: AsRef<[u8]>> FromIterator<(i64, S)> for CookieSecret {
     fn from_iter<I: IntoIterator<Item = (i64, S)>>(keys: I) -> CookieSecret {
-        CookieSecret::Versioned(keys.into_iter().map(|(v, k)| (v, k.into())).collect())
+        let keys = keys.into_iter().map(|(v, k)| (v, k.as_ref().to_vec()));
+        CookieSecret::Versioned(keys.collect())
     }
 }
 
-impl<S: Into<String>, const N: usize> From<[(i64, S); N]> for CookieSecret {
+impl<S: AsRef<[u8]>, const N: usize> From<[(i64, S); N]> for CookieSecret {
     fn from(keys: [(i64, S); N]) -> CookieSecret {
         keys.into_iter().collect()
     }
@@ -180,7 +197,7 @@ pub fn create_signed_value(
 }
 
 /// The value `signed` carries if it was signed under `name` with `secret`
-/// less than `max_age_days` before `now`, in a version no older than
+/// no more than `max_age_days` before `now`, in a version no older than
 /// `min_version` (`None`: [`DEFAULT_SIGNED_VALUE_MIN_VERSION`]); `None`
 /// for a value that is forged, tampered with, expired or malformed.
 ///
@@ -236,7 +253,7 @@ pub fn get_signature_key_version(signed: impl AsRef<[u8]>) -> Option<i64> {
 }
 
 /// A version 1 value's payload, if its signature and timestamp check out.
-fn decode_v1(key: &str, name: &str, signed: &[u8], earliest: f64, now: f64) -> Option<Vec<u8>> {
+fn decode_v1(key: &[u8], name: &str, signed: &[u8], earliest: f64, now: f64) -> Option<Vec<u8>> {
     let mut parts = signed.split(|&b| b == b'|');
     let (Some(value), Some(timestamp), Some(passed), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -364,15 +381,15 @@ fn parse_int(digits: &[u8]) -> Option<i64> {
         .ok()
 }
 
-fn signature_v1(key: &str, parts: &[&str]) -> String {
+fn signature_v1(key: &[u8], parts: &[&str]) -> String {
     let parts: Vec<&[u8]> = parts.iter().map(|part| part.as_bytes()).collect();
     signature_v1_bytes(key, &parts)
 }
 
 /// Lowercase hex of the HMAC-SHA1 of the parts, one after another.
-fn signature_v1_bytes(key: &str, parts: &[&[u8]]) -> String {
+fn signature_v1_bytes(key: &[u8], parts: &[&[u8]]) -> String {
     // HMAC takes a key of any length: `new_from_slice` cannot fail.
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(key.as_bytes()) else {
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(key) else {
         return String::new();
     };
     for part in parts {
@@ -382,23 +399,19 @@ fn signature_v1_bytes(key: &str, parts: &[&[u8]]) -> String {
 }
 
 /// Lowercase hex of the HMAC-SHA256 of `signed`.
-fn signature_v2(key: &str, signed: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else {
+fn signature_v2(key: &[u8], signed: &[u8]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
         return String::new();
     };
     mac.update(signed);
     hex(&mac.finalize().into_bytes())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Compares without stopping at the first difference, so the time taken
-/// does not tell an attacker how much of a forged signature was right
-/// (Python's `hmac.compare_digest`).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
+/// does not tell an attacker how much of a forged signature or token was
+/// right (Python's `hmac.compare_digest`).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
 }
 
 /// Seconds since the epoch, truncated toward zero, as Python's `int(time.time())`.

@@ -5,8 +5,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::signed_value::constant_time_eq;
 use super::{Error, HTTPError, Handler, RequestHandler, Result};
-use crate::escape::xhtml_escape;
+use crate::escape::{hex, xhtml_escape};
 
 /// The cookie holding the token unless the `xsrf_cookie_name` setting
 /// names another, and the argument that repeats it.
@@ -279,10 +280,6 @@ fn apply_mask(mask: &[u8; 4], data: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Python's `binascii.a2b_hex`: pairs of hex digits, either case.
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();
@@ -332,12 +329,6 @@ fn origin_netloc(origin: &str) -> String {
             .to_ascii_lowercase(),
         _ => String::new(),
     }
-}
-
-/// Compares without stopping at the first difference (Python's
-/// `hmac.compare_digest`).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 fn unix_seconds() -> i64 {

@@ -154,7 +154,7 @@ fn v1_tampering_checks() {
     // a timestamp far in the future, or with a leading zero, is refused.
     let key = "s";
     let forge = |payload: &str, timestamp: &str| {
-        let signature = signature_v1(key, &["a", payload, timestamp]);
+        let signature = signature_v1(key.as_bytes(), &["a", payload, timestamp]);
         format!("{payload}|{timestamp}|{signature}")
     };
     let future = forge("dg==", "9999999999");
@@ -231,12 +231,15 @@ fn key_version_of_other_values() {
 #[test]
 fn malformed_timestamps_are_none() {
     let key = "s";
-    let signature = signature_v1(key, &["a", "dg==", "not-a-number"]);
+    let signature = signature_v1(key.as_bytes(), &["a", "dg==", "not-a-number"]);
     let v1 = format!("dg==|not-a-number|{signature}");
     let at = UNIX_EPOCH + Duration::from_secs(1_500_000_000);
     assert_eq!(decode(&key.into(), "a", &v1, at), None);
     let prefix = "2|1:0|1:a|1:a|0:|";
-    let v2 = format!("{prefix}{}", signature_v2(key, prefix.as_bytes()));
+    let v2 = format!(
+        "{prefix}{}",
+        signature_v2(key.as_bytes(), prefix.as_bytes())
+    );
     assert_eq!(decode(&key.into(), "a", &v2, at), None);
 }
 
@@ -294,4 +297,25 @@ fn garbage_never_panics() {
 fn secrets_are_not_printed() {
     assert!(!format!("{:?}", secret()).contains("secret to everybody"));
     assert!(!format!("{:?}", secret_dict()).contains("asdf"));
+}
+
+#[test]
+fn secrets_may_be_any_bytes() {
+    // From Tornado 6.6.1, with bytes secrets.
+    let key = CookieSecret::from(&b"\x8f\x00\xff secret"[..]);
+    let signed = sign(&key, "key", b"value", None);
+    assert_eq!(
+        signed,
+        "2|1:0|10:1300000000|3:key|8:dmFsdWU=|385ae428d02efa99256d890341e3a4f7d70848670ec1d2af18a6da7ddfd61db0"
+    );
+    assert_eq!(
+        decode(&key, "key", &signed, present()).as_deref(),
+        Some(&b"value"[..])
+    );
+    let versioned = CookieSecret::from([(3, &b"\xfe\xff"[..])]);
+    let signed = create_signed_value(&versioned, "key", "value", None, present(), Some(3));
+    assert_eq!(
+        signed.unwrap(),
+        "2|1:3|10:1300000000|3:key|8:dmFsdWU=|4e986393859daf78d91b4bf6d76f6fc31b6f115aea9f83225d977a6c4c4e2857"
+    );
 }
