@@ -30,9 +30,12 @@ mod application;
 mod context;
 mod cookies;
 mod error;
+mod error_handler;
 mod execute;
 mod handler;
 mod recycle;
+mod redirect;
+mod static_file;
 mod task;
 
 pub use application::{
@@ -41,7 +44,10 @@ pub use application::{
 pub use context::Handler;
 pub use cookies::CookieOptions;
 pub use error::{Error, Finish, HTTPError, Result};
+pub use error_handler::ErrorHandler;
 pub use handler::{RequestHandler, Unimplemented, DEFAULT_SUPPORTED_METHODS};
+pub use redirect::RedirectHandler;
+pub use static_file::StaticFileHandler;
 
 /// The shared byte buffer [`Handler::write_bytes`] takes (the `bytes`
 /// crate's), re-exported so a handler needs no dependency of its own.
