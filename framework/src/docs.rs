@@ -11,6 +11,7 @@
 //! | --- | --- |
 //! | [`guide_intro`] | Introduction |
 //! | [`guide_structure`] | Structure of a Tornado web application |
+//! | [`guide_static`] | (static files: `StaticFileHandler`, `static_url`) |
 //! | [`guide_async`] | Asynchronous and non-Blocking I/O, Coroutines |
 //! | [`guide_queues`] | Queue example |
 //! | [`guide_streaming`] | (streaming with `flush`) |
@@ -22,6 +23,9 @@ pub mod guide_intro {}
 
 #[doc = include_str!("../../docs/guide/structure.md")]
 pub mod guide_structure {}
+
+#[doc = include_str!("../../docs/guide/static.md")]
+pub mod guide_static {}
 
 #[doc = include_str!("../../docs/guide/async.md")]
 pub mod guide_async {}

@@ -4,12 +4,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use std::future::poll_fn;
 
 use bytes::{Bytes, BytesMut};
 
+use super::static_file::static_routes;
 use super::task::{Route, RouteTo};
 use super::{recycle, CookieSecret, HTTPError, Handler, RequestHandler};
 use crate::http1::RequestHead;
@@ -171,6 +173,25 @@ pub struct Settings {
     /// `Application(handlers, default_host=...)` (an argument there, not a
     /// setting): `DefaultHostMatches` rules after the wildcard routes.
     pub default_host: Option<String>,
+    /// The directory of static files: served under `static_url_prefix`
+    /// (and `/favicon.ico`, `/robots.txt`) by a
+    /// [`StaticFileHandler`](super::StaticFileHandler), routes tried before
+    /// the application's own, and what [`Handler::static_url`] versions.
+    ///
+    /// # Tornado
+    /// The `static_path` setting.
+    pub static_path: Option<PathBuf>,
+    /// Where static files are served; `None` is Tornado's `/static/`.
+    ///
+    /// # Tornado
+    /// The `static_url_prefix` setting.
+    pub static_url_prefix: Option<String>,
+    /// Whether static file versions are cached (computed once per path);
+    /// `None` is Tornado's default: cached unless `debug`.
+    ///
+    /// # Tornado
+    /// The `static_hash_cache` setting.
+    pub static_hash_cache: Option<bool>,
 }
 
 impl fmt::Debug for Settings {
@@ -190,6 +211,9 @@ impl fmt::Debug for Settings {
             .field("cross_origin_protection", &self.cross_origin_protection)
             .field("trusted_origins", &self.trusted_origins)
             .field("default_host", &self.default_host)
+            .field("static_path", &self.static_path)
+            .field("static_url_prefix", &self.static_url_prefix)
+            .field("static_hash_cache", &self.static_hash_cache)
             .finish()
     }
 }
@@ -350,8 +374,11 @@ impl Application {
         mut settings: Settings,
     ) -> Result<Application, RouteError> {
         settings.serve_traceback |= settings.debug;
+        // Tornado inserts the static routes first: they win over the
+        // application's own.
+        let routes = static_routes(&settings).into_iter().chain(handlers);
         let inner = Inner {
-            routes: Routes::compile(handlers)?,
+            routes: Routes::compile(routes)?,
             hosts: HostTables::default(),
             settings,
             not_found: HandlerFactory::new(|| NotFound),

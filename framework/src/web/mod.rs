@@ -31,11 +31,14 @@ mod context;
 mod cookies;
 mod current_user;
 mod error;
+mod error_handler;
 mod execute;
 mod handler;
 mod recycle;
+mod redirect;
 mod signed_cookies;
 mod signed_value;
+mod static_file;
 mod task;
 mod xsrf;
 
@@ -45,11 +48,14 @@ pub use application::{
 pub use context::Handler;
 pub use cookies::CookieOptions;
 pub use error::{Error, Finish, HTTPError, Result};
+pub use error_handler::ErrorHandler;
 pub use handler::{RequestHandler, Unimplemented, DEFAULT_SUPPORTED_METHODS};
+pub use redirect::RedirectHandler;
 pub use signed_value::{
     create_signed_value, decode_signed_value, get_signature_key_version, CookieSecret,
     DEFAULT_SIGNED_VALUE_MIN_VERSION, DEFAULT_SIGNED_VALUE_VERSION,
 };
+pub use static_file::StaticFileHandler;
 
 /// The shared byte buffer [`Handler::write_bytes`] takes (the `bytes`
 /// crate's), re-exported so a handler needs no dependency of its own.

@@ -1,0 +1,67 @@
+//! Serves a directory with `StaticFileHandler`, through the `static_path`
+//! setting: the Rust twin of a Tornado app with `static_path=root`.
+//!
+//! ```text
+//! cargo run --release --example static_files -- --port=8888 --root=.
+//! curl -I http://localhost:8888/static/Cargo.toml
+//! curl -r 0-99 http://localhost:8888/static/Cargo.toml
+//! curl http://localhost:8888/            # links to a versioned URL
+//! ```
+//!
+//! Files are streamed 64 KiB at a time, each piece flushed before the next
+//! is read, so a slow client of a large file holds one piece in memory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tornado::ioloop::IOLoop;
+use tornado::log::info;
+use tornado::options::OptionParser;
+use tornado::web::{url, Application, Handler, RequestHandler, Result, Settings};
+
+/// `/`: a link to `Cargo.toml` with its version, as a template would write it.
+struct Index;
+
+impl RequestHandler for Index {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        let link = cx.static_url("Cargo.toml")?;
+        cx.write(format!("<a href=\"{link}\">Cargo.toml</a>\n"))
+    }
+}
+
+fn main() -> ExitCode {
+    let mut options = OptionParser::new();
+    options.define("port", 8888_u16, "run on the given port");
+    options.define(
+        "root",
+        String::from("."),
+        "the directory served under /static/",
+    );
+    options.parse_command_line();
+    let port: u16 = options.get("port");
+    let root = PathBuf::from(options.get::<String>("root"));
+    if !root.is_dir() {
+        eprintln!("error: --root: {} is not a directory", root.display());
+        return ExitCode::FAILURE;
+    }
+
+    let settings = Settings {
+        static_path: Some(root),
+        ..Settings::default()
+    };
+    let app = Application::with_settings([url(r"/", || Index)], settings);
+    if let Err(err) = app.listen(port) {
+        // The port is taken, or below 1024 without the privilege to bind it.
+        eprintln!("error: cannot listen on port {port}: {err}");
+        return ExitCode::FAILURE;
+    }
+    info!("Listening on http://localhost:{port}/");
+    match IOLoop::current().start() {
+        Ok(()) => ExitCode::SUCCESS,
+        // The OS refused the loop's own machinery (epoll).
+        Err(err) => {
+            eprintln!("error: event loop failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

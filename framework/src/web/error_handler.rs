@@ -1,0 +1,40 @@
+//! `ErrorHandler`: one error status for every request.
+
+use super::{HTTPError, Handler, RequestHandler, Result};
+
+/// Answers every request with the error `status_code` (its error page,
+/// through `write_error`), whatever the method.
+///
+/// ```
+/// use tornado::web::{url, Application, ErrorHandler};
+///
+/// // A retired API answers 410 Gone to everything.
+/// let app = Application::new([url(r"/api/v1/.*", || ErrorHandler::new(410))]);
+/// # drop(app);
+/// ```
+///
+/// # Tornado
+/// `tornado.web.ErrorHandler` with `initialize(status_code)`: its `prepare`
+/// raises `HTTPError(status_code)`. (It also skips the XSRF check, which is
+/// not ported.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorHandler {
+    /// The status every request gets.
+    pub status_code: u16,
+}
+
+impl ErrorHandler {
+    /// A handler answering `status_code`.
+    ///
+    /// # Tornado
+    /// `ErrorHandler` with `dict(status_code=status_code)`.
+    pub fn new(status_code: u16) -> ErrorHandler {
+        ErrorHandler { status_code }
+    }
+}
+
+impl RequestHandler for ErrorHandler {
+    async fn prepare(&mut self, _cx: &mut Handler) -> Result {
+        Err(HTTPError::new(self.status_code).into())
+    }
+}
