@@ -2,11 +2,15 @@
 //! setting: the Rust twin of a Tornado app with `static_path=root`.
 //!
 //! ```text
-//! cargo run --release --example static_files -- --port=8888 --root=.
-//! curl -I http://localhost:8888/static/Cargo.toml
-//! curl -r 0-99 http://localhost:8888/static/Cargo.toml
+//! cargo run --release --example static_files -- --port=8888
+//! curl -I http://localhost:8888/static/hello.txt
+//! curl -r 0-4 http://localhost:8888/static/hello.txt
 //! curl http://localhost:8888/            # links to a versioned URL
 //! ```
+//!
+//! `--root` (default `examples/static`, from the repository's root) is the
+//! directory served: everything under it is public, so never point it at a
+//! tree holding anything else (`.` would serve `.git/` too).
 //!
 //! Files are streamed 64 KiB at a time, each piece flushed before the next
 //! is read, so a slow client of a large file holds one piece in memory.
@@ -19,13 +23,13 @@ use tornado::log::info;
 use tornado::options::OptionParser;
 use tornado::web::{url, Application, Handler, RequestHandler, Result, Settings};
 
-/// `/`: a link to `Cargo.toml` with its version, as a template would write it.
+/// `/`: a link to `hello.txt` with its version, as a template would write it.
 struct Index;
 
 impl RequestHandler for Index {
     async fn get(&mut self, cx: &mut Handler) -> Result {
-        let link = cx.static_url("Cargo.toml")?;
-        cx.write(format!("<a href=\"{link}\">Cargo.toml</a>\n"))
+        let link = cx.static_url("hello.txt")?;
+        cx.write(format!("<a href=\"{link}\">hello.txt</a>\n"))
     }
 }
 
@@ -34,8 +38,8 @@ fn main() -> ExitCode {
     options.define("port", 8888_u16, "run on the given port");
     options.define(
         "root",
-        String::from("."),
-        "the directory served under /static/",
+        String::from("examples/static"),
+        "the directory served under /static/ (all of it is public)",
     );
     options.parse_command_line();
     let port: u16 = options.get("port");

@@ -2,12 +2,12 @@
 //! Python Tornado's answer the same requests (status, `Location`, body),
 //! and Python's `http.client` as an independent client.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 
-use test_support::{app_server, fetch, python_stdout, Response, ServerThread};
+use test_support::{
+    app_server, fetch, python_stdout, python_tornado_or_skip, Response, ServerThread, TornadoApp,
+};
 use tornado::web::{url, Application, ErrorHandler, RedirectHandler};
 
 fn rust_app() -> Application {
@@ -35,10 +35,7 @@ fn rust_app() -> Application {
 
 /// The Python twin of [`rust_app`]; prints its port on the first line.
 const PYTHON_APP: &str = r#"
-import asyncio, os, sys, threading
 import tornado.web
-from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 from tornado.web import RedirectHandler, ErrorHandler
 
 app = tornado.web.Application([
@@ -53,52 +50,18 @@ app = tornado.web.Application([
     (r"/gone", ErrorHandler, dict(status_code=410)),
     (r"/teapot/.*", ErrorHandler, dict(status_code=418)),
 ])
-
-def exit_with_parent():
-    sys.stdin.read()
-    os._exit(0)
-
-async def main():
-    threading.Thread(target=exit_with_parent, daemon=True).start()
-    sockets = bind_sockets(0, "127.0.0.1")
-    HTTPServer(app).add_sockets(sockets)
-    print(sockets[0].getsockname()[1], flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main())
 "#;
 
-struct PythonServer {
-    _child: Child,
-    _stdin: ChildStdin,
-    addr: SocketAddr,
-}
-
-fn python_tornado() -> Option<&'static PythonServer> {
-    static SERVER: OnceLock<Option<PythonServer>> = OnceLock::new();
-    let server = SERVER.get_or_init(|| {
-        let mut child = Command::new("python3")
-            .args(["-c", PYTHON_APP])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take()?)
-            .read_line(&mut line)
-            .ok()?;
-        let port: u16 = line.trim().parse().ok()?;
-        Some(PythonServer {
-            _stdin: child.stdin.take()?,
-            _child: child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+/// Python Tornado serving the same app (`None`, and a line on stderr,
+/// without Python's tornado); exits when the test process does.
+fn python_tornado() -> Option<&'static TornadoApp> {
+    static SERVER: OnceLock<Option<TornadoApp>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            python_tornado_or_skip("the Tornado parity tests")
+                .then(|| TornadoApp::start(PYTHON_APP))
         })
-    });
-    if server.is_none() {
-        eprintln!("skipped: python3 cannot run Tornado (pip install tornado)");
-    }
-    server.as_ref()
+        .as_ref()
 }
 
 fn rust_server() -> &'static ServerThread {

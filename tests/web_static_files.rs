@@ -5,17 +5,17 @@
 //! ranges, 304s, traversal and symlinks; curl as an independent client;
 //! and a 1 GiB file to a pausing reader with the server's RSS flat.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use test_support::{
-    app_server, example_binary, fetch, free_port, wait_for_port, Response, ServerThread,
+    app_server, fetch, python_tornado_or_skip, ExampleProcess, Response, ServerThread, TornadoApp,
 };
 use tornado::web::{
     url, Application, Handler, RequestHandler, Result, Settings, StaticFileHandler,
@@ -113,12 +113,8 @@ fn rust_app(root: &Path) -> Application {
 
 /// The Python twin of [`rust_app`]; prints its port on the first line.
 const PYTHON_APP: &str = r#"
-import asyncio, os, sys, threading
 import tornado.web
-from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 
-root = sys.argv[1]
 
 class StaticUrl(tornado.web.RequestHandler):
     def get(self):
@@ -129,54 +125,22 @@ app = tornado.web.Application([
     (r"/dir/(.*)", tornado.web.StaticFileHandler, dict(path=root, default_filename="index.html")),
     (r"/url", StaticUrl),
 ], static_path=root)
-
-def exit_with_parent():
-    sys.stdin.read()
-    os._exit(0)
-
-async def main():
-    threading.Thread(target=exit_with_parent, daemon=True).start()
-    sockets = bind_sockets(0, "127.0.0.1")
-    HTTPServer(app).add_sockets(sockets)
-    print(sockets[0].getsockname()[1], flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main())
 "#;
 
-/// Python Tornado serving the tree; exits when the test process does.
-struct PythonServer {
-    _child: Child,
-    _stdin: ChildStdin,
-    addr: SocketAddr,
-}
-
-fn python_tornado() -> Option<&'static PythonServer> {
-    static SERVER: OnceLock<Option<PythonServer>> = OnceLock::new();
-    let server = SERVER.get_or_init(|| {
-        let mut child = Command::new("python3")
-            .args(["-c", PYTHON_APP])
-            .arg(&tree().root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take()?)
-            .read_line(&mut line)
-            .ok()?;
-        let port: u16 = line.trim().parse().ok()?;
-        Some(PythonServer {
-            _stdin: child.stdin.take()?,
-            _child: child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+/// Python Tornado serving the same app (`None`, and a line on stderr,
+/// without Python's tornado); exits when the test process does.
+fn python_tornado() -> Option<&'static TornadoApp> {
+    static SERVER: OnceLock<Option<TornadoApp>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            python_tornado_or_skip("the Tornado parity tests").then(|| {
+                TornadoApp::start(&format!(
+                    "root = {:?}\n{PYTHON_APP}",
+                    tree().root.to_string_lossy()
+                ))
+            })
         })
-    });
-    if server.is_none() {
-        eprintln!("skipped: python3 cannot run Tornado (pip install tornado)");
-    }
-    server.as_ref()
+        .as_ref()
 }
 
 fn rust_server() -> &'static ServerThread {
@@ -482,42 +446,10 @@ fn filetime_of(path: &Path) -> String {
     tornado::httputil::format_timestamp(modified)
 }
 
-/// The `static_files` example serving `root` in a child process.
-struct Example {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Example {
-    fn start(root: &Path) -> Example {
-        let port = free_port();
-        let child = Command::new(example_binary("static_files"))
-            .arg(format!("--port={port}"))
-            .arg(format!("--root={}", root.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the static_files example runs");
-        let addr = wait_for_port(port);
-        Example { child, addr }
-    }
-
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(&format!("{field}:")))
-            .unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The static_files example serving `root`.
+fn static_files_example(root: &Path) -> ExampleProcess {
+    let root = format!("--root={}", root.display());
+    ExampleProcess::start("static_files", &[&root], Stdio::null())
 }
 
 fn read_head(sock: &mut TcpStream) -> String {
@@ -554,7 +486,7 @@ fn a_1_gib_file_to_a_pausing_reader_keeps_the_server_rss_flat() {
         .set_len(1024 * MIB)
         .unwrap();
     std::fs::write(dir.join("warm.bin"), vec![0u8; 8 * MIB as usize]).unwrap();
-    let server = Example::start(&dir);
+    let server = static_files_example(&dir);
     let mut sock = TcpStream::connect(server.addr).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();

@@ -6,15 +6,15 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use test_support::{
-    app_server, example_binary, free_port, read_response, read_until_close, split_head,
-    wait_for_port, wait_until, ServerThread,
+    app_server, read_response, read_until_close, split_head, wait_until, ExampleProcess,
+    ServerThread,
 };
 use tornado::gen::{sleep, with_timeout};
 use tornado::ioloop::IOLoop;
@@ -24,42 +24,9 @@ use tornado::web::{url, Application, HTTPError, Handler, RequestHandler, Result}
 const ALPHABET: &[u8; 26] = b"abcdefghijklmnopqrstuvwxyz";
 const MIB: u64 = 1024 * 1024;
 
-/// The `stream` example running as a child process; killed on drop.
-struct StreamExample {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl StreamExample {
-    fn start(stderr: Stdio) -> StreamExample {
-        let port = free_port();
-        let child = Command::new(example_binary("stream"))
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("the stream example runs");
-        let addr = wait_for_port(port);
-        StreamExample { child, addr }
-    }
-
-    /// A `/proc/PID/status` field in KiB (`VmRSS`, `VmHWM`).
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(&format!("{field}:")))
-            .unwrap_or_else(|| panic!("no {field} in {status}"));
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for StreamExample {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The stream example, its stderr going to `stderr`.
+fn stream_example(stderr: Stdio) -> ExampleProcess {
+    ExampleProcess::start("stream", &[], stderr)
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -108,7 +75,7 @@ fn read_pattern(sock: &mut TcpStream, offset: u64, n: u64) {
 
 #[test]
 fn one_gib_to_a_pausing_reader_keeps_the_server_rss_flat() {
-    let server = StreamExample::start(Stdio::null());
+    let server = stream_example(Stdio::null());
     // Warm up (first-use allocations, the Date cache ...) with a whole
     // streamed response, then take the baseline.
     let mut sock = connect(server.addr);
@@ -200,7 +167,7 @@ fn one_gib_to_a_pausing_reader_keeps_the_server_rss_flat() {
 
 #[test]
 fn ticker_stops_after_the_client_leaves() {
-    let mut server = StreamExample::start(Stdio::piped());
+    let mut server = stream_example(Stdio::piped());
     let stderr = server.child.stderr.take().unwrap();
     let (lines_tx, lines) = mpsc::channel();
     thread::spawn(move || {

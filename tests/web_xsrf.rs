@@ -10,7 +10,7 @@ use test_support::{
     app_server, normalize, python_tornado_or_skip, send_expect_close, split_head, ServerThread,
     TornadoApp,
 };
-use tornado::web::{url, Application, Handler, RequestHandler, Result, Settings};
+use tornado::web::{url, Application, ErrorHandler, Handler, RequestHandler, Result, Settings};
 
 /// The Python twin of [`rust_app`]: `/form`, `/api`, `/origins`, `/any`.
 const PYTHON_APP: &str = r#"
@@ -40,7 +40,8 @@ class AnyOrigin(Origins):
     def check_trusted_origin(self, origin):
         return True
 
-handlers = [(r"/form", Form), (r"/api", Api), (r"/origins", Origins), (r"/any", AnyOrigin)]
+handlers = [(r"/form", Form), (r"/api", Api), (r"/origins", Origins), (r"/any", AnyOrigin),
+            (r"/gone", tornado.web.ErrorHandler, dict(status_code=410))]
 app = tornado.web.Application(handlers, **SETTINGS)
 "#;
 
@@ -108,9 +109,28 @@ fn rust_app(settings: Settings) -> Application {
             url("/api", || Api),
             url("/origins", || Origins),
             url("/any", || AnyOrigin),
+            url("/gone", || ErrorHandler::new(410)),
         ],
         settings,
     )
+}
+
+/// Our server with `xsrf_cookies` on.
+fn rust_xsrf_server() -> ServerThread {
+    app_server(rust_app(Settings {
+        xsrf_cookies: true,
+        ..Settings::default()
+    }))
+}
+
+/// Our server with `cross_origin_protection` on, trusting
+/// `https://trusted.example`.
+fn rust_origin_server() -> ServerThread {
+    app_server(rust_app(Settings {
+        cross_origin_protection: true,
+        trusted_origins: vec!["https://trusted.example".to_owned()],
+        ..Settings::default()
+    }))
 }
 
 /// Tornado and our server with `xsrf_cookies` on.
@@ -118,16 +138,11 @@ fn xsrf_servers() -> &'static (TornadoApp, ServerThread) {
     static SERVERS: OnceLock<(TornadoApp, ServerThread)> = OnceLock::new();
     SERVERS.get_or_init(|| {
         let script = format!("SETTINGS = {{'xsrf_cookies': True}}\n{PYTHON_APP}");
-        let settings = Settings {
-            xsrf_cookies: true,
-            ..Settings::default()
-        };
-        (TornadoApp::start(&script), app_server(rust_app(settings)))
+        (TornadoApp::start(&script), rust_xsrf_server())
     })
 }
 
-/// Tornado and our server with `cross_origin_protection` on, trusting
-/// `https://trusted.example`.
+/// Tornado and our server with `cross_origin_protection` on.
 fn origin_servers() -> &'static (TornadoApp, ServerThread) {
     static SERVERS: OnceLock<(TornadoApp, ServerThread)> = OnceLock::new();
     SERVERS.get_or_init(|| {
@@ -135,12 +150,7 @@ fn origin_servers() -> &'static (TornadoApp, ServerThread) {
             "SETTINGS = {{'cross_origin_protection': True, \
              'trusted_origins': ['https://trusted.example']}}\n{PYTHON_APP}"
         );
-        let settings = Settings {
-            cross_origin_protection: true,
-            trusted_origins: vec!["https://trusted.example".to_owned()],
-            ..Settings::default()
-        };
-        (TornadoApp::start(&script), app_server(rust_app(settings)))
+        (TornadoApp::start(&script), rust_origin_server())
     })
 }
 
@@ -231,10 +241,10 @@ fn either_servers_token_passes_both_checks() {
 
 #[test]
 fn tokens_are_masked_anew_each_time() {
-    let servers = xsrf_servers();
-    let (cookie, first) = cookie_and_token(servers.1.addr);
+    let server = rust_xsrf_server();
+    let (cookie, first) = cookie_and_token(server.addr);
     let raw = send_expect_close(
-        servers.1.addr,
+        server.addr,
         request("GET", "/form", &format!("Cookie: {cookie}\r\n"), "").as_bytes(),
     );
     let (head, body) = split_head(&raw);
@@ -251,7 +261,7 @@ fn tokens_are_masked_anew_each_time() {
         .unwrap();
     let header = format!("Cookie: {cookie}\r\nX-XSRFToken: {second}\r\n");
     assert_eq!(
-        status_and_body(servers.1.addr, &request("POST", "/form", &header, "")),
+        status_and_body(server.addr, &request("POST", "/form", &header, "")),
         "200 posted"
     );
 }
@@ -332,6 +342,10 @@ fn forged_and_missing_tokens_get_tornados_answers() {
             String::new(),
         ),
         ("POST", "/api", String::new(), String::new()),
+        // Not found, and an ErrorHandler: their status, not a 403.
+        ("POST", "/nowhere", String::new(), String::new()),
+        ("DELETE", "/nowhere", String::new(), String::new()),
+        ("POST", "/gone", String::new(), String::new()),
         ("GET", "/origins", String::new(), String::new()),
     ];
     for (method, path, extra, body) in cases {
@@ -360,8 +374,9 @@ fn cross_origin_requests_get_tornados_answers() {
         Some("https://evil.example"),
         Some("https://trusted.example"),
         Some("null"),
+        Some(""),
     ];
-    for path in ["/origins", "/any"] {
+    for path in ["/origins", "/any", "/gone", "/nowhere"] {
         for method in ["GET", "POST"] {
             for site in sites {
                 for origin in origins {
@@ -383,9 +398,9 @@ fn cross_origin_requests_get_tornados_answers() {
 fn an_origin_without_a_host_never_matches_a_missing_host() {
     // Deliberately stricter than Tornado, whose `urlsplit("null").netloc`
     // ("") equals the missing Host ("") of an HTTP/1.0 request.
-    let servers = origin_servers();
+    let server = rust_origin_server();
     let request = "POST /origins HTTP/1.0\r\nOrigin: null\r\nContent-Length: 0\r\n\r\n";
-    assert!(status_and_body(servers.1.addr, request).starts_with("403 "));
+    assert!(status_and_body(server.addr, request).starts_with("403 "));
     let same = "POST /origins HTTP/1.0\r\nOrigin: http://localhost\r\nHost: localhost\r\n\r\n";
-    assert_eq!(status_and_body(servers.1.addr, same), "200 ok");
+    assert_eq!(status_and_body(server.addr, same), "200 ok");
 }

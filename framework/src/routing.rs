@@ -98,6 +98,26 @@ pub struct PathArgs {
     pub kwargs: HashMap<String, Vec<u8>>,
 }
 
+/// The plain text a pattern's matches all start with: its leading run of
+/// characters that match only themselves, less a last one a quantifier
+/// makes optional (`/a/?` gives `/a`). Empty for a pattern with an
+/// alternative or an inline flag (`(?i)`), where no such run is certain.
+fn literal_prefix(body: &str) -> String {
+    if body.contains('|') || body.contains("(?") {
+        return String::new();
+    }
+    let plain = |c: &char| c.is_ascii_alphanumeric() || "/_-~%,;:=@!&'<>\"".contains(*c);
+    let mut prefix: String = body.chars().take_while(plain).collect();
+    if matches!(
+        body.get(prefix.len()..)
+            .and_then(|rest| rest.chars().next()),
+        Some('?' | '*' | '+' | '{')
+    ) {
+        prefix.pop();
+    }
+    prefix
+}
+
 /// Matches a request path against a pattern anchored at both ends.
 ///
 /// # Tornado
@@ -117,6 +137,11 @@ pub enum PathMatches {
         named: bool,
         /// Literal pieces between groups, for reversing.
         reverse: Option<Vec<String>>,
+        /// Text every matching path starts with (`/static/` of
+        /// `/static/(.*)`): a path without it is refused before the regex
+        /// runs, so regex routes ahead of literal ones (the static routes
+        /// `static_path` installs) cost a literal route little.
+        prefix: String,
     },
 }
 
@@ -151,6 +176,7 @@ impl PathMatches {
         Ok(PathMatches::Regex {
             named,
             reverse: reverse_template(body, regex.captures_len() - 1),
+            prefix: literal_prefix(body),
             regex,
         })
     }
@@ -162,7 +188,15 @@ impl PathMatches {
     pub fn match_path(&self, path: &str) -> Option<PathArgs> {
         match self {
             PathMatches::Literal(literal) => (literal == path).then(PathArgs::default),
-            PathMatches::Regex { regex, named, .. } => {
+            PathMatches::Regex {
+                regex,
+                named,
+                prefix,
+                ..
+            } => {
+                if !path.starts_with(prefix.as_str()) {
+                    return None;
+                }
                 let captures = regex.captures(path)?;
                 let mut out = PathArgs::default();
                 let unescape =
@@ -547,6 +581,36 @@ mod tests {
         let err = PathMatches::new(r"/(?=x)y").unwrap_err();
         assert_eq!(err.pattern, r"/(?=x)y");
         assert!(err.to_string().contains("(?=x)"));
+    }
+
+    #[test]
+    fn regexes_skip_paths_without_their_literal_prefix() {
+        for (pattern, prefix) in [
+            ("/static/(.*)", "/static/"),
+            ("/(favicon\\.ico)", "/"),
+            ("/a/?", "/a"),
+            ("/ab*c", "/a"),
+            ("/x{2}y", "/"),
+            ("/a|/b", ""),
+            ("(?i)/ABC", ""),
+            ("[/]x", ""),
+        ] {
+            match PathMatches::new(pattern).unwrap() {
+                PathMatches::Regex { prefix: found, .. } => assert_eq!(found, prefix, "{pattern}"),
+                PathMatches::Literal(_) => panic!("{pattern} is a regex"),
+            }
+        }
+        let matches = |pattern: &str, path: &str| {
+            PathMatches::new(pattern)
+                .unwrap()
+                .match_path(path)
+                .is_some()
+        };
+        assert!(matches("/a/?", "/a") && matches("/a/?", "/a/"));
+        assert!(matches("/ab*c", "/ac") && matches("/ab*c", "/abbc"));
+        assert!(matches("/x{2}y", "/xxy") && !matches("/x{2}y", "/xy"));
+        assert!(matches("/a|/b", "/b") && matches("(?i)/ABC", "/abc"));
+        assert!(matches("/static/(.*)", "/static/a.css") && !matches("/static/(.*)", "/plaintext"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests in `tests/`.
 #![deny(missing_docs)]
 
+mod example_process;
 mod tornado_app;
 
+pub use example_process::ExampleProcess;
 pub use tornado_app::{normalize, python_tornado_or_skip, TornadoApp};
 
 use std::time::{Duration, Instant};

@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::static_file::static_routes;
 use super::task::{Route, RouteTo};
-use super::{recycle, CookieSecret, HTTPError, Handler, RequestHandler};
+use super::{recycle, CookieSecret, ErrorHandler, Handler, RequestHandler};
 use crate::http1::RequestHead;
 use crate::http1connection::HTTP1Connection;
 use crate::httpserver::HTTPServer;
@@ -381,7 +381,8 @@ impl Application {
             routes: Routes::compile(routes)?,
             hosts: HostTables::default(),
             settings,
-            not_found: HandlerFactory::new(|| NotFound),
+            // As Tornado: no route is an `ErrorHandler` for 404.
+            not_found: HandlerFactory::new(|| ErrorHandler::new(404)),
         };
         Ok(Application {
             inner: Arc::new(inner),
@@ -520,15 +521,6 @@ impl fmt::Debug for Application {
             .field("hosts", &self.inner.hosts.iter().count())
             .field("settings", &self.inner.settings)
             .finish()
-    }
-}
-
-/// Tornado's 404 for requests no route matches.
-struct NotFound;
-
-impl RequestHandler for NotFound {
-    async fn prepare(&mut self, _cx: &mut Handler) -> super::Result {
-        Err(HTTPError::new(404).into())
     }
 }
 

@@ -15,8 +15,8 @@ use super::{HTTPError, Handler, RequestHandler, Result};
 ///
 /// # Tornado
 /// `tornado.web.ErrorHandler` with `initialize(status_code)`: its `prepare`
-/// raises `HTTPError(status_code)`. (It also skips the XSRF check, which is
-/// not ported.)
+/// raises `HTTPError(status_code)`, and the XSRF and cross-origin checks
+/// are skipped (the error is the answer, whatever the request carries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorHandler {
     /// The status every request gets.
@@ -34,6 +34,14 @@ impl ErrorHandler {
 }
 
 impl RequestHandler for ErrorHandler {
+    fn check_xsrf_cookie(_cx: &mut Handler) -> Result {
+        Ok(())
+    }
+
+    fn check_trusted_origin(_cx: &Handler, _origin: &str) -> bool {
+        true
+    }
+
     async fn prepare(&mut self, _cx: &mut Handler) -> Result {
         Err(HTTPError::new(self.status_code).into())
     }

@@ -297,14 +297,20 @@ fn parse_request_range(header: &str) -> Option<(Option<i128>, Option<i128>)> {
     Some((start, end))
 }
 
-/// Python's `int()` on a stripped string, `""` being `None`: an optional
-/// sign, ASCII digits, single underscores between digits. The outer
+/// Python's `int()` on a stripped string, `""` being `None`. The outer
 /// `Option` is `None` for a string that is not a number.
 fn int_or_none(text: &str) -> Option<Option<i128>> {
-    let text = text.trim();
-    if text.is_empty() {
+    if text.trim().is_empty() {
         return Some(None);
     }
+    python_int(text).map(Some)
+}
+
+/// Python's `int(text)`: surrounding whitespace, an optional sign, ASCII
+/// digits with single underscores between them; `None` for anything else.
+/// Saturates past `i128` (no file size or timestamp gets there).
+pub(crate) fn python_int(text: &str) -> Option<i128> {
+    let text = text.trim();
     let (negative, digits) = match text.as_bytes() {
         [b'-', ..] => (true, &text[1..]),
         [b'+', ..] => (false, &text[1..]),
@@ -321,7 +327,7 @@ fn int_or_none(text: &str) -> Option<Option<i128>> {
     let value = (bytes.iter().filter(|b| b.is_ascii_digit())).fold(0i128, |n, &b| {
         n.saturating_mul(10).saturating_add(i128::from(b - b'0'))
     });
-    Some(Some(if negative { -value } else { value }))
+    Some(if negative { -value } else { value })
 }
 
 /// The byte range `[start, end)` to send for a parsed `Range`, or `None`

@@ -6,6 +6,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::signed_value::constant_time_eq;
+use super::static_file::python_int;
 use super::{Error, HTTPError, Handler, RequestHandler, Result};
 use crate::escape::{hex, xhtml_escape};
 
@@ -194,7 +195,7 @@ impl Handler {
                 }
             }
             Some(site) => match origin {
-                Some(origin) if trusted(&origin) => None,
+                Some(origin) if !origin.is_empty() && trusted(&origin) => None,
                 origin => Some(format!(
                     "Sec-Fetch-Site {site} & origin {origin:?} not allowed"
                 )),
@@ -267,7 +268,7 @@ fn decode_xsrf_token(text: &str) -> Option<RawToken> {
     Some(RawToken {
         version: Some(2),
         bytes: apply_mask(&mask, &unhex(masked)?),
-        timestamp: parse_python_int(timestamp)?,
+        timestamp: python_int(timestamp).and_then(|t| i64::try_from(t).ok())?,
     })
 }
 
@@ -294,21 +295,6 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
             u8::try_from(high * 16 + low).ok()
         })
         .collect()
-}
-
-/// Python's `int(text)` for the forms a timestamp takes: surrounding
-/// whitespace, a sign, digits (with `_` between them).
-fn parse_python_int(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
-    let valid = unsigned.starts_with(|c: char| c.is_ascii_digit())
-        && unsigned.ends_with(|c: char| c.is_ascii_digit())
-        && !unsigned.contains("__")
-        && unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'_');
-    if !valid {
-        return None;
-    }
-    text.replace('_', "").parse().ok()
 }
 
 /// The `host[:port]` of an `Origin` value (`https://example.com:8443`),

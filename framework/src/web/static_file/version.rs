@@ -1,7 +1,6 @@
 //! Versioned static URLs: the content hash of a file, cached per path.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -10,6 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use sha2::{Digest, Sha512};
 
 use super::StaticFileHandler;
+use crate::escape::hex;
 use crate::web::{Error, Handler, Result, Settings};
 
 /// Versions by absolute path, with a use stamp for evicting the least
@@ -58,28 +58,48 @@ pub(super) fn cached_version(absolute: &Path, use_cache: bool) -> Option<String>
     if !use_cache {
         return compute();
     }
-    // A panic elsewhere while holding the lock leaves the map consistent
-    // (every update is a single insert or remove).
-    let mut versions = VERSIONS.lock().unwrap_or_else(PoisonError::into_inner);
-    versions.clock += 1;
-    let now = versions.clock;
-    let by_path = versions.by_path.get_or_insert_with(HashMap::new);
-    if let Some((version, used)) = by_path.get_mut(absolute) {
-        *used = now;
-        return version.clone();
+    if let Some(version) = lock_versions().lookup(absolute) {
+        return version;
     }
-    // Hashed under the lock, as Tornado does: a file is read once however
-    // many threads ask for it at the same moment.
+    // Hashed without the lock, so that one large file does not hold up
+    // every thread's static requests (Tornado holds it, under the GIL
+    // anyway); two threads asking at once both hash it, the same answer.
     let version = compute();
-    while by_path.len() >= StaticFileHandler::MAX_CACHED_VERSIONS {
-        let oldest = by_path.iter().min_by_key(|(_, (_, used))| *used);
-        let Some(oldest) = oldest.map(|(path, _)| path.clone()) else {
-            break;
-        };
-        by_path.remove(&oldest);
-    }
-    by_path.insert(absolute.to_owned(), (version.clone(), now));
+    lock_versions().insert(absolute, version.clone());
     version
+}
+
+/// The version cache. A panic elsewhere while holding the lock leaves the
+/// map consistent (every update is a single insert or remove).
+fn lock_versions() -> std::sync::MutexGuard<'static, Versions> {
+    VERSIONS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Versions {
+    /// The cached version of `absolute`, marked as just used.
+    fn lookup(&mut self, absolute: &Path) -> Option<Option<String>> {
+        self.clock += 1;
+        let now = self.clock;
+        let (version, used) = self.by_path.as_mut()?.get_mut(absolute)?;
+        *used = now;
+        Some(version.clone())
+    }
+
+    /// Caches `version`, evicting the least recently used entries past
+    /// [`StaticFileHandler::MAX_CACHED_VERSIONS`].
+    fn insert(&mut self, absolute: &Path, version: Option<String>) {
+        self.clock += 1;
+        let now = self.clock;
+        let by_path = self.by_path.get_or_insert_with(HashMap::new);
+        while by_path.len() >= StaticFileHandler::MAX_CACHED_VERSIONS {
+            let oldest = by_path.iter().min_by_key(|(_, (_, used))| *used);
+            let Some(oldest) = oldest.map(|(path, _)| path.clone()) else {
+                break;
+            };
+            by_path.remove(&oldest);
+        }
+        by_path.insert(absolute.to_owned(), (version, now));
+    }
 }
 
 impl StaticFileHandler {
@@ -93,8 +113,14 @@ impl StaticFileHandler {
     /// `StaticFileHandler.get_content_version(abspath)`.
     pub fn get_content_version(abspath: &Path) -> io::Result<String> {
         let mut file = File::open(abspath)?;
-        if !file.metadata()?.is_file() {
+        let metadata = file.metadata()?;
+        if !metadata.is_file() {
             return Err(io::Error::other("not a regular file"));
+        }
+        // Refused before reading: a larger file would be read up to the
+        // limit (on the loop's thread) on every use with the cache off.
+        if metadata.len() > StaticFileHandler::MAX_VERSION_CONTENT_SIZE {
+            return Err(too_large());
         }
         let mut hasher = Sha512::new();
         let mut buf = vec![0; super::CHUNK_SIZE];
@@ -107,19 +133,13 @@ impl StaticFileHandler {
                 Err(err) => return Err(err),
             };
             size += n as u64;
+            // The file may grow while it is read.
             if size > StaticFileHandler::MAX_VERSION_CONTENT_SIZE {
-                return Err(io::Error::other(format!(
-                    "content is larger than MAX_VERSION_CONTENT_SIZE ({} bytes)",
-                    StaticFileHandler::MAX_VERSION_CONTENT_SIZE
-                )));
+                return Err(too_large());
             }
             hasher.update(buf.get(..n).unwrap_or_default());
         }
-        let mut hex = String::with_capacity(128);
-        for byte in hasher.finalize() {
-            let _ = write!(hex, "{byte:02x}");
-        }
-        Ok(hex)
+        Ok(hex(&hasher.finalize()))
     }
 
     /// The version for static file `path` (relative to the `static_path`
@@ -240,4 +260,11 @@ impl Handler {
             url
         })
     }
+}
+
+fn too_large() -> io::Error {
+    io::Error::other(format!(
+        "content is larger than MAX_VERSION_CONTENT_SIZE ({} bytes)",
+        StaticFileHandler::MAX_VERSION_CONTENT_SIZE
+    ))
 }
