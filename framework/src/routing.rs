@@ -613,6 +613,33 @@ mod tests {
         assert!(matches("/static/(.*)", "/static/a.css") && !matches("/static/(.*)", "/plaintext"));
     }
 
+    proptest::proptest! {
+        /// The literal-prefix shortcut never changes which paths match:
+        /// patterns built from plain text, quantifiers, groups, classes,
+        /// alternatives and flags, against paths from the same letters.
+        #[test]
+        fn the_prefix_shortcut_agrees_with_the_regex(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "/", "a", "b", "-", "%", "?", "*", "+", "{2}", "{0,1}", "(a)", "(/b)?",
+                    "[ab]", ".", "|", "(?i)", "\\.", "(.*)", "a?", "/?",
+                ]),
+                1..8,
+            ),
+            path in "[/abAB.%-]{0,8}",
+        ) {
+            let pattern: String = pieces.concat();
+            if let Ok(compiled @ PathMatches::Regex { .. }) = PathMatches::new(&pattern) {
+                let PathMatches::Regex { regex, .. } = &compiled else { unreachable!() };
+                proptest::prop_assert_eq!(
+                    compiled.match_path(&path).is_some(),
+                    regex.is_match(&path),
+                    "pattern {:?} path {:?}", pattern, path
+                );
+            }
+        }
+    }
+
     #[test]
     fn hosts_are_anchored() {
         let host = HostMatches::new(r"www\.example\.com").unwrap();
