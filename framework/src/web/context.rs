@@ -967,6 +967,42 @@ impl Handler {
         self.set_cookie_with(name, "", &expired)
     }
 
+    /// Deletes every cookie the request carries (for `Path=/`), as far as
+    /// the server can: cookies set for another path or domain need
+    /// [`clear_all_cookies_with`](Handler::clear_all_cookies_with) and
+    /// those options.
+    ///
+    /// # Errors
+    /// As [`clear_cookie`](Handler::clear_cookie).
+    ///
+    /// # Tornado
+    /// `RequestHandler.clear_all_cookies()`.
+    pub fn clear_all_cookies(&mut self) -> Result {
+        self.clear_all_cookies_with(&CookieOptions::default())
+    }
+
+    /// [`clear_all_cookies`](Handler::clear_all_cookies) for the domain and
+    /// path of `options`. A request cookie whose name `set_cookie` would
+    /// refuse is skipped, as Tornado's `request.cookies` never holds one.
+    ///
+    /// # Errors
+    /// As [`clear_cookie_with`](Handler::clear_cookie_with).
+    ///
+    /// # Tornado
+    /// `RequestHandler.clear_all_cookies(**kwargs)`.
+    pub fn clear_all_cookies_with(&mut self, options: &CookieOptions) -> Result {
+        let mut names: Vec<String> = Vec::new();
+        for (name, _) in self.cookies() {
+            if is_legal_cookie_name(name) && !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        for name in names {
+            self.clear_cookie_with(&name, options)?;
+        }
+        Ok(())
+    }
+
     /// Sends the error page for `status` (through the handler's
     /// `write_error` when called by the framework) and finishes.
     ///

@@ -1,6 +1,7 @@
 //! Who is logged in: Tornado's `current_user`, `get_login_url` and the
 //! `@authenticated` decorator, on the handler context.
 
+use super::urls::urlsplit_scheme_netloc;
 use super::{Error, Finish, HTTPError, Handler, Result};
 use crate::escape::url_escape;
 
@@ -130,7 +131,7 @@ impl Handler {
         let mut url = self.get_login_url()?;
         if !url.contains('?') {
             // An absolute login URL (another host) gets an absolute `next`.
-            let next = if has_scheme(&url) {
+            let next = if !urlsplit_scheme_netloc(&url).0.is_empty() {
                 self.request.full_url()
             } else {
                 self.request.uri.clone()
@@ -140,46 +141,5 @@ impl Handler {
         }
         self.redirect(&url, false)?;
         Err(Finish.into())
-    }
-}
-
-/// True if `url` starts with a scheme (`https:`), as Python's `urlsplit`
-/// finds one: a letter, then letters, digits, `+`, `-` or `.`, then `:`.
-fn has_scheme(url: &str) -> bool {
-    let Some((scheme, _)) = url.split_once(':') else {
-        return false;
-    };
-    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::has_scheme;
-
-    #[test]
-    fn schemes_are_found_as_urlsplit_finds_them() {
-        for url in [
-            "http://a/login",
-            "https://a",
-            "svn+ssh://x",
-            "a.b-c:rest",
-            "login:x",
-        ] {
-            assert!(has_scheme(url), "{url}");
-        }
-        for url in [
-            "/login",
-            "//host/login",
-            "1http://a",
-            ":x",
-            "/a:b",
-            "",
-            "ht tp://a",
-        ] {
-            assert!(!has_scheme(url), "{url}");
-        }
     }
 }

@@ -38,8 +38,10 @@ mod recycle;
 mod redirect;
 mod signed_cookies;
 mod signed_value;
+mod slashes;
 mod static_file;
 mod task;
+mod urls;
 mod xsrf;
 
 pub use application::{

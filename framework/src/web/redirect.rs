@@ -1,11 +1,10 @@
 //! `RedirectHandler`: a route that redirects, with the path's groups
 //! formatted into the target and the query string carried over.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::static_file::normalize_url_like_browser;
+use super::urls::scheme_and_netloc;
 use super::{Error, HTTPError, Handler, RequestHandler, Result};
 use crate::escape::url_escape;
 use crate::httputil::url_unescape;
@@ -251,43 +250,6 @@ fn url_concat(url: &str, args: &[(Vec<u8>, Vec<u8>)]) -> String {
     out
 }
 
-/// The scheme and netloc (user info, host and port) a browser would find
-/// in `url`, lower-cased; both empty for a relative URL, `None` for a
-/// netloc with unbalanced IPv6 brackets (Python's `ValueError`).
-///
-/// # Tornado
-/// `web._scheme_and_netloc(url)`, on Python's `urlsplit`.
-fn scheme_and_netloc(url: &str) -> Option<(String, String)> {
-    let url = normalize_url_like_browser(url);
-    // Browsers skip any number of slashes before a host.
-    let url: Cow<'_, str> = match url.strip_prefix("//") {
-        Some(rest) => format!("//{}", rest.trim_start_matches('/')).into(),
-        None => url.into(),
-    };
-    let mut rest = &url[..];
-    let mut scheme = String::new();
-    if let Some(colon) = rest.find(':').filter(|&at| at > 0) {
-        let candidate = &rest[..colon];
-        let valid = candidate.starts_with(|c: char| c.is_ascii_alphabetic())
-            && candidate
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        if valid {
-            scheme = candidate.to_ascii_lowercase();
-            rest = &rest[colon + 1..];
-        }
-    }
-    let mut netloc = String::new();
-    if let Some(after) = rest.strip_prefix("//") {
-        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-        netloc = after[..end].to_lowercase();
-        if netloc.contains('[') != netloc.contains(']') {
-            return None;
-        }
-    }
-    Some((scheme, netloc))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,22 +273,6 @@ mod tests {
         assert!(format("/{nope}").is_err());
         let f = format_url("https://h/{0}/b", &args(&["a"]), &kwargs).unwrap();
         assert_eq!((f.prefix.as_str(), f.substituted), ("https://h/", true));
-    }
-
-    #[test]
-    fn schemes_and_netlocs_are_pythons() {
-        let split = |u: &str| scheme_and_netloc(u).map(|(s, n)| format!("{s}|{n}"));
-        assert_eq!(split("/a/b").as_deref(), Some("|"));
-        assert_eq!(split("//evil.com/b").as_deref(), Some("|evil.com"));
-        assert_eq!(split("///evil.com/b").as_deref(), Some("|evil.com"));
-        assert_eq!(split("/\\evil.com").as_deref(), Some("|evil.com"));
-        assert_eq!(
-            split("HTTPS://User@Host:1/x").as_deref(),
-            Some("https|user@host:1")
-        );
-        assert_eq!(split("mailto:x").as_deref(), Some("mailto|"));
-        assert_eq!(split("1a:b").as_deref(), Some("|"));
-        assert_eq!(split("//[::1/x"), None);
     }
 
     #[test]

@@ -16,7 +16,6 @@ use bytes::BytesMut;
 use super::{url, Error, HTTPError, Handler, RequestHandler, Result, Settings, URLSpec};
 use crate::httputil::{format_timestamp, parse_http_date};
 
-pub(crate) use paths::normalize_url_like_browser;
 use version::static_hash_cache;
 
 /// File bodies are read and sent this much at a time, each piece flushed

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::signed_value::constant_time_eq;
 use super::static_file::python_int;
+use super::urls::urlsplit_scheme_netloc;
 use super::{Error, HTTPError, Handler, RequestHandler, Result};
 use crate::escape::{hex, xhtml_escape};
 
@@ -206,7 +207,7 @@ impl Handler {
     /// True if `origin`'s host and port are the request's `Host`.
     fn origin_matches_host(&self, origin: &str) -> bool {
         let host = self.request.headers.get_joined("Host").unwrap_or_default();
-        let netloc = origin_netloc(origin);
+        let netloc = urlsplit_scheme_netloc(origin).1;
         // An origin without one (`null`) never matches, even an empty Host.
         !netloc.is_empty() && netloc.eq_ignore_ascii_case(&host)
     }
@@ -297,26 +298,6 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The `host[:port]` of an `Origin` value (`https://example.com:8443`),
-/// as Python's `urlsplit(origin).netloc`, lower-cased; empty without one.
-fn origin_netloc(origin: &str) -> String {
-    let Some((scheme, rest)) = origin.split_once(':') else {
-        return String::new();
-    };
-    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
-    match rest.strip_prefix("//") {
-        Some(authority) if is_scheme => authority
-            .split(['/', '?', '#'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase(),
-        _ => String::new(),
-    }
-}
-
 fn unix_seconds() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -375,17 +356,5 @@ mod tests {
         let data: Vec<u8> = (0..=255).collect();
         assert_eq!(apply_mask(&mask, &apply_mask(&mask, &data)), data);
         assert_eq!(apply_mask(&mask, &[0; 5]), [9, 8, 7, 6, 9]);
-    }
-
-    #[test]
-    fn origins_give_urlsplit_netlocs() {
-        assert_eq!(
-            origin_netloc("https://Example.com:8443"),
-            "example.com:8443"
-        );
-        assert_eq!(origin_netloc("http://a.b/path?q#f"), "a.b");
-        for none in ["null", "example.com", "://x", "1a://x", "http:x", ""] {
-            assert_eq!(origin_netloc(none), "", "{none}");
-        }
     }
 }

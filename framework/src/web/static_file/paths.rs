@@ -5,6 +5,7 @@ use std::fs::{self, Metadata};
 use std::path::{Component, Path, PathBuf};
 
 use super::{forbidden, StaticFileHandler};
+use crate::web::urls::is_protocol_relative;
 use crate::web::{HTTPError, Handler, Result};
 
 /// `path` made absolute (against the working directory) and normalized
@@ -140,26 +141,6 @@ pub(super) fn validate(
     Ok(Some((absolute, meta)))
 }
 
-/// Whether a browser would read `url` as `//host/...`: after dropping the
-/// spaces and control characters around it, tabs and newlines in it, and
-/// reading `\` as `/`, as the WHATWG URL parser does.
-///
-/// # Tornado
-/// `web._is_protocol_relative(url)`.
-pub(crate) fn is_protocol_relative(url: &str) -> bool {
-    normalize_url_like_browser(url).starts_with("//")
-}
-
-/// # Tornado
-/// `web._normalize_url_like_browser(url)`.
-pub(crate) fn normalize_url_like_browser(url: &str) -> String {
-    url.trim_matches(|c: char| c <= ' ')
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .map(|c| if c == '\\' { '/' } else { c })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,13 +168,5 @@ mod tests {
         for outside in ["../etc/passwd", "/etc/passwd", "a/../../www2/x", ".."] {
             assert!(ok(outside).is_none(), "{outside}");
         }
-    }
-
-    #[test]
-    fn protocol_relative_urls_are_seen_as_a_browser_sees_them() {
-        assert!(is_protocol_relative("//evil.example/"));
-        assert!(is_protocol_relative(" \t/\\evil.example/"));
-        assert!(is_protocol_relative("/\n/evil"));
-        assert!(!is_protocol_relative("/static/dir"));
     }
 }
