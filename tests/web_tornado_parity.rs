@@ -64,6 +64,11 @@ class ClearAll(RequestHandler):
     def get(self):
         self.clear_all_cookies()
 
+class SendError(RequestHandler):
+    def get(self):
+        self.set_header("X-Dropped", "1")
+        self.send_error(418, reason="Short & Stout")
+
 class Stream(RequestHandler):
     async def get(self):
         for piece in ("alpha ", "beta ", "gamma"):
@@ -116,7 +121,7 @@ class Reverse(RequestHandler):
 app = tornado.web.Application([
     (r"/hello", Hello), (r"/json", Json), (r"/forbidden", Forbidden),
     (r"/reason", Reason), (r"/redirect", Redirect), (r"/permanent", Permanent),
-    (r"/cookie", Cookie), (r"/clear", ClearCookie), (r"/clearall", ClearAll), (r"/stream", Stream),
+    (r"/cookie", Cookie), (r"/clear", ClearCookie), (r"/clearall", ClearAll), (r"/senderror", SendError), (r"/stream", Stream),
     (r"/head", Head), (r"/echo", Echo), (r"/nocontent", NoContent),
     (r"/floats", Floats), (r"/emptyreason", EmptyReason), (r"/widereason", WideReason),
     (r"/cookieagain", CookieAgain), (r"/reverse", Reverse), (r"/hosts", Hosts),
@@ -196,6 +201,14 @@ struct ClearAll;
 impl RequestHandler for ClearAll {
     async fn get(&mut self, cx: &mut Handler) -> Result {
         cx.clear_all_cookies()
+    }
+}
+
+struct SendError;
+impl RequestHandler for SendError {
+    async fn get(&mut self, cx: &mut Handler) -> Result {
+        cx.set_header("X-Dropped", "1")?;
+        cx.send_error_with_reason(418, Some("Short & Stout"))
     }
 }
 
@@ -307,6 +320,7 @@ fn rust_app() -> Application {
         url("/cookie", || Cookie),
         url("/clear", || ClearCookie),
         url("/clearall", || ClearAll),
+        url("/senderror", || SendError),
         url("/stream", || Stream),
         url("/head", || Head),
         url("/echo", || Echo),
@@ -444,6 +458,12 @@ fn set_cookie_with_options_is_byte_identical() {
 fn clear_cookie_is_byte_identical() {
     skip_without_tornado!("clear_cookie_is_byte_identical");
     assert_same_but_for_a_tick(&get("/clear"));
+}
+
+#[test]
+fn send_error_with_a_reason_is_byte_identical() {
+    skip_without_tornado!("send_error_with_a_reason_is_byte_identical");
+    assert_same(&get("/senderror"));
 }
 
 #[test]

@@ -1011,7 +1011,16 @@ impl Handler {
     /// writes the default page; to get a custom page from your own
     /// `write_error`, return `Err(HTTPError::new(status).into())` instead.
     pub fn send_error(&mut self, status: u16) -> Result {
-        if !self.prepare_error(status, None) {
+        self.send_error_with_reason(status, None)
+    }
+
+    /// [`send_error`](Handler::send_error) with `reason` in the status line
+    /// and the page in place of the status's standard phrase.
+    ///
+    /// # Tornado
+    /// `RequestHandler.send_error(status_code, reason=reason)`.
+    pub fn send_error_with_reason(&mut self, status: u16, reason: Option<&str>) -> Result {
+        if !self.prepare_error(status, reason) {
             return Ok(());
         }
         self.write_default_error(status, None)
