@@ -41,8 +41,14 @@
 //! [`parse_command_line`](OptionParser::parse_command_line) applies through
 //! [`crate::log`].
 //!
-//! Not ported: `multiple=True` lists, `parse_config_file`, option groups and
-//! parse callbacks.
+//! # Config files
+//! [`parse_config_file`](OptionParser::parse_config_file) reads the files
+//! Tornado apps are deployed with (`port = 80`, `mysql_host =
+//! 'db:3306'`): one `name = literal` per line. They are Python in Tornado,
+//! run as code; here only those lines are read, and any other statement is
+//! an error naming its line.
+//!
+//! Not ported: `multiple=True` lists, option groups and parse callbacks.
 
 use std::any::{type_name, Any, TypeId};
 use std::collections::BTreeMap;
@@ -52,6 +58,10 @@ use std::process;
 use std::str::FromStr;
 
 use ::log::LevelFilter;
+
+use config_file::Literal;
+
+mod config_file;
 
 /// The `--logging` values, as Tornado's help lists them.
 const LOGGING_METAVAR: &str = "debug|info|warning|error|none";
@@ -101,6 +111,16 @@ pub enum Error {
     Unrecognized(String),
     /// A non-`bool` option was last on the line, with no value.
     MissingValue(String),
+    /// A config file could not be read, or has a line that is not
+    /// `name = literal`.
+    ConfigFile {
+        /// The file as given.
+        path: String,
+        /// The line, from 1; 0 when the file itself could not be read.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// The value does not parse as the option's type.
     InvalidValue {
         /// The option's normalized name.
@@ -117,6 +137,16 @@ impl fmt::Display for Error {
         match self {
             Error::Unrecognized(name) => write!(f, "Unrecognized command line option: '{name}'"),
             Error::MissingValue(name) => write!(f, "Option '{name}' requires a value"),
+            Error::ConfigFile {
+                path,
+                line: 0,
+                message,
+            } => write!(f, "{path}: {message}"),
+            Error::ConfigFile {
+                path,
+                line,
+                message,
+            } => write!(f, "{path}, line {line}: {message}"),
             Error::InvalidValue {
                 name,
                 value,
@@ -300,6 +330,78 @@ impl OptionParser {
         Ok(Vec::new())
     }
 
+    /// Sets options from the config file at `path`: each `name = value`
+    /// line whose name is a defined option (`-` and `_` interchangeable;
+    /// other names are ignored, as Tornado ignores the file's other
+    /// variables). A string value is parsed as on the command line; a
+    /// number, `True` or `False` must suit the option's type.
+    ///
+    /// ```
+    /// use tornado::options::OptionParser;
+    ///
+    /// let path = std::env::temp_dir().join(format!("app-{}.conf", std::process::id()));
+    /// std::fs::write(&path, "port = 8080\nmysql_host = 'db.example.com:3306'  # primary\n").unwrap();
+    /// let mut options = OptionParser::new();
+    /// options
+    ///     .define("port", 8888_u16, "TCP port")
+    ///     .define("mysql_host", String::from("localhost"), "database");
+    /// options.parse_config_file(&path).unwrap();
+    /// assert_eq!(options.get::<u16>("port"), 8080);
+    /// assert_eq!(options.get::<String>("mysql_host"), "db.example.com:3306");
+    /// # std::fs::remove_file(path).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// The file cannot be read or is not UTF-8; a line that is not a blank,
+    /// a comment or `name = literal` (an `import`, an expression, a list:
+    /// Python that is not run here); a value that does not suit its option.
+    /// Options before the bad one in the file keep their new values.
+    ///
+    /// # Tornado
+    /// `options.parse_config_file(path)`, whose file is Python run as code;
+    /// `None` values are refused (an option here always has a value of its type).
+    pub fn parse_config_file(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let config_error = |line: usize, message: String| Error::ConfigFile {
+            path: path.display().to_string(),
+            line,
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|err| config_error(0, err.to_string()))?;
+        let assignments =
+            config_file::assignments(&text).map_err(|(line, why)| config_error(line, why))?;
+        for (name, literal) in assignments {
+            let name = normalize(&name);
+            let Some(option) = self.options.get_mut(&name) else {
+                continue;
+            };
+            let takes_text = option.value.is::<String>();
+            let text = match &literal {
+                Literal::Str(text) => Some(text.clone()),
+                Literal::Int(text) | Literal::Float(text) if !option.is_flag && !takes_text => {
+                    Some(text.clone())
+                }
+                Literal::Bool(value) if option.is_flag => Some(value.to_string()),
+                _ => None,
+            };
+            let parsed = text.as_deref().and_then(option.parse);
+            let Some(parsed) = parsed else {
+                return Err(Error::InvalidValue {
+                    value: match &literal {
+                        Literal::Str(text) | Literal::Int(text) | Literal::Float(text) => {
+                            text.clone()
+                        }
+                        other => format!("{} ({})", literal_text(other), other.type_name()),
+                    },
+                    expected: option.expected,
+                    name,
+                });
+            };
+            option.value = parsed;
+        }
+        Ok(())
+    }
+
     /// Whether `arg` is `--name` or `--name=value` for a defined option.
     fn names_option(&self, arg: &str) -> bool {
         let Some(spelled) = arg.strip_prefix("--") else {
@@ -392,6 +494,15 @@ impl fmt::Debug for OptionParser {
 }
 
 /// Tornado's `_normalize_name`: names use `-`, and `_` is accepted for it.
+/// How Python writes a literal that is not text or a number.
+fn literal_text(literal: &Literal) -> &'static str {
+    match literal {
+        Literal::Bool(true) => "True",
+        Literal::Bool(false) => "False",
+        _ => "None",
+    }
+}
+
 fn normalize(name: &str) -> String {
     name.replace('_', "-")
 }
