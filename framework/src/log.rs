@@ -45,6 +45,8 @@ use ::log::{Log, Metadata, Record};
 
 pub use ::log::{debug, error, info, trace, warn, Level, LevelFilter};
 
+pub(crate) mod expectations;
+
 /// The logger [`enable_pretty_logging`] installs (the `log` crate keeps a
 /// `&'static` reference to it).
 static LOGGER: OnceLock<LogFormatter> = OnceLock::new();
@@ -68,9 +70,21 @@ static LOGGER: OnceLock<LogFormatter> = OnceLock::new();
 pub fn enable_pretty_logging() {
     let logger = LOGGER.get_or_init(|| LogFormatter::new(io::stderr().is_terminal()));
     // Err means a logger is already installed (ours or another): leave it be.
-    if ::log::set_logger(logger).is_ok() && ::log::max_level() == LevelFilter::Off {
-        ::log::set_max_level(LevelFilter::Info);
+    if ::log::set_logger(logger).is_ok() {
+        INSTALLED.store(true, std::sync::atomic::Ordering::Release);
+        if ::log::max_level() == LevelFilter::Off {
+            ::log::set_max_level(LevelFilter::Info);
+        }
     }
+}
+
+/// Whether [`enable_pretty_logging`] installed our logger (not another).
+static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True if this process logs through [`LogFormatter`] (so
+/// [`crate::testing::ExpectLog`] sees its records).
+pub(crate) fn pretty_logging_installed() -> bool {
+    INSTALLED.load(std::sync::atomic::Ordering::Acquire)
 }
 
 /// Formats records as `[I 251126 16:03:42 module:line] message` and writes
@@ -125,7 +139,7 @@ impl Log for LogFormatter {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if !self.enabled(record.metadata()) {
+        if !self.enabled(record.metadata()) || expectations::intercepts(record) {
             return;
         }
         let mut line = self.format(record, SystemTime::now());

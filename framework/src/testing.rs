@@ -28,7 +28,8 @@
 //! `tornado.testing`: `AsyncHTTPTestCase` (`get_app` is the value passed to
 //! [`AsyncHTTPTestCase::new`]; `setUp`/`tearDown` are `new` and drop) and
 //! `gen_test`, here a function rather than a decorator;
-//! `get_async_test_timeout` reads `ASYNC_TEST_TIMEOUT` as Tornado does.
+//! `get_async_test_timeout` reads `ASYNC_TEST_TIMEOUT` as Tornado does;
+//! [`ExpectLog`].
 
 use std::fmt;
 use std::future::Future;
@@ -39,6 +40,10 @@ use crate::httpclient::{AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPRespo
 use crate::httpserver::{HTTPServer, HTTPServerSettings};
 use crate::httputil::HTTPServerConnectionDelegate;
 use crate::ioloop::IOLoop;
+
+mod expect_log;
+
+pub use expect_log::{ExpectLog, ExpectLogError};
 
 /// Tornado's default async test timeout: 5 seconds.
 ///
