@@ -75,6 +75,29 @@ fn parse_timeout(value: &str) -> Option<Duration> {
     }
 }
 
+/// A listening socket on 127.0.0.1 and a port no one else uses, for a
+/// server a test starts itself (`server.add_socket(socket)`).
+///
+/// ```
+/// let (socket, port) = tornado::testing::bind_unused_port().unwrap();
+/// assert_eq!(socket.local_addr().unwrap().port(), port);
+/// ```
+///
+/// # Errors
+/// The OS refused a socket.
+///
+/// # Tornado
+/// `tornado.testing.bind_unused_port()`.
+pub fn bind_unused_port() -> io::Result<(std::net::TcpListener, u16)> {
+    let socket =
+        crate::netutil::bind_sockets(0, "127.0.0.1", crate::netutil::DEFAULT_BACKLOG, false)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no socket bound"))?;
+    let port = socket.local_addr()?.port();
+    Ok((socket, port))
+}
+
 /// Runs `future` on a fresh IOLoop (current while it runs) and returns its
 /// output; everything it left on the loop is dropped afterwards.
 ///
