@@ -5,17 +5,21 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 
 use super::static_file::static_routes;
-use super::task::{Route, RouteTo};
+use super::task::{BodyPipe, RequestTask, Route, RouteTo};
 use super::{recycle, CookieSecret, ErrorHandler, Handler, RequestHandler};
 use crate::http1::RequestHead;
 use crate::http1connection::HTTP1Connection;
+use crate::ioloop::noop_waker;
 use crate::httpserver::HTTPServer;
 use crate::httputil::{
     refuse_request, HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest,
@@ -237,6 +241,11 @@ struct Inner {
     settings: Settings,
     /// Tornado's 404 page, for a path no route matches.
     not_found: HandlerFactory,
+    /// Some route (or the default handler) streams the request body, so
+    /// routes are found as soon as a head arrives. Without one, they are
+    /// found once the body has, and the serving of requests is exactly what
+    /// it was before streaming existed (the common case pays nothing).
+    streams_bodies: AtomicBool,
 }
 
 /// A route table and its named routes.
@@ -244,6 +253,8 @@ struct Routes {
     table: RuleTable<HandlerFactory>,
     /// For `reverse_url`: the last route of each name, as in Tornado.
     named: HashMap<String, PathMatches>,
+    /// Some route's handler streams the request body.
+    streams_bodies: bool,
 }
 
 impl Routes {
@@ -253,6 +264,7 @@ impl Routes {
         let mut routes = Routes {
             table: RuleTable::default(),
             named: HashMap::new(),
+            streams_bodies: false,
         };
         for spec in handlers {
             let matcher = PathMatches::new(&spec.pattern)?;
@@ -262,6 +274,7 @@ impl Routes {
                 }
                 routes.named.insert(name, matcher.clone());
             }
+            routes.streams_bodies |= spec.factory.0.streams_body();
             routes.table.push(matcher, spec.factory);
         }
         Ok(routes)
@@ -377,8 +390,12 @@ impl Application {
         // Tornado inserts the static routes first: they win over the
         // application's own.
         let routes = static_routes(&settings).into_iter().chain(handlers);
+        let routes = Routes::compile(routes)?;
+        let default_streams =
+            (settings.default_handler.as_ref()).is_some_and(|factory| factory.0.streams_body());
         let inner = Inner {
-            routes: Routes::compile(routes)?,
+            streams_bodies: AtomicBool::new(routes.streams_bodies || default_streams),
+            routes,
             hosts: HostTables::default(),
             settings,
             // As Tornado: no route is an `ErrorHandler` for 404.
@@ -411,6 +428,11 @@ impl Application {
         let routes = Routes::compile(handlers)?;
         let serves_default_host =
             (self.inner.settings.default_host.as_deref()).is_some_and(|name| host.matches(name));
+        if routes.streams_bodies {
+            // Before the table is visible: a request it serves finds its
+            // route from its head on.
+            self.inner.streams_bodies.store(true, Ordering::Release);
+        }
         self.inner.hosts.push(HostTable {
             host,
             serves_default_host,
@@ -472,6 +494,7 @@ impl Application {
     /// rule before its catch-all one), so a host's `/x` wins over a general
     /// `/.*`; a path a matching host table lacks falls through. Then the
     /// tables of `default_host`, as Tornado appends them to its catch-all.
+    #[inline(always)] // as `route_for`
     fn find_handler(&self, request: &HTTPServerRequest) -> Option<(&HandlerFactory, PathArgs)> {
         let inner = &*self.inner;
         let path = &request.path;
@@ -532,6 +555,7 @@ impl HTTPServerConnectionDelegate for Application {
             app: self.clone(),
             connection: connection.clone(),
             cx: None,
+            route: Routed::Later,
             body: BytesMut::new(),
         }
     }
@@ -539,46 +563,143 @@ impl HTTPServerConnectionDelegate for Application {
 
 /// Collects one request and runs its handler.
 ///
-/// The request is gathered straight into a pooled [`Handler`] context and
-/// run in a pooled slot of its route (see `recycle.rs`), so serving a
-/// request allocates nothing once the pools are warm.
+/// A handler that reads the body whole (the usual case) is run once the
+/// body has been gathered straight into a pooled [`Handler`] context; one
+/// that streams it ([`RequestHandler::STREAM_REQUEST_BODY`]) is started as
+/// soon as the head arrives, and each piece of the body is passed on as it
+/// does. Either runs in a pooled slot of its route (see `recycle.rs`), so
+/// serving a request allocates nothing once the pools are warm.
 ///
 /// # Tornado
 /// `tornado.web._HandlerDelegate`.
 pub struct RequestDelegate {
     app: Application,
     connection: HTTP1Connection,
-    /// The context, from the head on.
+    /// The context, from the head on, until the handler runs.
     cx: Option<Box<Handler>>,
+    route: Routed,
     body: BytesMut,
+}
+
+/// How far the request's route has been taken.
+enum Routed {
+    /// Not found yet: it is once the body is in (an application without
+    /// streaming routes finds it then); or the request is over.
+    Later,
+    /// Found with the head, for a handler that reads the body whole.
+    Found(Arc<dyn Route>),
+    /// A streaming request, running in its route's slot from the head on;
+    /// back to `Later` (the slot in the pool) once it has ended.
+    Streaming(Arc<dyn Route>, Pin<Box<dyn RequestTask>>),
+}
+
+/// Where a streaming request stands after being polled.
+enum Step {
+    /// Waiting for the next piece of the body (or its end).
+    Waiting,
+    /// Over, with its context (if it had one) to give back.
+    Ended(Option<Box<Handler>>),
 }
 
 impl fmt::Debug for RequestDelegate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestDelegate")
             .field("request", &self.cx.as_ref().map(|cx| &cx.request))
+            .field("streaming", &matches!(self.route, Routed::Streaming(..)))
             .finish()
+    }
+}
+
+impl RequestDelegate {
+    /// The body pipe of the streaming request, while it runs.
+    fn streaming_body(&self) -> Option<&BodyPipe> {
+        match &self.route {
+            Routed::Streaming(_, task) => task.body(),
+            _ => None,
+        }
+    }
+
+    /// Polls the streaming request until it waits for the body (if
+    /// `to_end` is false) or ends; once ended, its context and slot go
+    /// back to their pools.
+    async fn run_streaming(&mut self, to_end: bool) {
+        let Routed::Streaming(_, task) = &mut self.route else {
+            return;
+        };
+        let step = poll_fn(|waker| match task.as_mut().poll_request(waker) {
+            Poll::Ready(cx) => Poll::Ready(Step::Ended(cx)),
+            Poll::Pending if !to_end && task.body().is_some_and(BodyPipe::waiting) => {
+                Poll::Ready(Step::Waiting)
+            }
+            Poll::Pending => Poll::Pending,
+        })
+        .await;
+        if let Step::Ended(cx) = step {
+            self.end_streaming(cx);
+        }
+    }
+
+    /// Gives an ended streaming request's context and slot back.
+    fn end_streaming(&mut self, cx: Option<Box<Handler>>) {
+        if let Some(cx) = cx {
+            recycle::release_handler(cx);
+        }
+        if let Routed::Streaming(route, task) = std::mem::replace(&mut self.route, Routed::Later) {
+            recycle::release_task(&route, task);
+        }
     }
 }
 
 impl HTTPMessageDelegate for RequestDelegate {
     async fn headers_received(&mut self, head: RequestHead) {
         let mut cx = recycle::handler(&self.app);
-        match cx.request.refill(head, Some(&self.connection)) {
-            Ok(()) => self.cx = Some(cx),
-            Err(err) => {
-                recycle::release_handler(cx);
-                refuse_request(&self.connection, &err);
-            }
+        if let Err(err) = cx.request.refill(head, Some(&self.connection)) {
+            recycle::release_handler(cx);
+            refuse_request(&self.connection, &err);
+            return;
         }
+        if !self.app.inner.streams_bodies.load(Ordering::Acquire) {
+            // No route streams: the route is found once the body is in.
+            self.cx = Some(cx);
+            return;
+        }
+        let route = route_for(&self.app, &mut cx).clone();
+        if !route.streams_body() {
+            self.route = Routed::Found(route);
+            self.cx = Some(cx);
+            return;
+        }
+        // Streaming: the handler starts now, and the connection reads the
+        // body (or sends `100 Continue`) only once `prepare` is done, as
+        // Tornado's `_prepared_future` makes it wait.
+        let mut task = recycle::task(&route);
+        task.as_mut().start(cx);
+        self.route = Routed::Streaming(route, task);
+        self.run_streaming(false).await;
     }
 
     async fn data_received(&mut self, chunk: Bytes) {
-        // The codec bounds the total by max_body_size.
-        self.body.extend_from_slice(&chunk);
+        if let Some(body) = self.streaming_body() {
+            body.send(chunk);
+            // Returns once `data_received` is done with the piece: only then
+            // does the connection read more (flow control).
+            self.run_streaming(false).await;
+        } else if self.cx.is_some() {
+            // The codec bounds the total by max_body_size.
+            self.body.extend_from_slice(&chunk);
+        }
+        // Else a request refused at its head, or a streaming request that
+        // has ended (finished early, or failed): its body is not wanted, as
+        // Tornado's connection diverts it from the delegate once the
+        // response is finished.
     }
 
     async fn finish(&mut self) {
+        if let Some(body) = self.streaming_body() {
+            body.end(true);
+            self.run_streaming(true).await;
+            return;
+        }
         let Some(mut cx) = self.cx.take() else {
             return;
         };
@@ -586,22 +707,17 @@ impl HTTPMessageDelegate for RequestDelegate {
             cx.request.body = self.body.split().freeze();
         }
         let body_error = cx.request.parse_body().err();
-        // Borrowed from the application, which outlives the request.
-        let app = &self.app;
-        let (route, args) = match app.find_handler(&cx.request) {
-            Some((factory, args)) => (&factory.0, args),
-            None => match &app.inner.settings.default_handler {
-                Some(factory) => (&factory.0, PathArgs::default()),
-                None => (&app.inner.not_found.0, PathArgs::default()),
-            },
+        // Found with the head (and borrowed, so that this future owns
+        // nothing to drop), or now: borrowed from the application, which
+        // outlives the request.
+        let route = match &self.route {
+            Routed::Found(route) => route,
+            _ => route_for(&self.app, &mut cx),
         };
-        // A path argument that is not UTF-8, or a body that does not parse,
-        // is the route's handler's 400 (its `write_error`, default headers
-        // and `on_finish`), raised before `prepare` as Tornado's `_execute`
-        // does.
-        if let Err(status) = set_path_args(&mut cx, args) {
-            cx.refusal = Some(status);
-        } else if let Some(err) = body_error {
+        // A body that does not parse is the route's handler's 400, as a
+        // path argument that is not UTF-8 (which wins, being found first),
+        // raised before `prepare` as Tornado's `_execute` does.
+        if let (None, Some(err)) = (cx.refusal, body_error) {
             log::warn!(target: "tornado.general", "Invalid body from {}: {err}", cx.request.remote_ip);
             cx.refusal = Some(err.status_hint());
         }
@@ -616,10 +732,51 @@ impl HTTPMessageDelegate for RequestDelegate {
     fn on_connection_close(&mut self) {
         self.cx = None;
         self.body.clear();
+        let Routed::Streaming(_, task) = &mut self.route else {
+            self.route = Routed::Later;
+            return;
+        };
+        if let Some(body) = task.body() {
+            body.end(false);
+        }
+        // The handler learns it now (`on_connection_close`, `on_finish`):
+        // what follows the cut body in its request is synchronous, so one
+        // poll ends it. One that somehow still waits is dropped with its
+        // slot, not pooled.
+        let waker = noop_waker();
+        let mut poll = Context::from_waker(&waker);
+        match task.as_mut().poll_request(&mut poll) {
+            Poll::Ready(cx) => self.end_streaming(cx),
+            Poll::Pending => self.route = Routed::Later,
+        }
     }
 }
 
+/// The route for `cx`'s request (the default handler's, or the 404's, if
+/// none matches), with its path arguments decoded into `cx`. A path
+/// argument that is not UTF-8 is the route's handler's 400 (its
+/// `write_error`, default headers and `on_finish`), raised before
+/// `prepare` as Tornado's `_execute` does.
+// Inlined into `finish`, the hot path, as the code was before a second
+// caller (streaming) made the compiler keep it apart (~60 instructions a
+// request in benches/instructions.sh).
+#[inline(always)]
+fn route_for<'a>(app: &'a Application, cx: &mut Handler) -> &'a Arc<dyn Route> {
+    let (route, args) = match app.find_handler(&cx.request) {
+        Some((factory, args)) => (&factory.0, args),
+        None => match &app.inner.settings.default_handler {
+            Some(factory) => (&factory.0, PathArgs::default()),
+            None => (&app.inner.not_found.0, PathArgs::default()),
+        },
+    };
+    if let Err(status) = set_path_args(cx, args) {
+        cx.refusal = Some(status);
+    }
+    route
+}
+
 /// Decodes path arguments as UTF-8 into the context; `Err(400)` if one is not.
+#[inline(always)] // as `route_for`
 fn set_path_args(cx: &mut Handler, args: PathArgs) -> Result<(), u16> {
     let decode = |raw: Vec<u8>| String::from_utf8(raw).map_err(|_| 400u16);
     for raw in args.args {

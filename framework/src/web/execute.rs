@@ -4,6 +4,9 @@
 //! # Tornado
 //! `RequestHandler._execute` and `_handle_request_exception`.
 
+use std::rc::Rc;
+
+use super::task::{BodyEvent, BodyPipe};
 use super::xsrf::cross_origin_protection;
 use super::{Error, Handler, RequestHandler};
 use crate::ioloop::{catch_panic, CatchUnwind};
@@ -17,6 +20,18 @@ pub(crate) async fn run_owned<H: RequestHandler>(
     mut cx: Box<Handler>,
 ) -> Box<Handler> {
     execute(&mut handler, &mut cx).await;
+    cx
+}
+
+/// [`run_owned`] for a handler that streams the request body
+/// ([`RequestHandler::STREAM_REQUEST_BODY`]): started when the head
+/// arrives, its body comes through `body`.
+pub(crate) async fn run_streaming<H: RequestHandler>(
+    mut handler: H,
+    mut cx: Box<Handler>,
+    body: Rc<BodyPipe>,
+) -> Box<Handler> {
+    execute_streaming(&mut handler, &mut cx, &body).await;
     cx
 }
 
@@ -35,10 +50,43 @@ pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler
             }
         }
     };
+    conclude(handler, cx, error, false);
+}
+
+/// [`execute`] for a handler that streams the request body: its own
+/// future type, so that the others' stays as small as it was.
+async fn execute_streaming<H: RequestHandler>(handler: &mut H, cx: &mut Handler, body: &BodyPipe) {
+    cx.etag_fn = H::compute_etag;
+    cx.current_user_fn = H::get_current_user;
+    let error = match hook("set_default_headers", || handler.set_default_headers(cx)) {
+        Err(err) => Some(err),
+        Ok(()) => {
+            cx.keep_handler_defaults();
+            match CatchUnwind::new(call_methods_streaming(handler, cx, body)).await {
+                Ok(Ok(())) => None,
+                Ok(Err(err)) => Some(err),
+                Err(message) => Some(Error::Other(format!("handler panicked: {message}").into())),
+            }
+        }
+    };
+    conclude(handler, cx, error, body.aborted());
+}
+
+/// The end of every request once its methods have returned `error` (if
+/// any): the error page, auto-finish, `on_connection_close`, `on_finish`
+/// and the access log. `aborted`: a streamed body never ended (the client
+/// left, or the connection refused the rest and answered itself); the
+/// request then ends as when the client leaves, with nothing sent.
+fn conclude<H: RequestHandler>(
+    handler: &mut H,
+    cx: &mut Handler,
+    error: Option<Error>,
+    aborted: bool,
+) {
     if let Some(err) = error {
         handle_request_exception(handler, cx, err);
     }
-    if !cx.finished() && !cx.connection_closed() {
+    if !aborted && !cx.finished() && !cx.connection_closed() {
         // Auto-finish when the method returns, as Tornado does. Its error
         // (an unsafe Etag, a body on a 204, a panicking `compute_etag`) is
         // handled as the method's would be: a 500 page while no header has
@@ -47,7 +95,7 @@ pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler
             handle_request_exception(handler, cx, err);
         }
     }
-    if !cx.finished() && cx.connection_closed() {
+    if !cx.finished() && (aborted || cx.connection_closed()) {
         // The client left first. The request still ends as in Tornado, whose
         // `finish()` on a closed stream sends nothing and runs `on_finish`
         // and the access log all the same: cleanup there is not skipped.
@@ -76,13 +124,14 @@ fn log_failure(name: &str, result: Result<(), Error>) {
     }
 }
 
-/// `prepare`, then the method for the request's verb.
-async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> super::Result {
+/// What is checked before `prepare`: the method is supported, the request
+/// was not refused, cross-origin protection. Returns the verb as an index
+/// into [`METHODS`], so the request is not borrowed across the calls.
+fn check_request<H: RequestHandler>(cx: &mut Handler) -> super::Result<Option<usize>> {
     let method = cx.request.method.as_str();
     if !H::SUPPORTED_METHODS.contains(&method) {
         return Err(super::HTTPError::new(405).into());
     }
-    // The verb as an index, so the request is not borrowed across the calls.
     let verb = METHODS.iter().position(|&known| known == method);
     if let Some(status) = cx.refusal.take() {
         return Err(super::HTTPError::new(status).into());
@@ -91,6 +140,12 @@ async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> s
     if !matches!(verb, Some(0 | 1 | 6)) {
         cross_origin_protection::<H>(cx)?;
     }
+    Ok(verb)
+}
+
+/// `prepare`, then the method for the request's verb.
+async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> super::Result {
+    let verb = check_request::<H>(cx)?;
     handler.prepare(cx).await?;
     if cx.finished() {
         return Ok(());
@@ -104,6 +159,50 @@ async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> s
         Some(5) => handler.put(cx).await,
         Some(6) => handler.options(cx).await,
         // Another verb the handler lists in SUPPORTED_METHODS.
+        _ => handler.other_method(cx).await,
+    }
+}
+
+/// `prepare`, then each piece of the body to `data_received` as `body`
+/// hands it over, then (once the body has ended) the method.
+///
+/// # Tornado
+/// `RequestHandler._execute` for a `@stream_request_body` handler, with
+/// `_HandlerDelegate.data_received` calling into it.
+async fn call_methods_streaming<H: RequestHandler>(
+    handler: &mut H,
+    cx: &mut Handler,
+    body: &BodyPipe,
+) -> super::Result {
+    let verb = check_request::<H>(cx)?;
+    handler.prepare(cx).await?;
+    if cx.finished() {
+        return Ok(());
+    }
+    loop {
+        match body.next().await {
+            BodyEvent::Chunk(chunk) => {
+                handler.data_received(cx, chunk).await?;
+                // Finished from `data_received`: the request is over and
+                // the rest of the body is not wanted.
+                if cx.finished() {
+                    return Ok(());
+                }
+            }
+            BodyEvent::End => break,
+            // No method for a body that never ended (Tornado returns from
+            // `_execute` on the `StreamClosedError`).
+            BodyEvent::Aborted => return Ok(()),
+        }
+    }
+    match verb {
+        Some(0) => handler.get(cx).await,
+        Some(1) => handler.head(cx).await,
+        Some(2) => handler.post(cx).await,
+        Some(3) => handler.delete(cx).await,
+        Some(4) => handler.patch(cx).await,
+        Some(5) => handler.put(cx).await,
+        Some(6) => handler.options(cx).await,
         _ => handler.other_method(cx).await,
     }
 }

@@ -4,6 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
+
 use super::{Error, HTTPError, Handler, Result};
 
 /// Tornado's default `SUPPORTED_METHODS`.
@@ -56,13 +58,101 @@ pub trait RequestHandler: 'static {
     /// `RequestHandler.SUPPORTED_METHODS`.
     const SUPPORTED_METHODS: &'static [&'static str] = DEFAULT_SUPPORTED_METHODS;
 
+    /// Whether the request body is streamed to
+    /// [`data_received`](RequestHandler::data_received) as it arrives
+    /// instead of being read whole into `cx.request.body` first.
+    ///
+    /// With `true`: the handler is made and [`prepare`](RequestHandler::prepare)
+    /// runs as soon as the request head has arrived (it may raise this
+    /// request's body limit with
+    /// [`HTTP1Connection::set_max_body_size`](crate::http1connection::HTTP1Connection::set_max_body_size),
+    /// or refuse the request before its body is read); then each piece of
+    /// the body is passed to `data_received`, and the connection reads no
+    /// further while that is pending (so a slow handler slows the client,
+    /// and memory holds about one piece, `chunk_size`, whatever the body's
+    /// size); then the method (`post`, `put` ...) runs once the body has
+    /// ended. `cx.request.body` stays empty and the body's arguments are not
+    /// parsed. A `100 Continue` goes out only once `prepare` has returned
+    /// without finishing the response.
+    ///
+    /// ```
+    /// use sha2::{Digest, Sha256};
+    /// use tornado::web::{Bytes, Handler, RequestHandler, Result};
+    ///
+    /// /// Hashes an upload of any size, holding one piece of it at a time.
+    /// #[derive(Default)]
+    /// struct Upload {
+    ///     hash: Sha256,
+    ///     bytes: u64,
+    /// }
+    ///
+    /// impl RequestHandler for Upload {
+    ///     const STREAM_REQUEST_BODY: bool = true;
+    ///
+    ///     async fn prepare(&mut self, cx: &mut Handler) -> Result {
+    ///         if let Some(conn) = cx.connection() {
+    ///             conn.set_max_body_size(10 << 30); // this request only
+    ///         }
+    ///         Ok(())
+    ///     }
+    ///
+    ///     async fn data_received(&mut self, _cx: &mut Handler, chunk: Bytes) -> Result {
+    ///         self.hash.update(&chunk);
+    ///         self.bytes += chunk.len() as u64;
+    ///         Ok(())
+    ///     }
+    ///
+    ///     async fn put(&mut self, cx: &mut Handler) -> Result {
+    ///         let digest = std::mem::take(&mut self.hash).finalize();
+    ///         cx.write(format!("{} bytes, sha256 {digest:x}", self.bytes))
+    ///     }
+    /// }
+    /// # let _ = Upload::default();
+    /// ```
+    ///
+    /// # Tornado
+    /// The `@tornado.web.stream_request_body` class decorator.
+    const STREAM_REQUEST_BODY: bool = false;
+
     /// Called before the method, for every method. Finishing the response
-    /// here (or returning an error) skips the method.
+    /// here (or returning an error) skips the method. For a handler with
+    /// [`STREAM_REQUEST_BODY`](RequestHandler::STREAM_REQUEST_BODY), it runs
+    /// when the request head has arrived, before the body is read; finishing
+    /// the response here then also leaves the body unread (the connection
+    /// closes after the response).
     ///
     /// # Tornado
     /// `RequestHandler.prepare()`, sync or `async def`.
     fn prepare(&mut self, _cx: &mut Handler) -> impl Future<Output = Result> {
         std::future::ready(Ok(()))
+    }
+
+    /// A piece of the request body, for a handler with
+    /// [`STREAM_REQUEST_BODY`](RequestHandler::STREAM_REQUEST_BODY): called
+    /// zero or more times (not at all for an empty body), after `prepare`
+    /// and before the method, with the body as it arrives (decoded from its
+    /// chunked framing and, with `decompress_request`, decompressed); at
+    /// most `chunk_size` bytes at a time. The connection reads no more of
+    /// the body until the returned future completes.
+    ///
+    /// An error ends the request as one from the method would (its error
+    /// page, unless part of the response was sent); the rest of the body is
+    /// not read and the connection closes after the response. Finishing the
+    /// response here ends the request too: the method does not run. If the
+    /// client leaves before the body has ended, the method does not run
+    /// either: [`on_connection_close`](RequestHandler::on_connection_close)
+    /// does, then `on_finish`.
+    ///
+    /// Not implemented, a body is a 500 (Tornado's `NotImplementedError`).
+    ///
+    /// # Tornado
+    /// `RequestHandler.data_received(chunk)`, sync or `async def`. An error
+    /// in it closes the connection without a response in Tornado; here it
+    /// gets the error page first.
+    fn data_received(&mut self, _cx: &mut Handler, _chunk: Bytes) -> impl Future<Output = Result> {
+        std::future::ready(Err(Error::Other(
+            "data_received is not implemented (STREAM_REQUEST_BODY needs it)".into(),
+        )))
     }
 
     /// `GET`.
@@ -169,7 +259,11 @@ pub trait RequestHandler: 'static {
     fn on_finish(&mut self, _cx: &mut Handler) {}
 
     /// Called if the client closed the connection before the response was
-    /// finished (a streaming handler's `flush()` returned an error).
+    /// finished (a streaming handler's `flush()` returned an error), or,
+    /// for a handler with
+    /// [`STREAM_REQUEST_BODY`](RequestHandler::STREAM_REQUEST_BODY), if
+    /// the request body never ended (the client left mid-body, or the
+    /// connection refused the rest: too large, too slow, malformed).
     ///
     /// # Tornado
     /// `RequestHandler.on_connection_close()`; runs once the method has

@@ -65,6 +65,7 @@ pub(crate) fn release_handler(mut cx: Box<Handler>) {
 }
 
 /// An empty slot for `route`'s next request.
+#[inline] // into every request's path, as when it had one caller
 pub(crate) fn task(route: &Arc<dyn Route>) -> Pin<Box<dyn RequestTask>> {
     let pooled = TASKS.with(|pool| {
         let mut pool = pool.borrow_mut();
@@ -80,6 +81,7 @@ pub(crate) fn task(route: &Arc<dyn Route>) -> Pin<Box<dyn RequestTask>> {
 }
 
 /// Gives an empty slot back to the pool.
+#[inline] // as `task`
 pub(crate) fn release_task(route: &Arc<dyn Route>, task: Pin<Box<dyn RequestTask>>) {
     // `try_with`: see `crate::pool` (a request still in flight when its
     // loop's thread exits is dropped after this pool may be gone).

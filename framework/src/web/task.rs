@@ -7,14 +7,17 @@
 //! dropped in place, and the slot waits in a per-thread pool
 //! ([`super::recycle`]) for its route's next request.
 
-use std::future::Future;
+use std::cell::Cell;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use pin_project_lite::pin_project;
 
-use super::execute::run_owned;
+use super::execute::{run_owned, run_streaming};
 use super::{Handler, RequestHandler};
 
 /// Makes a route's handler, one per request.
@@ -24,6 +27,11 @@ pub(crate) type MakeHandler<H> = Arc<dyn Fn() -> H + Send + Sync>;
 pub(crate) trait Route: Send + Sync {
     /// A new, empty slot for this route's requests.
     fn new_task(&self) -> Pin<Box<dyn RequestTask>>;
+
+    /// Whether the route's handler streams the request body
+    /// ([`RequestHandler::STREAM_REQUEST_BODY`]): its request starts when
+    /// the head arrives, and the body is passed through [`BodyPipe`].
+    fn streams_body(&self) -> bool;
 }
 
 /// The [`Route`] to handlers of type `H`.
@@ -33,11 +41,23 @@ pub(crate) struct RouteTo<H> {
 
 impl<H: RequestHandler> Route for RouteTo<H> {
     fn new_task(&self) -> Pin<Box<dyn RequestTask>> {
+        if H::STREAM_REQUEST_BODY {
+            return Box::pin(StreamSlot {
+                make: self.make.clone(),
+                run: run_streaming::<H>,
+                body: Rc::default(),
+                running: None,
+            });
+        }
         Box::pin(Slot {
             make: self.make.clone(),
             run: run_owned::<H>,
             running: None,
         })
+    }
+
+    fn streams_body(&self) -> bool {
+        H::STREAM_REQUEST_BODY
     }
 }
 
@@ -50,6 +70,10 @@ pub(crate) trait RequestTask {
     /// Polls the running request: `Ready(Some(cx))` once it has ended (the
     /// slot is empty again), `Ready(None)` if no request was started.
     fn poll_request(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Option<Box<Handler>>>;
+
+    /// Where a streaming request's body is handed over; `None` for a slot
+    /// of a handler that reads the body whole.
+    fn body(&self) -> Option<&BodyPipe>;
 }
 
 pin_project! {
@@ -78,5 +102,131 @@ impl<H, Fut: Future<Output = Box<Handler>>> RequestTask for Slot<H, Fut> {
         let cx = std::task::ready!(running.poll(task));
         this.running.set(None);
         Poll::Ready(Some(cx))
+    }
+
+    fn body(&self) -> Option<&BodyPipe> {
+        None
+    }
+}
+
+pin_project! {
+    /// Runs requests for a handler type `H` that streams the request body;
+    /// `Fut` is [`run_streaming`]'s future.
+    struct StreamSlot<H, Fut> {
+        make: MakeHandler<H>,
+        run: fn(H, Box<Handler>, Rc<BodyPipe>) -> Fut,
+        // One per slot, reused request after request: no allocation.
+        body: Rc<BodyPipe>,
+        #[pin]
+        running: Option<Fut>,
+    }
+}
+
+impl<H, Fut: Future<Output = Box<Handler>>> RequestTask for StreamSlot<H, Fut> {
+    fn start(self: Pin<&mut Self>, cx: Box<Handler>) {
+        let mut this = self.project();
+        // Drop a request still running first: it may hold the pipe's state.
+        this.running.set(None);
+        this.body.reset();
+        let handler = (this.make)();
+        this.running
+            .set(Some((this.run)(handler, cx, this.body.clone())));
+    }
+
+    fn poll_request(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Option<Box<Handler>>> {
+        let mut this = self.project();
+        let Some(running) = this.running.as_mut().as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        let cx = std::task::ready!(running.poll(task));
+        this.running.set(None);
+        Poll::Ready(Some(cx))
+    }
+
+    fn body(&self) -> Option<&BodyPipe> {
+        Some(&self.body)
+    }
+}
+
+/// What the connection passes to a streaming request next.
+#[derive(Debug)]
+pub(crate) enum BodyEvent {
+    /// A piece of the body.
+    Chunk(Bytes),
+    /// The body has ended.
+    End,
+    /// The body will not end: the client left, or the connection refused
+    /// the rest (too large, malformed, too slow).
+    Aborted,
+}
+
+/// Hands a streaming request's body from its delegate to its running
+/// future, one piece at a time.
+///
+/// Both run in the connection's task, and only the delegate polls the
+/// future: it puts a piece here, then polls the future until the future
+/// waits here again (the handler's `data_received` is done with the piece)
+/// or ends. So there is no waker to store, and at most one piece is ever
+/// held: the connection reads no more until then (backpressure).
+#[derive(Default)]
+pub(crate) struct BodyPipe {
+    /// A piece not yet taken by the request.
+    chunk: Cell<Option<Bytes>>,
+    /// The body's end, once known; kept (not taken) once set.
+    end: Cell<Option<bool>>,
+    /// The request is waiting here for the next event.
+    waiting: Cell<bool>,
+}
+
+impl BodyPipe {
+    fn reset(&self) {
+        self.chunk.set(None);
+        self.end.set(None);
+        self.waiting.set(false);
+    }
+
+    /// Hands `chunk` to the request.
+    pub(crate) fn send(&self, chunk: Bytes) {
+        self.waiting.set(false);
+        self.chunk.set(Some(chunk));
+    }
+
+    /// Tells the request the body has ended (`complete`) or never will.
+    pub(crate) fn end(&self, complete: bool) {
+        self.waiting.set(false);
+        if self.end.get().is_none() {
+            self.end.set(Some(complete));
+        }
+    }
+
+    /// True while the request waits for the next event, having dealt with
+    /// every piece sent so far.
+    pub(crate) fn waiting(&self) -> bool {
+        self.waiting.get()
+    }
+
+    /// True once the body was cut short.
+    pub(crate) fn aborted(&self) -> bool {
+        self.end.get() == Some(false)
+    }
+
+    /// The next event, once the delegate has sent one.
+    pub(crate) async fn next(&self) -> BodyEvent {
+        poll_fn(|_| {
+            if let Some(chunk) = self.chunk.take() {
+                return Poll::Ready(BodyEvent::Chunk(chunk));
+            }
+            match self.end.get() {
+                Some(true) => Poll::Ready(BodyEvent::End),
+                Some(false) => Poll::Ready(BodyEvent::Aborted),
+                None => {
+                    // No waker: the delegate polls the request again after
+                    // it sends the next event (see the type's comment).
+                    self.waiting.set(true);
+                    Poll::Pending
+                }
+            }
+        })
+        .await
     }
 }
