@@ -196,6 +196,16 @@ pub struct Settings {
     /// # Tornado
     /// The `static_hash_cache` setting.
     pub static_hash_cache: Option<bool>,
+    /// Gzip-encodes responses for clients that accept it
+    /// ([`GZipContentEncoding`](super::GZipContentEncoding)): a response
+    /// whose `Content-Type` is compressible (`text/*`, JSON, JavaScript,
+    /// XML, SVG), that has no `Content-Encoding` of its own, and is either
+    /// flushed in pieces or at least 1024 bytes. Every response then says
+    /// `Vary: Accept-Encoding`. The `Etag` stays the uncompressed body's.
+    ///
+    /// # Tornado
+    /// The `compress_response` setting (and its old name `gzip`).
+    pub compress_response: bool,
 }
 
 impl fmt::Debug for Settings {
@@ -218,6 +228,7 @@ impl fmt::Debug for Settings {
             .field("static_path", &self.static_path)
             .field("static_url_prefix", &self.static_url_prefix)
             .field("static_hash_cache", &self.static_hash_cache)
+            .field("compress_response", &self.compress_response)
             .finish()
     }
 }

@@ -15,6 +15,7 @@ use super::cookies::{
     format_set_cookie, is_legal_cookie_name, is_unsafe_attribute, parse_cookie, CookieOptions,
 };
 use super::current_user::CurrentUser;
+use super::gzip::{self, FirstChunk, GZipContentEncoding};
 use super::xsrf::XsrfState;
 
 use super::{Application, Error, HTTPError, Result, Settings};
@@ -76,6 +77,9 @@ pub struct Handler {
     pub(crate) current_user: CurrentUser,
     /// The XSRF token once read or made.
     pub(crate) xsrf: XsrfState,
+    /// The response's gzip stream (`compress_response`), from the first
+    /// flush of a compressed response to its `finish`.
+    gzip: Option<Box<GZipContentEncoding>>,
 }
 
 /// The value of Tornado's `Server` header, naming this framework.
@@ -176,6 +180,7 @@ impl Handler {
             current_user_fn: no_current_user,
             current_user: CurrentUser::Unknown,
             xsrf: XsrfState::default(),
+            gzip: None,
         }
     }
 
@@ -214,6 +219,10 @@ impl Handler {
         // Who the user was is the request's, not the pool's.
         self.current_user = CurrentUser::Unknown;
         self.xsrf = XsrfState::default();
+        // A deflate state is a few hundred KiB: not kept in the pool (a
+        // response normally drops it at `finish`; every pooled context
+        // passes here before its next request).
+        self.gzip = None;
     }
 
     /// Whether the buffers this context grew are small enough to keep in a
@@ -544,6 +553,8 @@ impl Handler {
     ///
     /// Without a `Content-Length` set by the handler, a response flushed
     /// before `finish` is sent chunked (HTTP/1.1) or close-delimited (HTTP/1.0).
+    /// With `compress_response`, what is flushed is compressed and
+    /// sync-flushed, so the client can decode it as it arrives.
     ///
     /// # Errors
     /// [`Error::StreamClosed`] once the client has gone (then
@@ -552,7 +563,7 @@ impl Handler {
     /// # Tornado
     /// `await RequestHandler.flush()`.
     pub async fn flush(&mut self) -> Result {
-        self.encode_pending()?;
+        self.encode_pending(false)?;
         let Some(conn) = self.request.connection.clone() else {
             return Ok(());
         };
@@ -561,15 +572,53 @@ impl Handler {
     }
 
     /// Encodes the buffered body (and, the first time, the head) into the
-    /// connection's output without sending it.
-    fn encode_pending(&mut self) -> Result {
-        let shared = self.shared_chunk.take();
+    /// connection's output without sending it; `finishing` when it is the
+    /// last of the body.
+    fn encode_pending(&mut self, finishing: bool) -> Result {
+        let mut shared = self.shared_chunk.take();
+        // Tornado's output transforms: only with `compress_response`.
+        if self.gzip.is_some()
+            || (!self.headers_written && self.application.settings().compress_response)
+        {
+            shared = self.transform_output(shared, finishing)?;
+        }
         let result = match self.request.connection.clone() {
             Some(conn) => self.encode_body(&conn, shared),
             None => Ok(()),
         };
         self.write_buffer.clear();
         result
+    }
+
+    /// The body piece `encode_pending` is to send (`shared`, or else the
+    /// write buffer) as `compress_response` makes it: compressed, or
+    /// as it is (`shared` returned).
+    ///
+    /// # Tornado
+    /// The `_transforms` loop of `RequestHandler.flush`.
+    #[inline(never)] // out of the path of the responses it does not touch
+    fn transform_output(
+        &mut self,
+        shared: Option<Bytes>,
+        finishing: bool,
+    ) -> Result<Option<Bytes>> {
+        let first = (!self.headers_written).then_some(FirstChunk {
+            status: self.status,
+            request: &self.request.headers,
+            headers: &mut self.headers,
+        });
+        let chunk = shared.as_deref().unwrap_or(&self.write_buffer[..]);
+        match gzip::transform(&mut self.gzip, first, chunk, finishing) {
+            Ok(Some(compressed)) => {
+                self.write_buffer.clear();
+                Ok(Some(compressed))
+            }
+            Ok(None) => Ok(shared),
+            Err(err) => {
+                self.gzip = None;
+                Err(err.into())
+            }
+        }
     }
 
     /// [`encode_pending`](Self::encode_pending)'s work, the body piece being
@@ -614,6 +663,8 @@ impl Handler {
             let written =
                 conn.write_checked_headers(self.status, &self.reason, &self.headers, small, then);
             if let Err(err) = written {
+                // An error page may follow, compressed or not anew.
+                self.gzip = None;
                 if let Some(own_lines) = own_lines {
                     self.headers.truncate(own_lines);
                 }
@@ -694,7 +745,7 @@ impl Handler {
                     .add_named(FieldName::ContentLength, b"Content-Length", length);
             }
         }
-        self.encode_pending()?;
+        self.encode_pending(true)?;
         if let Some(conn) = &self.request.connection {
             conn.finish()?;
         }
@@ -759,6 +810,7 @@ impl Handler {
     /// fail quietly.
     pub(crate) fn end_unsent(&mut self) {
         self.finished = true;
+        self.gzip = None;
     }
 
     /// Redirects to `url` with 302 (or 301 if `permanent`) and finishes.

@@ -33,6 +33,7 @@ mod current_user;
 mod error;
 mod error_handler;
 mod execute;
+mod gzip;
 mod handler;
 mod recycle;
 mod redirect;
@@ -51,6 +52,7 @@ pub use context::Handler;
 pub use cookies::CookieOptions;
 pub use error::{Error, Finish, HTTPError, Result};
 pub use error_handler::ErrorHandler;
+pub use gzip::GZipContentEncoding;
 pub use handler::{RequestHandler, Unimplemented, DEFAULT_SUPPORTED_METHODS};
 pub use redirect::RedirectHandler;
 pub use signed_value::{
