@@ -6,10 +6,13 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use test_support::{app_server, python_stdout, python_tornado_or_skip, wait_until, ServerThread};
+use test_support::{
+    app_server, python_stdout, python_tornado_or_skip, wait_until, ExampleProcess, ServerThread,
+};
 use tornado::web::{url, Application, Result, Settings};
 use tornado::websocket::{websocket, Message, WebSocket, WebSocketHandler};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -397,6 +400,29 @@ asyncio.run(main())
         wait_for_event(&events, "close"),
         "close Some(4002) Some(\"done\")"
     );
+}
+
+#[test]
+fn the_chat_example_broadcasts() {
+    let chat = ExampleProcess::start("websocket_chat", &["--logging=warning"], Stdio::null());
+    let mut alice = connect(chat.addr, "/chatsocket");
+    let mut bob = connect(chat.addr, "/chatsocket");
+    alice
+        .send(tungstenite::Message::text(r#"{"body": "hi <b>all</b>"}"#))
+        .unwrap();
+    let expected = tungstenite::Message::text(r#"{"id":1,"body":"hi <b>all</b>"}"#);
+    assert_eq!(alice.read().unwrap(), expected);
+    assert_eq!(bob.read().unwrap(), expected);
+    // A newcomer gets the cache first; someone who left gets nothing.
+    drop(bob);
+    let mut carol = connect(chat.addr, "/chatsocket");
+    assert_eq!(carol.read().unwrap(), expected);
+    carol
+        .send(tungstenite::Message::text(r#"{"body": "bye"}"#))
+        .unwrap();
+    let bye = tungstenite::Message::text(r#"{"id":2,"body":"bye"}"#);
+    assert_eq!(carol.read().unwrap(), bye);
+    assert_eq!(alice.read().unwrap(), bye);
 }
 
 /// A client writing frames by hand, for what well-behaved clients never send.

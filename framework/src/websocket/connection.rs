@@ -144,6 +144,15 @@ impl WebSocket {
         }
     }
 
+    /// True if `other` is a handle to this same connection.
+    ///
+    /// # Tornado
+    /// Python's identity between handlers (`waiters.remove(self)` in the
+    /// chat demo).
+    pub fn same_connection(&self, other: &WebSocket) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The upgrade request (its connection detached: `connection` is `None`).
     ///
     /// # Tornado
