@@ -409,7 +409,12 @@ impl HTTP1Connection {
     pub fn finish(&self) -> Result<(), HTTPOutputError> {
         self.check_open()?;
         if self.shared.switching.get() {
-            // A `101` head has no body to end.
+            // A `101` head has no body to end. The new protocol's messages
+            // go out as they are written, as Tornado's `finish` arranges
+            // for every stream.
+            if !self.shared.nodelay.replace(true) {
+                let _ = self.shared.stream.set_nodelay(true);
+            }
             return Ok(());
         }
         {

@@ -37,6 +37,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Tornado's default `websocket_max_message_size`: 10 MiB.
+///
+/// # Tornado
+/// `tornado.websocket._default_max_message_size`.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 10 * 1024 * 1024;
 
 /// Why a message or ping could not be sent.

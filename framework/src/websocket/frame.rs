@@ -12,19 +12,40 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// A continuation frame (the rest of a fragmented message).
+///
+/// # Tornado
+/// The opcode `0x0` of `WebSocketProtocol13._receive_frame`.
 pub const OP_CONTINUATION: u8 = 0x0;
 /// A text frame (UTF-8).
+///
+/// # Tornado
+/// Opcode `0x1`.
 pub const OP_TEXT: u8 = 0x1;
 /// A binary frame.
+///
+/// # Tornado
+/// Opcode `0x2`.
 pub const OP_BINARY: u8 = 0x2;
 /// A close frame.
+///
+/// # Tornado
+/// Opcode `0x8`.
 pub const OP_CLOSE: u8 = 0x8;
 /// A ping frame.
+///
+/// # Tornado
+/// Opcode `0x9`.
 pub const OP_PING: u8 = 0x9;
 /// A pong frame.
+///
+/// # Tornado
+/// Opcode `0xA`.
 pub const OP_PONG: u8 = 0xA;
 
 /// The most payload a control frame (close, ping, pong) may carry.
+///
+/// # Tornado
+/// The `payloadlen >= 126` check on control frames.
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// A whole message, reassembled from its fragments.
@@ -42,6 +63,9 @@ pub enum Message {
 
 impl Message {
     /// The payload's bytes.
+    ///
+    /// # Tornado
+    /// `utf8(message)`.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Message::Text(text) => text.as_bytes(),
@@ -50,6 +74,9 @@ impl Message {
     }
 
     /// The text of a text message; `None` for a binary one.
+    ///
+    /// # Tornado
+    /// `message if isinstance(message, str) else None`.
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Message::Text(text) => Some(text),
@@ -58,6 +85,9 @@ impl Message {
     }
 
     /// The frame opcode the message is sent with.
+    ///
+    /// # Tornado
+    /// `0x2 if binary else 0x1` in `write_message`.
     pub fn opcode(&self) -> u8 {
         match self {
             Message::Text(_) => OP_TEXT,
@@ -98,6 +128,9 @@ impl From<&[u8]> for Message {
 
 /// What the peer sent, once a frame (or the last fragment of a message)
 /// is complete.
+///
+/// # Tornado
+/// What `WebSocketProtocol13._handle_message(opcode, data)` dispatches on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A whole data message.
@@ -154,6 +187,9 @@ pub enum ProtocolError {
 impl ProtocolError {
     /// The close status code to answer with: 1007 for invalid UTF-8, 1009
     /// for a message too big, 1002 (protocol error) for the rest.
+    ///
+    /// # Tornado
+    /// Only 1009 exists there (`close(1009, "message too big")`).
     pub fn close_code(self) -> u16 {
         match self {
             ProtocolError::InvalidUtf8 => 1007,
@@ -163,6 +199,9 @@ impl ProtocolError {
     }
 
     /// A short description, used as the close reason.
+    ///
+    /// # Tornado
+    /// `"message too big"` for a message too big, as Tornado's reason.
     pub fn as_str(self) -> &'static str {
         match self {
             ProtocolError::ReservedBits => "reserved bits set",
@@ -251,6 +290,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ProtocolError> {
 }
 
 /// XORs `data` with the 4-byte `mask`, in place (masking is its own inverse).
+///
+/// # Tornado
+/// `tornado.util._websocket_mask(mask, data)`.
 pub fn apply_mask(mask: [u8; 4], data: &mut [u8]) {
     for (byte, m) in data.iter_mut().zip(mask.iter().cycle()) {
         *byte ^= m;
@@ -259,6 +301,10 @@ pub fn apply_mask(mask: [u8; 4], data: &mut [u8]) {
 
 /// Which side of the connection the decoder reads for: a server reads
 /// masked frames, a client unmasked ones (RFC 6455 §5.1).
+///
+/// # Tornado
+/// `WebSocketProtocol13(handler, mask_outgoing, params)`: `mask_outgoing`
+/// is true for the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// We are the server: every frame must be masked.
@@ -291,6 +337,9 @@ pub struct Decoder {
 
 impl Decoder {
     /// A decoder for `role` refusing messages over `max_message_size` bytes.
+    ///
+    /// # Tornado
+    /// `_WebSocketParams.max_message_size`.
     pub fn new(role: Role, max_message_size: usize) -> Decoder {
         Decoder {
             role,
@@ -302,6 +351,9 @@ impl Decoder {
     /// Takes complete frames from the front of `buf` until one completes
     /// an [`Event`]; `Ok(None)` if more bytes are needed (what was
     /// consumed is kept). Never panics, whatever `buf` holds.
+    ///
+    /// # Tornado
+    /// One round of `_receive_frame_loop`, without its awaits.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
         loop {
             let Some(head) = parse_head(buf)? else {
@@ -412,6 +464,9 @@ fn parse_close(payload: &[u8]) -> Result<(Option<u16>, Option<String>), Protocol
 /// True for a status code a peer may send in a close frame: those RFC 6455
 /// and its registry define for use on the wire, and the 3000-4999 ranges
 /// for libraries and applications.
+///
+/// # Tornado
+/// Not checked there: a close frame's code is taken as it is.
 pub fn is_valid_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }

@@ -28,6 +28,9 @@ pub struct WebSocketRoute<W> {
 
 impl<W: WebSocketHandler> WebSocketRoute<W> {
     /// The route handler for one upgrade request, to be served by `handler`.
+    ///
+    /// # Tornado
+    /// Tornado instantiates the `WebSocketHandler` itself, per request.
     pub fn new(handler: W) -> WebSocketRoute<W> {
         WebSocketRoute {
             handler: Some(handler),
