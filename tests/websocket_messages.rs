@@ -44,6 +44,17 @@ impl WebSocketHandler for Echo {
             cx.close(code.parse().ok(), Some(reason));
             return Ok(());
         }
+        if message.as_text() == Some("flood") {
+            // 1 MiB messages until the client is gone; the count shows how
+            // far write_message got ahead of a client that does not read.
+            let chunk = vec![0_u8; 1 << 20];
+            let mut sent = 0;
+            while cx.write_message(chunk.clone()).await.is_ok() {
+                sent += 1;
+                self.log(format!("flooded {sent}"));
+            }
+            return Ok(());
+        }
         if let Some(data) = message.as_text().and_then(|t| t.strip_prefix("ping ")) {
             cx.ping(data)?;
             return Ok(());
@@ -205,6 +216,39 @@ fn protocol_errors_close_with_their_codes() {
     let mut raw = RawClient::connect(server.addr, "/echo");
     raw.send_frame(true, 0x41, b"x");
     assert_eq!(raw.read_close(), Some(1002));
+}
+
+#[test]
+fn frames_sent_with_the_upgrade_request_are_not_lost() {
+    let (server, _events) = echo_server();
+    let mut raw = RawClient::connect_with(server.addr, "/echo", &masked(0x81, b"early"));
+    assert_eq!(raw.read_frame(), (0x81, b"early".to_vec()));
+}
+
+#[test]
+fn a_client_that_does_not_read_makes_write_message_wait() {
+    let (server, events) = echo_server();
+    let mut raw = RawClient::connect(server.addr, "/echo");
+    raw.send_frame(true, 0x1, b"flood");
+    let flooded = || {
+        let events = events.lock().unwrap();
+        events.iter().filter(|e| e.starts_with("flooded")).count()
+    };
+    // The kernel's buffers take a few MiB; then the sender waits.
+    std::thread::sleep(Duration::from_millis(1500));
+    let stalled = flooded();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        flooded(),
+        stalled,
+        "still sending to a client that does not read"
+    );
+    assert!(stalled < 64, "{stalled} MiB sent");
+    // Reading lets it go on.
+    for _ in 0..stalled + 2 {
+        assert_eq!(raw.read_frame().1.len(), 1 << 20);
+    }
+    assert!(flooded() > stalled);
 }
 
 #[test]
@@ -425,6 +469,22 @@ fn the_chat_example_broadcasts() {
     assert_eq!(alice.read().unwrap(), bye);
 }
 
+/// A masked frame whose first byte is `first` (FIN, RSV, opcode).
+fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [1, 2, 3, 4];
+    let mut frame = vec![first];
+    let len = payload.len();
+    if len < 126 {
+        frame.push(0x80 | len as u8);
+    } else {
+        frame.push(0x80 | 127);
+        frame.extend((len as u64).to_be_bytes());
+    }
+    frame.extend(mask);
+    frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    frame
+}
+
 /// A client writing frames by hand, for what well-behaved clients never send.
 struct RawClient {
     stream: TcpStream,
@@ -432,6 +492,11 @@ struct RawClient {
 
 impl RawClient {
     fn connect(addr: SocketAddr, path: &str) -> RawClient {
+        RawClient::connect_with(addr, path, b"")
+    }
+
+    /// Connects, sending `early` in the same write as the upgrade request.
+    fn connect_with(addr: SocketAddr, path: &str, early: &[u8]) -> RawClient {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -441,7 +506,9 @@ impl RawClient {
              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
              Sec-WebSocket-Version: 13\r\n\r\n"
         );
-        stream.write_all(request.as_bytes()).unwrap();
+        stream
+            .write_all(&[request.as_bytes(), early].concat())
+            .unwrap();
         let mut head = Vec::new();
         let mut byte = [0];
         while !head.ends_with(b"\r\n\r\n") {
@@ -459,18 +526,8 @@ impl RawClient {
 
     /// Sends a masked frame; `opcode` may carry RSV bits (`0x40`...).
     fn send_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
-        let mask = [1, 2, 3, 4];
-        let mut frame = vec![if fin { 0x80 } else { 0 } | opcode];
-        let len = payload.len();
-        if len < 126 {
-            frame.push(0x80 | len as u8);
-        } else {
-            frame.push(0x80 | 127);
-            frame.extend((len as u64).to_be_bytes());
-        }
-        frame.extend(mask);
-        frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
-        self.stream.write_all(&frame).unwrap();
+        let first = if fin { 0x80 } else { 0 } | opcode;
+        self.stream.write_all(&masked(first, payload)).unwrap();
     }
 
     /// Sends only the head of a masked frame declaring `len` bytes.
