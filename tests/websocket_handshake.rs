@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use test_support::{app_server, python_tornado_or_skip, ServerThread, TornadoApp};
 use tornado::web::{url, Application, HTTPError, Handler, Result, Settings};
-use tornado::websocket::{websocket, Message, WebSocket, WebSocketHandler};
+use tornado::websocket::{websocket, CompressionOptions, Message, WebSocket, WebSocketHandler};
 
 /// Echoes; picks the subprotocol `chat.v2` when offered; its `open` sends
 /// the chosen subprotocol and the current user.
@@ -78,12 +78,27 @@ impl WebSocketHandler for Friendly {
     }
 }
 
+/// Echoes, with permessage-deflate when the client offers it.
+struct Deflate;
+
+impl WebSocketHandler for Deflate {
+    fn get_compression_options(&self) -> Option<CompressionOptions> {
+        Some(CompressionOptions::default())
+    }
+
+    async fn on_message(&mut self, cx: &WebSocket, message: Message) -> Result {
+        cx.write_message(message).await?;
+        Ok(())
+    }
+}
+
 fn rust_server() -> ServerThread {
     app_server(Application::with_settings(
         [
             url(r"/echo", websocket(|| Echo)),
             url(r"/guarded", websocket(|| Guarded)),
             url(r"/friendly", websocket(|| Friendly)),
+            url(r"/deflate", websocket(|| Deflate)),
         ],
         Settings {
             trusted_origins: vec!["http://trusted.example".into()],
@@ -116,8 +131,14 @@ class Friendly(tornado.websocket.WebSocketHandler):
     def on_message(self, message):
         pass
 
+class Deflate(tornado.websocket.WebSocketHandler):
+    def get_compression_options(self):
+        return {}
+    def on_message(self, message):
+        self.write_message(message, binary=isinstance(message, bytes))
+
 app = tornado.web.Application(
-    [(r"/echo", Echo), (r"/guarded", Guarded), (r"/friendly", Friendly)],
+    [(r"/echo", Echo), (r"/guarded", Guarded), (r"/friendly", Friendly), (r"/deflate", Deflate)],
     trusted_origins=["http://trusted.example"],
 )
 "#;
@@ -222,6 +243,28 @@ fn handshake_responses_match_tornado() {
         upgrade_request("/guarded", &[], "Cookie: user=alice\r\n"),
         upgrade_request("/friendly", &[], "Origin: http://www.friendly.example\r\n"),
         upgrade_request("/friendly", &[], "Origin: http://www.hostile.example\r\n"),
+        upgrade_request(
+            "/echo",
+            &[],
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+        ),
+        upgrade_request("/deflate", &[], ""),
+        upgrade_request(
+            "/deflate",
+            &[],
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+        ),
+        upgrade_request(
+            "/deflate",
+            &[],
+            "Sec-WebSocket-Extensions: x-webkit-deflate-frame, permessage-deflate; \
+             server_max_window_bits=10; client_max_window_bits=\"12\"\r\n",
+        ),
+        upgrade_request(
+            "/deflate",
+            &[],
+            "Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n",
+        ),
     ];
     for request in &cases {
         let theirs = response(tornado.addr, request);
@@ -296,6 +339,86 @@ fn refusals_are_tornados() {
     );
     assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
     assert!(headers.contains(&"Allow: GET".to_owned()), "{headers:?}");
+}
+
+#[test]
+fn a_malformed_compression_offer_drops_the_connection() {
+    // Tornado's ValueError in `_create_compressors`: no answer at all.
+    let request = upgrade_request(
+        "/deflate",
+        &[],
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=99\r\n",
+    );
+    let mut sock = TcpStream::connect(our_server().addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    sock.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = sock.read_to_end(&mut answer);
+    assert_eq!(answer, b"");
+}
+
+#[test]
+fn messages_go_out_compressed_when_negotiated() {
+    let request = upgrade_request(
+        "/deflate",
+        &[],
+        "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+    );
+    let mut sock = TcpStream::connect(our_server().addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // An uncompressed, masked text frame of 1000 "a"s after the request.
+    let mut frame = vec![0x81, 0x80 | 126, 0x03, 0xe8, 0, 0, 0, 0];
+    frame.extend([b'a'; 1000]);
+    sock.write_all(&[request.as_bytes(), &frame].concat())
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        sock.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(
+        head.contains("\r\nSec-Websocket-Extensions: permessage-deflate\r\n"),
+        "{head}"
+    );
+    // The echo: FIN, RSV1 (compressed), text; far fewer than 1000 bytes.
+    let mut first = [0; 2];
+    sock.read_exact(&mut first).unwrap();
+    assert_eq!(first[0], 0xC1);
+    assert!(first[1] < 50, "{} bytes", first[1]);
+}
+
+#[test]
+fn python_tornado_client_with_compression() {
+    if !python_tornado_or_skip("python_tornado_client_with_compression") {
+        return;
+    }
+    let script = format!(
+        r#"
+import asyncio
+from tornado.websocket import websocket_connect
+
+async def main():
+    ws = await websocket_connect("ws://{addr}/deflate", compression_options={{}})
+    print(ws.headers.get("Sec-WebSocket-Extensions"))
+    for message in ["hello " * 1000, "hello again " * 1000, b"\x00\x01" * 50000, ""]:
+        await ws.write_message(message, binary=isinstance(message, bytes))
+        echoed = await ws.read_message()
+        print(echoed == message, len(echoed))
+    ws.close()
+
+asyncio.run(main())
+"#,
+        addr = our_server().addr
+    );
+    let out = test_support::python_stdout(&script);
+    assert_eq!(
+        out, "permessage-deflate\nTrue 6000\nTrue 12000\nTrue 100000\nTrue 0\n",
+        "{out}"
+    );
 }
 
 type Client = tungstenite::WebSocket<TcpStream>;

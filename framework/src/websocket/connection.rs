@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
+use super::deflate::{Deflater, Inflater};
 use super::frame::{
     close_payload, encode_frame, Decoder, Event, Message, Role, MAX_CONTROL_PAYLOAD, OP_CLOSE,
     OP_PING, OP_PONG,
@@ -32,6 +33,9 @@ use crate::web::{Application, Settings};
 /// ours, or our close frame reaching the peer, before the socket is closed
 /// anyway (Tornado's 5 seconds).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The bit of a frame's first byte that marks a compressed message.
+const RSV1: u8 = 0x40;
 
 /// The most read from the socket at once.
 const READ_CHUNK: usize = 64 * 1024;
@@ -90,10 +94,18 @@ pub(crate) struct Upgraded {
     pub(crate) current_user: Option<String>,
     pub(crate) application: Application,
     pub(crate) selected_subprotocol: Option<String>,
+    /// permessage-deflate, when negotiated: the server's compressor and
+    /// the client's messages' decompressor.
+    pub(crate) compression: Option<(Deflater, Inflater)>,
 }
 
 struct Inner {
     up: Upgraded,
+    /// Compresses outgoing messages (permessage-deflate); used only while
+    /// holding `write_lock`, so messages are compressed in the order sent.
+    deflater: RefCell<Option<Deflater>>,
+    /// Taken by the session for its decoder.
+    inflater: RefCell<Option<Inflater>>,
     max_message_size: usize,
     /// Held by whoever is flushing the stream: one flush at a time, and a
     /// message joins the stream's buffer only once the one before it has
@@ -125,7 +137,8 @@ impl fmt::Debug for WebSocket {
 }
 
 impl WebSocket {
-    pub(crate) fn new(up: Upgraded) -> WebSocket {
+    pub(crate) fn new(mut up: Upgraded) -> WebSocket {
+        let (deflater, inflater) = up.compression.take().unzip();
         let max_message_size = up
             .application
             .settings()
@@ -134,6 +147,8 @@ impl WebSocket {
         WebSocket {
             inner: Rc::new(Inner {
                 up,
+                deflater: RefCell::new(deflater),
+                inflater: RefCell::new(inflater),
                 max_message_size,
                 write_lock: Lock::new(),
                 flush_scheduled: Cell::new(false),
@@ -250,14 +265,24 @@ impl WebSocket {
         if self.is_closing() {
             return Err(WebSocketError::Closed);
         }
-        let mut frame = BytesMut::new();
-        encode_frame(&mut frame, true, message.opcode(), message.as_bytes(), None);
-        drop(message);
         let _turn = self.inner.write_lock.acquire().await;
         // It may have closed while this waited: nothing may follow a close frame.
         if self.is_closing() {
             return Err(WebSocketError::Closed);
         }
+        let mut frame = BytesMut::new();
+        let compressed = (self.inner.deflater.borrow_mut().as_mut())
+            .and_then(|deflater| deflater.compress(message.as_bytes()));
+        match compressed {
+            Some(data) => {
+                encode_frame(&mut frame, true, message.opcode(), &data, None);
+                if let Some(first) = frame.first_mut() {
+                    *first |= RSV1;
+                }
+            }
+            None => encode_frame(&mut frame, true, message.opcode(), message.as_bytes(), None),
+        }
+        drop(message);
         let stream = &self.inner.up.stream;
         stream
             .write(frame.freeze())
@@ -411,6 +436,9 @@ fn log_error(ws: &WebSocket, hook: &str, err: &dyn fmt::Display) {
 /// Reads frames until the connection ends, handing each event to the handler.
 async fn receive_frames<W: WebSocketHandler>(handler: &mut W, ws: &WebSocket, buf: &mut BytesMut) {
     let mut decoder = Decoder::new(Role::Server, ws.inner.max_message_size);
+    if let Some(inflater) = ws.inner.inflater.borrow_mut().take() {
+        decoder.set_inflater(inflater);
+    }
     let mut close_deadline: Option<Sleep> = None;
     loop {
         let event = match decoder.decode(buf) {

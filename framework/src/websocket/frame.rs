@@ -182,6 +182,10 @@ pub enum ProtocolError {
     InvalidUtf8,
     /// A message (all its fragments) over the maximum message size.
     MessageTooBig,
+    /// A compressed message that inflates past the maximum message size.
+    DecompressedTooBig,
+    /// A compressed message that does not inflate.
+    BadCompression,
 }
 
 impl ProtocolError {
@@ -193,7 +197,7 @@ impl ProtocolError {
     pub fn close_code(self) -> u16 {
         match self {
             ProtocolError::InvalidUtf8 => 1007,
-            ProtocolError::MessageTooBig => 1009,
+            ProtocolError::MessageTooBig | ProtocolError::DecompressedTooBig => 1009,
             _ => 1002,
         }
     }
@@ -216,6 +220,8 @@ impl ProtocolError {
             ProtocolError::InvalidUtf8 => "invalid UTF-8",
             // Tornado's reason.
             ProtocolError::MessageTooBig => "message too big",
+            ProtocolError::DecompressedTooBig => "message too big after decompression",
+            ProtocolError::BadCompression => "invalid compressed data",
         }
     }
 }
@@ -330,9 +336,11 @@ pub enum Role {
 pub struct Decoder {
     role: Role,
     max_message_size: usize,
-    /// The opcode and payload so far of a fragmented message; set only
-    /// between its first frame and its last.
-    fragmented: Option<(u8, BytesMut)>,
+    /// The opcode and payload so far of a fragmented message, and whether
+    /// it is compressed; set only between its first frame and its last.
+    fragmented: Option<(u8, BytesMut, bool)>,
+    /// With permessage-deflate negotiated: RSV1 marks a compressed message.
+    inflater: Option<super::deflate::Inflater>,
 }
 
 impl Decoder {
@@ -345,7 +353,14 @@ impl Decoder {
             role,
             max_message_size,
             fragmented: None,
+            inflater: None,
         }
+    }
+
+    /// Accepts compressed messages (RSV1 on their first frame), inflated
+    /// by `inflater`: permessage-deflate was negotiated.
+    pub(crate) fn set_inflater(&mut self, inflater: super::deflate::Inflater) {
+        self.inflater = Some(inflater);
     }
 
     /// Takes complete frames from the front of `buf` until one completes
@@ -359,10 +374,15 @@ impl Decoder {
             let Some(head) = parse_head(buf)? else {
                 return Ok(None);
             };
-            if head.rsv != 0 {
+            let control = head.opcode & 0x8 != 0;
+            // RSV1 marks a compressed message, on its first frame only.
+            let compressed = head.rsv & 0x40 != 0
+                && self.inflater.is_some()
+                && !control
+                && head.opcode != OP_CONTINUATION;
+            if head.rsv & if compressed { 0x30 } else { 0x70 } != 0 {
                 return Err(ProtocolError::ReservedBits);
             }
-            let control = head.opcode & 0x8 != 0;
             match head.opcode {
                 OP_CONTINUATION | OP_TEXT | OP_BINARY | OP_CLOSE | OP_PING | OP_PONG => {}
                 _ => return Err(ProtocolError::UnknownOpcode),
@@ -385,7 +405,10 @@ impl Decoder {
                     }
                     _ => {}
                 }
-                let so_far = self.fragmented.as_ref().map_or(0, |(_, data)| data.len());
+                let so_far = self
+                    .fragmented
+                    .as_ref()
+                    .map_or(0, |(_, data, _)| data.len());
                 let total = (so_far as u64).saturating_add(head.len);
                 if total > self.max_message_size as u64 {
                     return Err(ProtocolError::MessageTooBig);
@@ -410,17 +433,23 @@ impl Decoder {
             if control {
                 return control_event(head.opcode, payload.freeze()).map(Some);
             }
-            let (opcode, data) = match self.fragmented.take() {
-                Some((opcode, mut data)) => {
+            let (opcode, data, compressed) = match self.fragmented.take() {
+                Some((opcode, mut data, compressed)) => {
                     data.extend_from_slice(&payload);
-                    (opcode, data)
+                    (opcode, data, compressed)
                 }
-                None => (head.opcode, payload),
+                None => (head.opcode, payload, compressed),
             };
             if !head.fin {
-                self.fragmented = Some((opcode, data));
+                self.fragmented = Some((opcode, data, compressed));
                 continue;
             }
+            let data = match (&mut self.inflater, compressed) {
+                (Some(inflater), true) => {
+                    BytesMut::from(&inflater.decompress(&data, self.max_message_size)?[..])
+                }
+                _ => data,
+            };
             let message = if opcode == OP_TEXT {
                 let text =
                     String::from_utf8(Vec::from(data)).map_err(|_| ProtocolError::InvalidUtf8)?;
@@ -904,6 +933,77 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn compressed_messages_with_permessage_deflate() {
+        use crate::websocket::deflate::{negotiate, CompressionOptions};
+        let agreed = negotiate("permessage-deflate").unwrap().unwrap();
+        let (mut deflater, _) = agreed.codecs(CompressionOptions::default());
+        let with_deflate = || {
+            let (_, inflater) = agreed.codecs(CompressionOptions::default());
+            let mut decoder = server();
+            decoder.set_inflater(inflater);
+            decoder
+        };
+        let hello = deflater.compress("héllo héllo".as_bytes()).unwrap();
+        // RSV1 on the first frame of a message: compressed.
+        let whole = with_rsv1(client_frame(true, OP_TEXT, &hello));
+        assert_eq!(
+            decode_all(&mut with_deflate(), &whole),
+            Ok(vec![Event::Message(Message::Text("héllo héllo".into()))])
+        );
+        // Fragmented: RSV1 on the first frame only.
+        let again = deflater.compress(&[9; 1000]).unwrap();
+        let (a, b) = again.split_at(again.len() / 2);
+        let fragments = [
+            with_rsv1(client_frame(false, OP_BINARY, a)),
+            client_frame(true, OP_CONTINUATION, b),
+        ]
+        .concat();
+        let mut decoder = with_deflate();
+        assert!(decode_all(&mut decoder, &whole).is_ok());
+        assert_eq!(
+            decode_all(&mut decoder, &fragments),
+            Ok(vec![Event::Message(Message::Binary(vec![9; 1000].into()))])
+        );
+        // Uncompressed messages still pass.
+        assert!(decode_all(&mut with_deflate(), &client_frame(true, OP_TEXT, b"plain")).is_ok());
+        // RSV1 on a continuation or a control frame, or without the extension: refused.
+        let bad_continuation = [
+            client_frame(false, OP_TEXT, b"a"),
+            with_rsv1(client_frame(true, OP_CONTINUATION, b"b")),
+        ]
+        .concat();
+        assert_eq!(
+            decode_all(&mut with_deflate(), &bad_continuation),
+            Err(ProtocolError::ReservedBits)
+        );
+        assert_eq!(
+            decode_all(
+                &mut with_deflate(),
+                &with_rsv1(client_frame(true, OP_PING, b""))
+            ),
+            Err(ProtocolError::ReservedBits)
+        );
+        assert_eq!(
+            decode_all(&mut server(), &whole),
+            Err(ProtocolError::ReservedBits)
+        );
+        // Garbage marked compressed.
+        let garbage = with_rsv1(client_frame(true, OP_BINARY, &[0xff; 20]));
+        assert_eq!(
+            decode_all(&mut with_deflate(), &garbage),
+            Err(ProtocolError::BadCompression)
+        );
+        // Inflating past the limit: 1009.
+        let bomb = deflater.compress(&vec![0; 2 << 20]).unwrap();
+        let bomb = with_rsv1(client_frame(true, OP_BINARY, &bomb));
+        let err = decode_all(&mut with_deflate(), &bomb).unwrap_err();
+        assert_eq!(
+            (err, err.close_code()),
+            (ProtocolError::DecompressedTooBig, 1009)
+        );
     }
 
     #[test]

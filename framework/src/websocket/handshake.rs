@@ -7,6 +7,7 @@
 //! `_handle_websocket_headers` and `_accept_connection`.
 
 use super::connection::{serve, Upgraded, WebSocket};
+use super::deflate::negotiate;
 use super::frame::compute_accept_value;
 use super::WebSocketHandler;
 use crate::httputil::{HTTPHeaders, HTTPServerRequest};
@@ -139,6 +140,10 @@ fn accept<W: WebSocketHandler>(mut handler: W, cx: &mut Handler) -> Result {
         }
         _ => Vec::new(),
     };
+    let offered_extensions = headers
+        .get_joined("Sec-WebSocket-Extensions")
+        .unwrap_or_default()
+        .into_owned();
     let selected = handler.select_subprotocol(cx, &subprotocols);
     if let Some(selected) = &selected {
         if !subprotocols.contains(selected) {
@@ -151,6 +156,23 @@ fn accept<W: WebSocketHandler>(mut handler: W, cx: &mut Handler) -> Result {
     }
     let Some(conn) = cx.connection().cloned() else {
         return Err(Error::Other("a WebSocket needs a connection".into()));
+    };
+    let compression = match handler.get_compression_options() {
+        Some(options) => match negotiate(&offered_extensions) {
+            Ok(Some(agreed)) => {
+                cx.set_header("Sec-WebSocket-Extensions", agreed.header())?;
+                Some(agreed.codecs(options))
+            }
+            Ok(None) => None,
+            Err(()) => {
+                // Tornado's ValueError from `_create_compressors`: the
+                // connection is dropped without an answer.
+                log::debug!(target: "tornado.general", "Malformed WebSocket request received");
+                conn.stream().close();
+                return Ok(());
+            }
+        },
+        None => None,
     };
     // Looked up now, while the request is here (Tornado's property caches
     // it the same way once asked).
@@ -176,6 +198,7 @@ fn accept<W: WebSocketHandler>(mut handler: W, cx: &mut Handler) -> Result {
         current_user,
         application: cx.application().clone(),
         selected_subprotocol: selected,
+        compression,
     });
     IOLoop::current().spawn(serve(handler, ws, rest));
     Ok(())

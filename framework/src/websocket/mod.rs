@@ -42,17 +42,20 @@
 //! }
 //! ```
 //!
-//! Not ported yet: permessage-deflate compression (`get_compression_options`;
-//! an offer of it is declined, which clients accept) and the client,
+//! permessage-deflate compression is negotiated when the handler's
+//! [`get_compression_options`](WebSocketHandler::get_compression_options)
+//! returns options, as in Tornado. Not ported yet: the client,
 //! `websocket_connect`.
 
 mod connection;
+mod deflate;
 pub mod frame;
 mod handshake;
 
 use std::future::Future;
 
 pub use connection::{WebSocket, WebSocketError, DEFAULT_MAX_MESSAGE_SIZE};
+pub use deflate::CompressionOptions;
 pub use frame::Message;
 pub use handshake::{websocket, WebSocketRoute};
 
@@ -119,6 +122,16 @@ pub trait WebSocketHandler: 'static {
     /// # Tornado
     /// `WebSocketHandler.select_subprotocol(subprotocols)`.
     fn select_subprotocol(&mut self, _cx: &Handler, _subprotocols: &[String]) -> Option<String> {
+        None
+    }
+
+    /// Options enabling permessage-deflate compression, when the client
+    /// offers it; `None` (the default) answers without it.
+    ///
+    /// # Tornado
+    /// `WebSocketHandler.get_compression_options()`: `{}` there is
+    /// `Some(CompressionOptions::default())` here.
+    fn get_compression_options(&self) -> Option<CompressionOptions> {
         None
     }
 
