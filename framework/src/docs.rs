@@ -16,6 +16,7 @@
 //! | [`guide_queues`] | Queue example |
 //! | [`guide_streaming`] | (streaming with `flush`) |
 //! | [`guide_security`] | Authentication and security |
+//! | [`guide_websocket`] | (`tornado.websocket`: WebSocketHandler) |
 //! | [`porting`] | — (Python beside Rust) |
 
 #[doc = include_str!("../../docs/guide/intro.md")]
@@ -38,6 +39,9 @@ pub mod guide_streaming {}
 
 #[doc = include_str!("../../docs/guide/security.md")]
 pub mod guide_security {}
+
+#[doc = include_str!("../../docs/guide/websocket.md")]
+pub mod guide_websocket {}
 
 #[doc = include_str!("../../docs/porting.md")]
 pub mod porting {}

@@ -20,6 +20,7 @@
 //! | `tornado.httpserver` | [`httpserver`] |
 //! | `tornado.routing` | [`routing`] |
 //! | `tornado.web` | [`web`]: `Application`, `RequestHandler` |
+//! | `tornado.websocket` (server side) | [`websocket`]: `WebSocketHandler` |
 //! | `tornado.escape` | [`escape`] |
 //! | `tornado.httpclient` (`simple_httpclient`) | [`httpclient`]: `AsyncHTTPClient`, `HTTPClient` |
 //! | `tornado.testing` | [`testing`]: `AsyncHTTPTestCase`, `gen_test` |
@@ -49,3 +50,4 @@ pub mod routing;
 pub mod tcpserver;
 pub mod testing;
 pub mod web;
+pub mod websocket;

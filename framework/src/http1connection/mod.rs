@@ -117,6 +117,12 @@ pub(crate) struct Shared {
     unyielded: Cell<usize>,
     /// The serving loop's idle, head and body deadlines, one after another.
     deadline: serve::DeadlineTimer,
+    /// The handler answers with `101 Switching Protocols` (a WebSocket
+    /// upgrade): the codec's end of the response is that head.
+    switching: Cell<bool>,
+    /// Set by [`HTTP1Connection::detach`]: the stream belongs to another
+    /// protocol, and the serving loop ends without closing it.
+    detached: Cell<bool>,
     params: HTTP1ConnectionParameters,
 }
 
@@ -187,6 +193,8 @@ impl HTTP1Connection {
                 nodelay: Cell::new(false),
                 unyielded: Cell::new(0),
                 deadline: serve::DeadlineTimer::default(),
+                switching: Cell::new(false),
+                detached: Cell::new(false),
                 params,
             }),
         }
@@ -400,6 +408,15 @@ impl HTTP1Connection {
     /// `HTTP1Connection.finish()`.
     pub fn finish(&self) -> Result<(), HTTPOutputError> {
         self.check_open()?;
+        if self.shared.switching.get() {
+            // A `101` head has no body to end. The new protocol's messages
+            // go out as they are written, as Tornado's `finish` arranges
+            // for every stream.
+            if !self.shared.nodelay.replace(true) {
+                let _ = self.shared.stream.set_nodelay(true);
+            }
+            return Ok(());
+        }
         {
             let mut out = self.out();
             self.shared.codec.borrow_mut().finish(&mut *out)?;
@@ -449,6 +466,43 @@ impl HTTP1Connection {
             }
         }
         Ok(())
+    }
+
+    /// Lets the current response be `101 Switching Protocols` (`true`):
+    /// the handler is about to [`detach`](Self::detach) the stream.
+    pub(crate) fn set_switching_protocols(&self, switching: bool) {
+        self.shared.switching.set(switching);
+    }
+
+    /// True if the current response may be (or is) `101 Switching Protocols`.
+    pub(crate) fn switching_protocols(&self) -> bool {
+        self.shared.switching.get()
+    }
+
+    /// Takes the stream away from HTTP, after a `101 Switching Protocols`
+    /// head: returns the stream and the bytes already read past the
+    /// request (the new protocol's first bytes). The response head still in
+    /// the output buffer is queued on the stream, for the new protocol's
+    /// first flush to send. The serving loop then ends without closing the
+    /// stream, reading no more from it, and the server no longer counts
+    /// the connection among its own.
+    ///
+    /// # Tornado
+    /// `HTTP1Connection.detach()`.
+    pub fn detach(&self) -> Result<(IOStream, BytesMut), HTTPOutputError> {
+        self.check_open()?;
+        self.shared.detached.set(true);
+        let head = self.shared.out.borrow_mut().split().freeze();
+        if !head.is_empty() {
+            self.shared.stream.write(head)?;
+        }
+        let rest = std::mem::take(self.shared.codec.borrow_mut().read_buf());
+        Ok((self.shared.stream.clone(), rest))
+    }
+
+    /// True once [`detach`](Self::detach) has handed the stream over.
+    pub(crate) fn detached(&self) -> bool {
+        self.shared.detached.get()
     }
 
     /// Calls `callback` if the connection closes before the current
@@ -550,6 +604,9 @@ impl HTTP1Connection {
     /// close callback (user code): for a connection whose serving ended
     /// without `serve_connection`'s own close, by a panic or a dropped task.
     pub(crate) fn close_abandoned(&self) {
+        if self.detached() {
+            return; // another protocol's stream now
+        }
         self.shared.stream.close();
         self.wake_close_waiters();
     }

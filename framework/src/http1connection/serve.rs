@@ -112,6 +112,12 @@ pub(crate) async fn serve_connection<D: HTTPServerConnectionDelegate>(
     serve_requests(&conn, delegate, control).await;
     // Now, not when the last handle to the connection goes.
     conn.shared.deadline.cancel();
+    if conn.detached() {
+        // The stream now belongs to another protocol (a WebSocket): not
+        // closed here, and not the server's connection any more.
+        delegate.on_close(&conn);
+        return;
+    }
     if !conn.closed() && conn.pending_output() > 0 {
         // The last response (or an error response): nothing else to do if it fails.
         let _ = conn.flush().await;
@@ -316,7 +322,7 @@ async fn serve_one<M: HTTPMessageDelegate + 'static>(
     }
     run_watching_for_close(conn, message.finish()).await;
     if !conn.response_finished() {
-        if !conn.closed() {
+        if !conn.closed() && !conn.detached() {
             log::error!(target: "tornado.general",
                 "Request delegate returned without finishing the response; closing the connection"
             );
@@ -352,7 +358,8 @@ async fn run_watching_for_close(conn: &HTTP1Connection, work: impl Future<Output
                 cx.waker().wake_by_ref();
             }
         }
-        while watching {
+        // A detached stream's bytes are the new protocol's to read.
+        while watching && !conn.detached() {
             if conn.shared.codec.borrow_mut().read_buf().len() >= read_limit {
                 // Enough buffered: stop reading until the response is done,
                 // but still notice the client leaving (a long poll would

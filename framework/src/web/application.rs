@@ -7,6 +7,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -206,6 +207,23 @@ pub struct Settings {
     /// # Tornado
     /// The `compress_response` setting (and its old name `gzip`).
     pub compress_response: bool,
+    /// Each WebSocket is pinged this often (`None`, the default: never).
+    ///
+    /// # Tornado
+    /// The `websocket_ping_interval` setting.
+    pub websocket_ping_interval: Option<Duration>,
+    /// A WebSocket whose pong does not come within this long after a ping
+    /// is closed (`None`: the ping interval; capped at it, as in Tornado).
+    ///
+    /// # Tornado
+    /// The `websocket_ping_timeout` setting.
+    pub websocket_ping_timeout: Option<Duration>,
+    /// The largest WebSocket message accepted (`None`: Tornado's 10 MiB);
+    /// a larger one closes the connection with 1009.
+    ///
+    /// # Tornado
+    /// The `websocket_max_message_size` setting.
+    pub websocket_max_message_size: Option<usize>,
 }
 
 impl fmt::Debug for Settings {
@@ -229,6 +247,12 @@ impl fmt::Debug for Settings {
             .field("static_url_prefix", &self.static_url_prefix)
             .field("static_hash_cache", &self.static_hash_cache)
             .field("compress_response", &self.compress_response)
+            .field("websocket_ping_interval", &self.websocket_ping_interval)
+            .field("websocket_ping_timeout", &self.websocket_ping_timeout)
+            .field(
+                "websocket_max_message_size",
+                &self.websocket_max_message_size,
+            )
             .finish()
     }
 }

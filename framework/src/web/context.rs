@@ -641,11 +641,13 @@ impl Handler {
             shared.as_deref().unwrap_or(&self.write_buffer[..])
         };
         if !self.headers_written {
-            if (100..200).contains(&self.status) {
+            if (100..200).contains(&self.status)
+                && !(self.status == 101 && conn.switching_protocols())
+            {
                 // An informational status is not an answer: the client
-                // would wait for the final one. A 101 would switch the
-                // connection to a protocol nothing here speaks yet (there
-                // is no upgrade API), so it cannot end a response either.
+                // would wait for the final one. A 101 switches the
+                // connection to another protocol: only an upgrade that
+                // takes the stream over (`websocket`) may send one.
                 return Err(misuse("A 1xx status cannot end a response"));
             }
             // The handler's own lines, to go back to if the head is refused

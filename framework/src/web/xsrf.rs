@@ -180,7 +180,7 @@ impl Handler {
 
     /// Why this unsafe request looks cross-origin and `trusted` does not
     /// allow its origin; `None` if it may go on.
-    fn cross_origin_error(&self, trusted: impl Fn(&str) -> bool) -> Option<String> {
+    pub(crate) fn cross_origin_error(&self, trusted: impl Fn(&str) -> bool) -> Option<String> {
         let headers = &self.request.headers;
         let origin = headers.get_joined("Origin");
         match headers.get_joined("Sec-Fetch-Site").as_deref() {
