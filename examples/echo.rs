@@ -8,10 +8,11 @@
 
 use std::process::ExitCode;
 
-use tornado::ioloop::IOLoop;
-use tornado::log::info;
 use tornado::options::OptionParser;
 use tornado::web::{url, Application, Handler, RequestHandler, Result};
+
+#[path = "support/serve.rs"]
+mod serve;
 
 struct EchoHandler;
 
@@ -38,18 +39,5 @@ fn main() -> ExitCode {
     let port: u16 = options.get("port");
 
     let app = Application::new([url(r"/echo", || EchoHandler), url(r"/", || OkHandler)]);
-    if let Err(err) = app.listen(port) {
-        // The port is taken, or below 1024 without the privilege to bind it.
-        eprintln!("error: cannot listen on port {port}: {err}");
-        return ExitCode::FAILURE;
-    }
-    info!("Listening on http://localhost:{port}/");
-    match IOLoop::current().start() {
-        Ok(()) => ExitCode::SUCCESS,
-        // The OS refused the loop's own machinery (epoll).
-        Err(err) => {
-            eprintln!("error: event loop failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    serve::listen_and_start(&app, port)
 }

@@ -17,10 +17,12 @@
 use std::process::ExitCode;
 
 use sha1::{Digest, Sha1};
-use tornado::ioloop::IOLoop;
 use tornado::log::info;
 use tornado::options::OptionParser;
 use tornado::web::{url, Application, Bytes, Handler, RequestHandler, Result};
+
+#[path = "support/serve.rs"]
+mod serve;
 
 /// `PUT /upload/NAME`: answers `NAME: N bytes, sha1 HEX`.
 struct UploadHandler {
@@ -71,18 +73,5 @@ fn main() -> ExitCode {
         bytes: 0,
         hash: Sha1::new(),
     })]);
-    if let Err(err) = app.listen(port) {
-        // The port is taken, or below 1024 without the privilege to bind it.
-        eprintln!("error: cannot listen on port {port}: {err}");
-        return ExitCode::FAILURE;
-    }
-    info!("Listening on http://localhost:{port}/");
-    match IOLoop::current().start() {
-        Ok(()) => ExitCode::SUCCESS,
-        // The OS refused the loop's own machinery (epoll).
-        Err(err) => {
-            eprintln!("error: event loop failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    serve::listen_and_start(&app, port)
 }

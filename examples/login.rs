@@ -14,10 +14,11 @@
 use std::process::ExitCode;
 
 use tornado::escape::{url_escape, xhtml_escape};
-use tornado::ioloop::IOLoop;
-use tornado::log::info;
 use tornado::options::OptionParser;
 use tornado::web::{url, Application, Handler, RequestHandler, Result, Settings};
+
+#[path = "support/serve.rs"]
+mod serve;
 
 /// Who the signed `user` cookie says; shared by every handler that asks.
 fn user_from_cookie(cx: &mut Handler) -> Result<Option<String>> {
@@ -124,18 +125,5 @@ fn main() -> ExitCode {
         ],
         settings,
     );
-    if let Err(err) = app.listen(port) {
-        // The port is taken, or below 1024 without the privilege to bind it.
-        eprintln!("error: cannot listen on port {port}: {err}");
-        return ExitCode::FAILURE;
-    }
-    info!("Listening on http://localhost:{port}/");
-    match IOLoop::current().start() {
-        Ok(()) => ExitCode::SUCCESS,
-        // The OS refused the loop's own machinery (epoll).
-        Err(err) => {
-            eprintln!("error: event loop failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    serve::listen_and_start(&app, port)
 }

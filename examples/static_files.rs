@@ -18,10 +18,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tornado::ioloop::IOLoop;
-use tornado::log::info;
 use tornado::options::OptionParser;
 use tornado::web::{url, Application, Handler, RequestHandler, Result, Settings};
+
+#[path = "support/serve.rs"]
+mod serve;
 
 /// `/`: a link to `hello.txt` with its version, as a template would write it.
 struct Index;
@@ -54,18 +55,5 @@ fn main() -> ExitCode {
         ..Settings::default()
     };
     let app = Application::with_settings([url(r"/", || Index)], settings);
-    if let Err(err) = app.listen(port) {
-        // The port is taken, or below 1024 without the privilege to bind it.
-        eprintln!("error: cannot listen on port {port}: {err}");
-        return ExitCode::FAILURE;
-    }
-    info!("Listening on http://localhost:{port}/");
-    match IOLoop::current().start() {
-        Ok(()) => ExitCode::SUCCESS,
-        // The OS refused the loop's own machinery (epoll).
-        Err(err) => {
-            eprintln!("error: event loop failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    serve::listen_and_start(&app, port)
 }

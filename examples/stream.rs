@@ -19,10 +19,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tornado::gen::sleep;
-use tornado::ioloop::IOLoop;
 use tornado::log::info;
 use tornado::options::OptionParser;
 use tornado::web::{url, Application, Bytes, HTTPError, Handler, RequestHandler, Result};
+
+#[path = "support/serve.rs"]
+mod serve;
 
 /// File chunks are read and sent 64 KiB at a time.
 const FILE_CHUNK: usize = 64 * 1024;
@@ -179,18 +181,5 @@ fn main() -> ExitCode {
         url(r"/stream/bytes", || BytesHandler),
         url(r"/stream/ticker", || TickerHandler { ticks: 0 }),
     ]);
-    if let Err(err) = app.listen(port) {
-        // The port is taken, or below 1024 without the privilege to bind it.
-        eprintln!("error: cannot listen on port {port}: {err}");
-        return ExitCode::FAILURE;
-    }
-    info!("Listening on http://localhost:{port}/");
-    match IOLoop::current().start() {
-        Ok(()) => ExitCode::SUCCESS,
-        // The OS refused the loop's own machinery (epoll).
-        Err(err) => {
-            eprintln!("error: event loop failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    serve::listen_and_start(&app, port)
 }

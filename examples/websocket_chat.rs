@@ -20,6 +20,9 @@ use tornado::options::OptionParser;
 use tornado::web::{url, Application, Handler, RequestHandler, Result};
 use tornado::websocket::{websocket, Message, WebSocket, WebSocketHandler};
 
+#[path = "support/serve.rs"]
+mod serve;
+
 /// Messages a new client gets on arrival (the demo's `cache_size`).
 const CACHE_SIZE: usize = 200;
 
@@ -156,18 +159,5 @@ fn main() -> ExitCode {
         url(r"/", || MainHandler),
         url(r"/chatsocket", websocket(|| ChatSocketHandler)),
     ]);
-    if let Err(err) = app.listen(port) {
-        // The port is taken, or below 1024 without the privilege to bind it.
-        eprintln!("error: cannot listen on port {port}: {err}");
-        return ExitCode::FAILURE;
-    }
-    info!("Listening on http://localhost:{port}/");
-    match IOLoop::current().start() {
-        Ok(()) => ExitCode::SUCCESS,
-        // The OS refused the loop's own machinery (epoll).
-        Err(err) => {
-            eprintln!("error: event loop failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    serve::listen_and_start(&app, port)
 }

@@ -20,11 +20,11 @@ use super::task::{BodyPipe, RequestTask, Route, RouteTo};
 use super::{recycle, CookieSecret, ErrorHandler, Handler, RequestHandler};
 use crate::http1::RequestHead;
 use crate::http1connection::HTTP1Connection;
-use crate::ioloop::noop_waker;
 use crate::httpserver::HTTPServer;
 use crate::httputil::{
     refuse_request, HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest,
 };
+use crate::ioloop::noop_waker;
 use crate::routing::{HostMatches, PathArgs, PathMatches, ReverseError, RouteError, RuleTable};
 
 /// Builds a fresh handler for each request.
