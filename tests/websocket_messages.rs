@@ -265,6 +265,82 @@ fn ping_and_pong_both_ways() {
     assert_eq!(wait_for_event(&events, "pong"), "pong hello");
 }
 
+/// `count` masked pings of 125 bytes each, in one buffer.
+fn pings(count: usize) -> Vec<u8> {
+    let one = masked(0x89, &[b'p'; 125]);
+    one.repeat(count)
+}
+
+#[test]
+fn a_ping_flood_from_a_client_that_does_not_read_keeps_memory_bounded() {
+    // A child process, to measure its memory from /proc.
+    let chat = ExampleProcess::start("websocket_chat", &["--logging=warning"], Stdio::null());
+    let mut raw = RawClient::connect(chat.addr, "/chatsocket");
+    raw.stream
+        .set_write_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let before = chat.status_kib("VmRSS");
+    // 40 MB of pings, their pongs never read: without a bound, the server
+    // would keep one pong per ping (as much again as was sent).
+    let batch = pings(8 * 1024);
+    for _ in 0..(40 << 20) / batch.len() {
+        raw.stream.write_all(&batch).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    let after = chat.status_kib("VmRSS");
+    assert!(
+        after < before + 12 * 1024,
+        "VmRSS {before} KiB -> {after} KiB after a ping flood"
+    );
+    // Still serving: a new client is answered.
+    let mut client = connect(chat.addr, "/chatsocket");
+    client
+        .send(tungstenite::Message::text(r#"{"body": "still here"}"#))
+        .unwrap();
+    assert!(matches!(
+        client.read().unwrap(),
+        tungstenite::Message::Text(_)
+    ));
+}
+
+#[test]
+fn a_ping_flood_does_not_starve_other_connections() {
+    let (server, _events) = echo_server();
+    let mut client = connect(server.addr, "/echo");
+    let addr = server.addr;
+    let flooder = std::thread::spawn(move || {
+        let mut raw = RawClient::connect(addr, "/echo");
+        raw.stream
+            .set_write_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let batch = pings(8 * 1024);
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(3) {
+            if raw.stream.write_all(&batch).is_err() {
+                break;
+            }
+        }
+    });
+    let mut slowest = Duration::ZERO;
+    let mut round = 0;
+    while !flooder.is_finished() {
+        let start = std::time::Instant::now();
+        let text = format!("round {round}");
+        client
+            .send(tungstenite::Message::text(text.clone()))
+            .unwrap();
+        assert_eq!(client.read().unwrap(), tungstenite::Message::text(text));
+        slowest = slowest.max(start.elapsed());
+        round += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    flooder.join().unwrap();
+    assert!(
+        slowest < Duration::from_millis(500),
+        "an echo took {slowest:?} during another client's ping flood"
+    );
+}
+
 #[test]
 fn periodic_pings_and_the_ping_timeout() {
     let (server, events) = server(Settings {

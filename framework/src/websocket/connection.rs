@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use super::deflate::{Deflater, Inflater};
 use super::frame::{
@@ -22,7 +22,7 @@ use super::frame::{
     OP_PING, OP_PONG,
 };
 use super::WebSocketHandler;
-use crate::gen::{sleep, with_timeout, Sleep};
+use crate::gen::{moment, sleep, with_timeout, Sleep};
 use crate::httputil::HTTPServerRequest;
 use crate::ioloop::{CatchUnwind, IOLoop};
 use crate::iostream::IOStream;
@@ -39,6 +39,15 @@ const RSV1: u8 = 0x40;
 
 /// The most read from the socket at once.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Past this many unsent bytes the session stops reading until they are
+/// sent: a client that sends without reading what it is answered waits
+/// (TCP backpressure) instead of growing the server's buffer.
+const WRITE_HIGH_WATER: usize = 64 * 1024;
+
+/// The session yields to the loop after this many frames in a row, so a
+/// client sending many small frames cannot starve the other connections.
+const FRAMES_PER_TURN: u32 = 64;
 
 /// Tornado's default `websocket_max_message_size`: 10 MiB.
 ///
@@ -121,6 +130,10 @@ struct Inner {
     close_reason: RefCell<Option<String>>,
     /// A pong came since the last periodic ping.
     received_pong: Cell<bool>,
+    /// The pong owed for the latest ping, not yet queued on the stream: a
+    /// newer ping replaces it (RFC 6455 §5.5.3 allows answering only the
+    /// latest), so a ping flood costs one pong of memory, not one each.
+    pending_pong: RefCell<Option<Bytes>>,
     /// The session's read, to wake when [`WebSocket::close`] starts the
     /// closing handshake (it then waits at most [`CLOSE_TIMEOUT`]).
     reader: RefCell<Option<Waker>>,
@@ -157,6 +170,7 @@ impl WebSocket {
                 close_code: Cell::new(None),
                 close_reason: RefCell::new(None),
                 received_pong: Cell::new(false),
+                pending_pong: RefCell::new(None),
                 reader: RefCell::new(None),
             }),
         }
@@ -283,6 +297,8 @@ impl WebSocket {
             None => encode_frame(&mut frame, true, message.opcode(), message.as_bytes(), None),
         }
         drop(message);
+        // The pong owed goes first, as it would have had it been queued at once.
+        self.queue_pending_pong();
         let stream = &self.inner.up.stream;
         stream
             .write(frame.freeze())
@@ -322,6 +338,8 @@ impl WebSocket {
     pub fn close(&self, code: Option<u16>, reason: Option<&str>) {
         let inner = &self.inner;
         if !inner.server_terminated.replace(true) && !inner.up.stream.closed() {
+            // Nothing may follow the close frame: the pong owed goes first.
+            self.queue_pending_pong();
             self.send_control(OP_CLOSE, &close_payload(code, reason));
         }
         self.wake_reader();
@@ -336,6 +354,26 @@ impl WebSocket {
         self.inner.server_terminated.set(true);
         self.inner.up.stream.close();
         self.wake_reader();
+    }
+
+    /// Queues the pong owed for the latest ping, if any, on the stream. Done
+    /// by whoever writes next, under `write_lock` or before a close frame,
+    /// so the pong keeps its place before later frames.
+    fn queue_pending_pong(&self) {
+        let pong = self.inner.pending_pong.borrow_mut().take();
+        if let Some(data) = pong {
+            let mut frame = BytesMut::new();
+            encode_frame(&mut frame, true, OP_PONG, &data, None);
+            // A failure closed the stream; the session sees it.
+            let _ = self.inner.up.stream.write(frame.freeze());
+        }
+    }
+
+    /// Owes a pong for `data`, replacing any pong not yet queued, and makes
+    /// sure a flush sends it.
+    fn pong(&self, data: Bytes) {
+        *self.inner.pending_pong.borrow_mut() = Some(data);
+        self.schedule_flush();
     }
 
     fn wake_reader(&self) {
@@ -360,12 +398,15 @@ impl WebSocket {
         if self.inner.flush_scheduled.replace(true) {
             return;
         }
-        let inner = self.inner.clone();
+        let ws = self.clone();
         IOLoop::current().spawn(async move {
-            let _turn = inner.write_lock.acquire().await;
-            inner.flush_scheduled.set(false);
+            let _turn = ws.inner.write_lock.acquire().await;
+            ws.inner.flush_scheduled.set(false);
+            if !ws.inner.server_terminated.get() {
+                ws.queue_pending_pong();
+            }
             // A failure closed the stream; the session sees it.
-            let _ = inner.up.stream.flush().await;
+            let _ = ws.inner.up.stream.flush().await;
         });
     }
 
@@ -440,14 +481,31 @@ async fn receive_frames<W: WebSocketHandler>(handler: &mut W, ws: &WebSocket, bu
         decoder.set_inflater(inflater);
     }
     let mut close_deadline: Option<Sleep> = None;
+    let mut frames = 0_u32;
     loop {
+        frames += 1;
+        if frames >= FRAMES_PER_TURN {
+            frames = 0;
+            moment().await;
+        }
         let event = match decoder.decode(buf) {
             Ok(Some(event)) => event,
-            Ok(None) => match read_more(ws, buf, &mut close_deadline).await {
-                Read::Data => continue,
-                // The client vanished, or never answered our close.
-                Read::Closed | Read::TimedOut => return,
-            },
+            Ok(None) => {
+                if !wait_for_writes(ws).await {
+                    return;
+                }
+                match read_more(ws, buf, &mut close_deadline).await {
+                    // Other connections' turn before decoding what came:
+                    // a socket that stays readable must not hold the loop.
+                    Read::Data => {
+                        frames = 0;
+                        moment().await;
+                        continue;
+                    }
+                    // The client vanished, or never answered our close.
+                    Read::Closed | Read::TimedOut => return,
+                }
+            }
             Err(err) => {
                 log::info!(target: "tornado.general",
                     "WebSocket protocol error from {}: {err}", ws.request().remote_ip
@@ -476,7 +534,7 @@ async fn receive_frames<W: WebSocketHandler>(handler: &mut W, ws: &WebSocket, bu
             }
             Event::Ping(data) => {
                 if !ws.is_closing() {
-                    ws.send_control(OP_PONG, &data);
+                    ws.pong(data.clone());
                 }
                 if let Err(panic) = crate::ioloop::catch_panic(|| handler.on_ping(ws, &data)) {
                     log_error(ws, "on_ping", &panic);
@@ -524,6 +582,23 @@ async fn read_more(ws: &WebSocket, buf: &mut BytesMut, close_deadline: &mut Opti
         }
     })
     .await
+}
+
+/// Backpressure on the reader: while more than [`WRITE_HIGH_WATER`] bytes
+/// wait to be sent, sends them before reading on. False if the stream
+/// closed meanwhile.
+async fn wait_for_writes(ws: &WebSocket) -> bool {
+    let stream = &ws.inner.up.stream;
+    if stream.write_buffer_size() > WRITE_HIGH_WATER {
+        let _turn = ws.inner.write_lock.acquire().await;
+        if !ws.inner.server_terminated.get() {
+            ws.queue_pending_pong();
+        }
+        if stream.flush().await.is_err() {
+            return false;
+        }
+    }
+    !stream.closed()
 }
 
 /// Pings every `interval`; closes the connection if no pong came within
