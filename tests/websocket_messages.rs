@@ -55,6 +55,16 @@ impl WebSocketHandler for Echo {
             }
             return Ok(());
         }
+        if message.as_text() == Some("hang") {
+            // A hook awaiting what never comes (a stuck backend, say).
+            self.log("hanging".to_string());
+            std::future::pending::<()>().await;
+        }
+        if message.as_text() == Some("closehang") {
+            cx.close(Some(4003), Some("closing"));
+            self.log("hanging".to_string());
+            std::future::pending::<()>().await;
+        }
         if let Some(data) = message.as_text().and_then(|t| t.strip_prefix("ping ")) {
             cx.ping(data)?;
             return Ok(());
@@ -339,6 +349,44 @@ fn a_ping_flood_does_not_starve_other_connections() {
         slowest < Duration::from_millis(500),
         "an echo took {slowest:?} during another client's ping flood"
     );
+}
+
+#[test]
+fn close_aborts_after_5_seconds_while_on_message_is_stuck() {
+    let (server, events) = echo_server();
+    let mut raw = RawClient::connect(server.addr, "/echo");
+    raw.stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    raw.send_frame(true, 0x1, b"closehang");
+    let start = std::time::Instant::now();
+    let (opcode, payload) = raw.read_frame();
+    assert_eq!((opcode, &payload[..]), (0x88, &b"\x0f\xa3closing"[..]));
+    // The client answers; the session, stuck in on_message, never reads
+    // it: Tornado's 5 second timer closes the connection all the same.
+    raw.send_frame(true, 0x8, b"\x0f\xa3");
+    let mut rest = Vec::new();
+    let read = raw.stream.read_to_end(&mut rest);
+    let elapsed = start.elapsed();
+    // EOF, or a reset (the client's close frame was left unread).
+    let still_open = matches!(&read, Err(err)
+        if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+    assert!(!still_open, "still open after {elapsed:?}: {read:?}");
+    assert!(
+        elapsed > Duration::from_secs(4) && elapsed < Duration::from_secs(7),
+        "closed after {elapsed:?}"
+    );
+    assert_eq!(wait_for_event(&events, "close"), "close None None");
+}
+
+#[test]
+fn a_client_that_leaves_during_a_long_on_message_runs_on_close() {
+    let (server, events) = echo_server();
+    let mut raw = RawClient::connect(server.addr, "/echo");
+    raw.send_frame(true, 0x1, b"hang");
+    wait_for_event(&events, "hanging");
+    drop(raw);
+    assert_eq!(wait_for_event(&events, "close"), "close None None");
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
-use std::rc::Rc;
+use std::pin::pin;
+use std::rc::{Rc, Weak};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -22,9 +22,9 @@ use super::frame::{
     OP_PING, OP_PONG,
 };
 use super::WebSocketHandler;
-use crate::gen::{moment, sleep, with_timeout, Sleep};
+use crate::gen::{moment, sleep, with_timeout};
 use crate::httputil::HTTPServerRequest;
-use crate::ioloop::{CatchUnwind, IOLoop};
+use crate::ioloop::{CatchUnwind, IOLoop, TimeoutHandle};
 use crate::iostream::IOStream;
 use crate::locks::Lock;
 use crate::web::{Application, Settings};
@@ -134,6 +134,9 @@ struct Inner {
     /// newer ping replaces it (RFC 6455 §5.5.3 allows answering only the
     /// latest), so a ping flood costs one pong of memory, not one each.
     pending_pong: RefCell<Option<Bytes>>,
+    /// Aborts the connection [`CLOSE_TIMEOUT`] after [`WebSocket::close`],
+    /// whatever the session is doing (a hook may be stuck).
+    close_timer: Cell<Option<TimeoutHandle>>,
     /// The session's read, to wake when [`WebSocket::close`] starts the
     /// closing handshake (it then waits at most [`CLOSE_TIMEOUT`]).
     reader: RefCell<Option<Waker>>,
@@ -171,6 +174,7 @@ impl WebSocket {
                 close_reason: RefCell::new(None),
                 received_pong: Cell::new(false),
                 pending_pong: RefCell::new(None),
+                close_timer: Cell::new(None),
                 reader: RefCell::new(None),
             }),
         }
@@ -329,8 +333,10 @@ impl WebSocket {
 
     /// Starts the closing handshake: sends a close frame with `code` (1000
     /// if only a `reason` is given, as Tornado) and `reason`, then waits
-    /// for the client's close frame (at most 5 seconds) and closes the
-    /// connection; [`WebSocketHandler::on_close`] runs then. Does nothing
+    /// for the client's close frame and closes the connection;
+    /// [`WebSocketHandler::on_close`] runs then. Whatever happens meanwhile
+    /// (a client that never answers, a hook still awaiting something), the
+    /// connection is closed 5 seconds after the first call. Does nothing
     /// if already closing.
     ///
     /// # Tornado
@@ -341,11 +347,30 @@ impl WebSocket {
             // Nothing may follow the close frame: the pong owed goes first.
             self.queue_pending_pong();
             self.send_control(OP_CLOSE, &close_payload(code, reason));
+            self.start_close_timer();
         }
         self.wake_reader();
     }
 
-    /// Closes the socket at once, without a closing handshake.
+    /// Tornado's `_waiting` timeout: aborts the connection
+    /// [`CLOSE_TIMEOUT`] from now, unless the session ends first.
+    fn start_close_timer(&self) {
+        if self.inner.close_timer.get().is_some() {
+            return;
+        }
+        // Weak: a finished connection need not live until its timer fires.
+        let inner: Weak<Inner> = Rc::downgrade(&self.inner);
+        let handle = IOLoop::current().call_later(CLOSE_TIMEOUT, move || {
+            if let Some(inner) = inner.upgrade() {
+                inner.close_timer.set(None);
+                WebSocket { inner }.abort();
+            }
+        });
+        self.inner.close_timer.set(Some(handle));
+    }
+
+    /// Closes the socket at once, without a closing handshake: a flush or
+    /// `write_message` waiting on it fails, and the session ends.
     ///
     /// # Tornado
     /// `WebSocketProtocol._abort()`.
@@ -354,6 +379,13 @@ impl WebSocket {
         self.inner.server_terminated.set(true);
         self.inner.up.stream.close();
         self.wake_reader();
+    }
+
+    /// Cancels the close timer: the session is over.
+    fn cancel_close_timer(&self) {
+        if let Some(handle) = self.inner.close_timer.take() {
+            IOLoop::current().remove_timeout(handle);
+        }
     }
 
     /// Queues the pong owed for the latest ping, if any, on the stream. Done
@@ -427,7 +459,6 @@ impl WebSocket {
 enum Read {
     Data,
     Closed,
-    TimedOut,
 }
 
 /// Runs a WebSocket from its handshake to its end: `open`, then each
@@ -445,21 +476,24 @@ pub(crate) async fn serve<W: WebSocketHandler>(mut handler: W, ws: WebSocket, mu
                 .map_or(interval, |timeout| timeout.min(interval));
             IOLoop::current().spawn(periodic_ping(ws.clone(), interval, timeout))
         });
-    match CatchUnwind::new(handler.open(&ws)).await {
-        Ok(Ok(())) => receive_frames(&mut handler, &ws, &mut buf).await,
-        Ok(Err(err)) => {
+    match unless_closed(&ws, CatchUnwind::new(handler.open(&ws))).await {
+        Some(Ok(Ok(()))) => receive_frames(&mut handler, &ws, &mut buf).await,
+        Some(Ok(Err(err))) => {
             log_error(&ws, "open", &err);
             ws.abort();
         }
-        Err(panic) => {
+        Some(Err(panic)) => {
             log_error(&ws, "open", &panic);
             ws.abort();
         }
+        // The connection is gone (the client left, or the close timer fired).
+        None => {}
     }
     if let Some(pinger) = pinger {
         pinger.abort();
     }
     ws.abort();
+    ws.cancel_close_timer();
     let closed = crate::ioloop::catch_panic(|| handler.on_close(&ws));
     if let Err(panic) = closed {
         log_error(&ws, "on_close", &panic);
@@ -480,7 +514,6 @@ async fn receive_frames<W: WebSocketHandler>(handler: &mut W, ws: &WebSocket, bu
     if let Some(inflater) = ws.inner.inflater.borrow_mut().take() {
         decoder.set_inflater(inflater);
     }
-    let mut close_deadline: Option<Sleep> = None;
     let mut frames = 0_u32;
     loop {
         frames += 1;
@@ -494,7 +527,7 @@ async fn receive_frames<W: WebSocketHandler>(handler: &mut W, ws: &WebSocket, bu
                 if !wait_for_writes(ws).await {
                     return;
                 }
-                match read_more(ws, buf, &mut close_deadline).await {
+                match read_more(ws, buf).await {
                     // Other connections' turn before decoding what came:
                     // a socket that stays readable must not hold the loop.
                     Read::Data => {
@@ -502,8 +535,8 @@ async fn receive_frames<W: WebSocketHandler>(handler: &mut W, ws: &WebSocket, bu
                         moment().await;
                         continue;
                     }
-                    // The client vanished, or never answered our close.
-                    Read::Closed | Read::TimedOut => return,
+                    // The client vanished, or the close timer fired.
+                    Read::Closed => return,
                 }
             }
             Err(err) => {
@@ -521,10 +554,13 @@ async fn receive_frames<W: WebSocketHandler>(handler: &mut W, ws: &WebSocket, bu
                 if ws.inner.client_terminated.get() {
                     continue;
                 }
-                let failed = match CatchUnwind::new(handler.on_message(ws, message)).await {
-                    Ok(Ok(())) => continue,
-                    Ok(Err(err)) => err.to_string(),
-                    Err(panic) => panic,
+                let hook = CatchUnwind::new(handler.on_message(ws, message));
+                let failed = match unless_closed(ws, hook).await {
+                    Some(Ok(Ok(()))) => continue,
+                    Some(Ok(Err(err))) => err.to_string(),
+                    Some(Err(panic)) => panic,
+                    // Gone while the hook ran: it is dropped, on_close runs.
+                    None => return,
                 };
                 if !ws.inner.up.stream.closed() {
                     log_error(ws, "on_message", &failed);
@@ -559,20 +595,14 @@ async fn receive_frames<W: WebSocketHandler>(handler: &mut W, ws: &WebSocket, bu
     }
 }
 
-/// Reads once more into `buf`. Once our close frame is out, the wait ends
-/// at the close deadline.
-async fn read_more(ws: &WebSocket, buf: &mut BytesMut, close_deadline: &mut Option<Sleep>) -> Read {
+/// Reads once more into `buf`; `Closed` once the stream is (also when
+/// [`WebSocket::abort`] closes it meanwhile).
+async fn read_more(ws: &WebSocket, buf: &mut BytesMut) -> Read {
     poll_fn(|cx| {
         let inner = &ws.inner;
         *inner.reader.borrow_mut() = Some(cx.waker().clone());
         if inner.up.stream.closed() {
             return Poll::Ready(Read::Closed);
-        }
-        if inner.server_terminated.get() {
-            let deadline = close_deadline.get_or_insert_with(|| sleep(CLOSE_TIMEOUT));
-            if Pin::new(deadline).poll(cx).is_ready() {
-                return Poll::Ready(Read::TimedOut);
-            }
         }
         match inner.up.stream.poll_read_into(cx, buf, READ_CHUNK) {
             Poll::Pending => Poll::Pending,
@@ -599,6 +629,25 @@ async fn wait_for_writes(ws: &WebSocket) -> bool {
         }
     }
     !stream.closed()
+}
+
+/// Runs a hook until it returns, or until the connection is gone (the
+/// client left, or [`WebSocket::abort`] closed it): then the hook is
+/// dropped and this is `None`.
+///
+/// # Tornado
+/// Tornado notices a closed stream while a hook runs and calls `on_close`
+/// then; a Rust hook holds `&mut self`, so it is cancelled first.
+async fn unless_closed<F: Future>(ws: &WebSocket, hook: F) -> Option<F::Output> {
+    let mut hook = pin!(hook);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = hook.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        *ws.inner.reader.borrow_mut() = Some(cx.waker().clone());
+        ws.inner.up.stream.poll_peer_closed(cx).map(|()| None)
+    })
+    .await
 }
 
 /// Pings every `interval`; closes the connection if no pong came within

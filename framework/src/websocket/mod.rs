@@ -75,7 +75,11 @@ use crate::web::{Handler, Result};
 /// `tornado.websocket.WebSocketHandler`. Differences: hooks get the
 /// connection as `cx` (and `cx.request()`), path arguments are
 /// `cx.path_args()`; an error (or panic) in `open` or `on_message` is
-/// logged and the connection aborted, as in Tornado.
+/// logged and the connection aborted, as in Tornado. If the connection
+/// closes while `open` or `on_message` awaits (the client left, or 5
+/// seconds passed since [`WebSocket::close`]), that hook's future is
+/// dropped and `on_close` runs: Tornado runs `on_close` while the
+/// coroutine goes on, which `&mut self` rules out here.
 pub trait WebSocketHandler: 'static {
     /// Runs before the upgrade, on the upgrade request: reject it here
     /// (`Err(HTTPError::new(403).into())`, or finish a response) and no
