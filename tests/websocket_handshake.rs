@@ -225,6 +225,11 @@ fn handshake_responses_match_tornado() {
         ),
         upgrade_request(
             "/echo",
+            &["Connection"],
+            "Connection: keep-alive, Upgrade, close\r\n",
+        ),
+        upgrade_request(
+            "/echo",
             &["Sec-WebSocket-Version"],
             "Sec-WebSocket-Version: 8\r\n",
         ),
@@ -271,6 +276,58 @@ fn handshake_responses_match_tornado() {
         let ours = response(ours.addr, request);
         assert_eq!(ours, theirs, "\nrequest: {request:?}");
     }
+}
+
+#[test]
+fn an_upgrade_whose_connection_header_also_says_close_is_accepted() {
+    // `close` among the tokens used to leave the codec's client state
+    // `MustClose`, where switching protocols was refused (a logged 500);
+    // Tornado answers 101.
+    let request = upgrade_request(
+        "/echo",
+        &["Connection"],
+        "Connection: keep-alive, Upgrade, close\r\n",
+    );
+    let mut sock = TcpStream::connect(our_server().addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    sock.write_all(request.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        sock.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
+    // And the WebSocket works: open's greeting, then an echo.
+    let mut client =
+        tungstenite::WebSocket::from_raw_socket(sock, tungstenite::protocol::Role::Client, None);
+    assert_eq!(
+        client.read().unwrap(),
+        tungstenite::Message::text("subprotocol=None user=None")
+    );
+    client
+        .send(tungstenite::Message::text("still open"))
+        .unwrap();
+    assert_eq!(
+        client.read().unwrap(),
+        tungstenite::Message::text("still open")
+    );
+}
+
+#[test]
+fn an_http_1_0_upgrade_is_refused_with_400() {
+    // HTTP/1.0 has no 101; Tornado answers one and then drops the
+    // connection, a broken handshake. A clear 400 instead of the 500 the
+    // connection state gave.
+    let request = upgrade_request("/echo", &[], "").replacen("HTTP/1.1", "HTTP/1.0", 1);
+    let (status, _, body) = response(our_server().addr, &request);
+    assert!(status.ends_with(" 400 Bad Request"), "{status}");
+    assert_eq!(body, "WebSocket needs HTTP/1.1 or later.");
 }
 
 #[test]

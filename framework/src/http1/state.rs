@@ -130,7 +130,10 @@ impl ConnectionState {
             | (Side::Server, T::Response, Error, Idle) => {
                 self.server = SendBody;
             }
-            (Side::Server, T::SwitchProtocols, Done, SendResponse) => {
+            // `MustClose`: the request's `Connection` also said `close`
+            // (or keep-alive was ruled out otherwise); the switch takes
+            // the connection over all the same, as Tornado's does.
+            (Side::Server, T::SwitchProtocols, Done | MustClose, SendResponse) => {
                 self.client = SwitchedProtocol;
                 self.server = SwitchedProtocol;
             }
@@ -257,6 +260,18 @@ mod tests {
             let cs = run(steps).unwrap();
             assert_eq!((cs.client(), cs.server()), (*client, *server), "{steps:?}");
         }
+    }
+
+    #[test]
+    fn switching_protocols_after_a_request_that_said_close() {
+        let mut cs = run(&[(C, T::Request), (C, T::EndOfMessage)]).unwrap();
+        cs.process_keep_alive_disabled();
+        assert_eq!((cs.client(), cs.server()), (MustClose, SendResponse));
+        cs.process_event(S, T::SwitchProtocols).unwrap();
+        assert_eq!(
+            (cs.client(), cs.server()),
+            (SwitchedProtocol, SwitchedProtocol)
+        );
     }
 
     #[test]

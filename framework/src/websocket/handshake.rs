@@ -10,6 +10,7 @@ use super::connection::{serve, Upgraded, WebSocket};
 use super::deflate::negotiate;
 use super::frame::compute_accept_value;
 use super::WebSocketHandler;
+use crate::http1::Version;
 use crate::httputil::{HTTPHeaders, HTTPServerRequest};
 use crate::ioloop::IOLoop;
 use crate::web::{Error, Handler, RequestHandler, Result};
@@ -112,6 +113,10 @@ fn accept<W: WebSocketHandler>(mut handler: W, cx: &mut Handler) -> Result {
         .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
     {
         return refuse(cx, 400, "\"Connection\" must be \"Upgrade\".");
+    }
+    // HTTP/1.0 has no 101 (Tornado answers one, then drops the connection).
+    if cx.request.version == Version::Http10 {
+        return refuse(cx, 400, "WebSocket needs HTTP/1.1 or later.");
     }
     // Browsers do not apply the same-origin policy to WebSockets: the
     // cross-origin check always runs, after `prepare` (Tornado 6.6).
