@@ -78,6 +78,20 @@ impl WebSocketHandler for Friendly {
     }
 }
 
+/// Trusts any origin ending in `.partner.example`, through
+/// `check_trusted_origin` (the default `check_origin` asks it).
+struct Partner;
+
+impl WebSocketHandler for Partner {
+    fn check_trusted_origin(&self, _cx: &Handler, origin: &str) -> bool {
+        origin.ends_with(".partner.example")
+    }
+
+    async fn on_message(&mut self, _cx: &WebSocket, _message: Message) -> Result {
+        Ok(())
+    }
+}
+
 /// Echoes, with permessage-deflate when the client offers it.
 struct Deflate;
 
@@ -99,6 +113,7 @@ fn rust_server() -> ServerThread {
             url(r"/guarded", websocket(|| Guarded)),
             url(r"/friendly", websocket(|| Friendly)),
             url(r"/deflate", websocket(|| Deflate)),
+            url(r"/partner", websocket(|| Partner)),
         ],
         Settings {
             trusted_origins: vec!["http://trusted.example".into()],
@@ -554,4 +569,16 @@ fn check_origin_can_be_overridden() {
         connect("/friendly", with_origin("http://www.hostile.example")).err(),
         Some(403)
     );
+    // The default check_origin asks check_trusted_origin, as Tornado's does.
+    assert!(connect("/partner", with_origin("http://www.partner.example")).is_ok());
+    assert_eq!(
+        connect("/partner", with_origin("http://www.hostile.example")).err(),
+        Some(403)
+    );
+    // Overriding it replaces the trusted_origins setting's list.
+    assert_eq!(
+        connect("/partner", with_origin("http://trusted.example")).err(),
+        Some(403)
+    );
+    assert!(connect("/echo", with_origin("http://trusted.example")).is_ok());
 }

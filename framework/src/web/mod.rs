@@ -55,11 +55,13 @@ pub use error_handler::ErrorHandler;
 pub use gzip::GZipContentEncoding;
 pub use handler::{RequestHandler, Unimplemented, DEFAULT_SUPPORTED_METHODS};
 pub use redirect::RedirectHandler;
+// The default origin check, shared with `WebSocketHandler::check_trusted_origin`.
 pub use signed_value::{
     create_signed_value, decode_signed_value, get_signature_key_version, CookieSecret,
     DEFAULT_SIGNED_VALUE_MIN_VERSION, DEFAULT_SIGNED_VALUE_VERSION,
 };
 pub use static_file::StaticFileHandler;
+pub(crate) use xsrf::is_trusted_origin;
 
 /// The shared byte buffer [`Handler::write_bytes`] takes (the `bytes`
 /// crate's), re-exported so a handler needs no dependency of its own.

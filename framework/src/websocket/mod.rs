@@ -106,17 +106,29 @@ pub trait WebSocketHandler: 'static {
 
     /// Whether a browser on `origin` (a cross-origin request: the `Origin`
     /// header differs from `Host`, or `Sec-Fetch-Site` says so) may open
-    /// this WebSocket; `false` answers 403. The default allows the
-    /// `trusted_origins` setting's origins. Runs after `prepare`.
+    /// this WebSocket; `false` answers 403. The default asks
+    /// [`check_trusted_origin`](WebSocketHandler::check_trusted_origin).
+    /// Runs after `prepare`.
     ///
     /// # Tornado
     /// `WebSocketHandler.check_origin(origin)` (6.6: called only for
     /// requests that look cross-origin).
     fn check_origin(&self, cx: &Handler, origin: &str) -> bool {
-        cx.settings()
-            .trusted_origins
-            .iter()
-            .any(|trusted| trusted == origin)
+        self.check_trusted_origin(cx, origin)
+    }
+
+    /// Whether `origin` is trusted: the default [`check_origin`]'s answer.
+    /// The default allows the `trusted_origins` setting's origins, as
+    /// [`RequestHandler::check_trusted_origin`] does for other handlers.
+    ///
+    /// [`check_origin`]: WebSocketHandler::check_origin
+    /// [`RequestHandler::check_trusted_origin`]: crate::web::RequestHandler::check_trusted_origin
+    ///
+    /// # Tornado
+    /// `RequestHandler.check_trusted_origin(origin)`, which
+    /// `WebSocketHandler.check_origin` calls by default.
+    fn check_trusted_origin(&self, cx: &Handler, origin: &str) -> bool {
+        crate::web::is_trusted_origin(cx, origin)
     }
 
     /// Picks one of the subprotocols the client offered
