@@ -346,7 +346,8 @@ fn a_ping_flood_does_not_starve_other_connections() {
     }
     flooder.join().unwrap();
     assert!(
-        slowest < Duration::from_millis(500),
+        // Starved, an echo waits out the whole 3 s flood; the margin is for a loaded CI machine.
+        slowest < Duration::from_millis(1500),
         "an echo took {slowest:?} during another client's ping flood"
     );
 }
