@@ -175,6 +175,34 @@ impl RequestHandler for Forgetful {
     }
 }
 
+/// Its `data_received` never returns (a handler waiting on something that
+/// never comes); it records its hooks.
+struct Stuck {
+    events: Events,
+}
+
+impl RequestHandler for Stuck {
+    const STREAM_REQUEST_BODY: bool = true;
+
+    async fn data_received(&mut self, _cx: &mut Handler, _chunk: Bytes) -> Result {
+        self.events.push("stuck data");
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+
+    async fn post(&mut self, cx: &mut Handler) -> Result {
+        cx.write("unreachable: data_received never returns")
+    }
+
+    fn on_connection_close(&mut self, _cx: &mut Handler) {
+        self.events.push("stuck on_connection_close");
+    }
+
+    fn on_finish(&mut self, _cx: &mut Handler) {
+        self.events.push("stuck on_finish");
+    }
+}
+
 /// Reads the body whole, as before: its length.
 struct Whole;
 
@@ -192,7 +220,7 @@ struct Server {
 }
 
 fn app(events: &Events, release: &Arc<AtomicBool>, received: &Arc<AtomicU64>) -> Application {
-    let events = events.clone();
+    let (events, stuck_events) = (events.clone(), events.clone());
     let (release, received) = (release.clone(), received.clone());
     Application::new([
         url(r"/hash", move || Hasher::new(events.clone())),
@@ -201,6 +229,9 @@ fn app(events: &Events, release: &Arc<AtomicBool>, received: &Arc<AtomicU64>) ->
             received: received.clone(),
         }),
         url(r"/forgetful", || Forgetful),
+        url(r"/stuck", move || Stuck {
+            events: stuck_events.clone(),
+        }),
         url(r"/whole", || Whole),
     ])
 }
@@ -493,6 +524,40 @@ fn a_client_leaving_mid_body_is_seen_and_nothing_hangs() {
     let mut sock = s.server.connect();
     sock.write_all(&head("GET", "/hash", "")).unwrap();
     assert_eq!(read_response(&mut sock, false).status, 200);
+}
+
+#[test]
+fn body_timeout_covers_a_data_received_that_never_returns() {
+    // Tornado's `with_timeout(body_timeout)` wraps the whole body read,
+    // `data_received` included: on timeout the connection closes (no 408)
+    // and the handler still hears `on_connection_close`, then `on_finish`.
+    let settings = HTTPServerSettings {
+        body_timeout: Some(Duration::from_secs(1)),
+        ..HTTPServerSettings::default()
+    };
+    let s = server_with(Some(settings));
+    let mut sock = s.server.connect();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut request = with_length("POST", "/stuck", 10);
+    request.extend_from_slice(b"hello");
+    sock.write_all(&request).unwrap();
+    let answer = read_until_close(&mut sock);
+    let took = started.elapsed();
+    assert!(answer.is_empty(), "{:?}", text(&answer));
+    assert!(took < Duration::from_secs(3), "closed after {took:?}");
+    assert!(
+        wait_until(Duration::from_secs(5), || s
+            .events
+            .contains("stuck on_finish")),
+        "{:?}",
+        s.events.snapshot()
+    );
+    assert_eq!(
+        s.events.snapshot(),
+        ["stuck data", "stuck on_connection_close", "stuck on_finish"]
+    );
 }
 
 #[test]

@@ -182,7 +182,16 @@ async fn call_methods_streaming<H: RequestHandler>(
     loop {
         match body.next().await {
             BodyEvent::Chunk(chunk) => {
-                handler.data_received(cx, chunk).await?;
+                // A body cut short while `data_received` still waits (the
+                // client left, `body_timeout`) ends the request at once, its
+                // `data_received` dropped: Tornado's `_execute` returns on
+                // the closed body whatever that coroutine is doing, and
+                // `on_connection_close` and `on_finish` must not wait on it.
+                let Some(received) = body.unless_aborted(handler.data_received(cx, chunk)).await
+                else {
+                    return Ok(());
+                };
+                received?;
                 // Finished from `data_received`: the request is over and
                 // the rest of the body is not wanted.
                 if cx.finished() {

@@ -9,7 +9,7 @@
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -208,6 +208,21 @@ impl BodyPipe {
     /// True once the body was cut short.
     pub(crate) fn aborted(&self) -> bool {
         self.end.get() == Some(false)
+    }
+
+    /// Runs `work` (the handler's `data_received`) until it ends, or
+    /// `None` once the body is cut short while it still waits.
+    ///
+    /// No waker either: the delegate polls the request right after it
+    /// ends the body (see the type's comment).
+    pub(crate) async fn unless_aborted<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let mut work = pin!(work);
+        poll_fn(|task| match work.as_mut().poll(task) {
+            Poll::Ready(output) => Poll::Ready(Some(output)),
+            Poll::Pending if self.aborted() => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await
     }
 
     /// The next event, once the delegate has sent one.
