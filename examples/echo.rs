@@ -39,5 +39,5 @@ fn main() -> ExitCode {
     let port: u16 = options.get("port");
 
     let app = Application::new([url(r"/echo", || EchoHandler), url(r"/", || OkHandler)]);
-    serve::listen_and_start(&app, port)
+    serve::listen_and_start(app.listen(port), port)
 }

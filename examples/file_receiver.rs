@@ -13,10 +13,14 @@
 //! only once the handler is done with the last, so a slow handler slows the
 //! client down instead of filling memory. `--max-upload` raises the body
 //! limit for this route only (the server's stays at 100 MiB).
+//! `--decompress_request` accepts gzip uploads (`curl -T big.iso.gz -H
+//! 'Content-Encoding: gzip' ...`), inflated piece by piece as they arrive:
+//! memory stays as small however far the body expands.
 
 use std::process::ExitCode;
 
 use sha1::{Digest, Sha1};
+use tornado::httpserver::{HTTPServer, HTTPServerSettings};
 use tornado::log::info;
 use tornado::options::OptionParser;
 use tornado::web::{url, Application, Bytes, Handler, RequestHandler, Result};
@@ -65,13 +69,23 @@ fn main() -> ExitCode {
         4_u64 << 30,
         "largest upload accepted, in bytes",
     );
+    options.define(
+        "decompress_request",
+        false,
+        "inflate gzip uploads (Content-Encoding: gzip) as they arrive",
+    );
     options.parse_command_line();
     let port: u16 = options.get("port");
     let max_upload: u64 = options.get("max_upload");
+    let settings = HTTPServerSettings {
+        decompress_request: options.get("decompress_request"),
+        ..HTTPServerSettings::default()
+    };
     let app = Application::new([url(r"/upload/(.+)", move || UploadHandler {
         max_upload,
         bytes: 0,
         hash: Sha1::new(),
     })]);
-    serve::listen_and_start(&app, port)
+    let server = HTTPServer::with_settings(app, settings);
+    serve::listen_and_start(server.listen(port, ""), port)
 }

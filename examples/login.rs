@@ -125,5 +125,5 @@ fn main() -> ExitCode {
         ],
         settings,
     );
-    serve::listen_and_start(&app, port)
+    serve::listen_and_start(app.listen(port), port)
 }

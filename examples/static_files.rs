@@ -55,5 +55,5 @@ fn main() -> ExitCode {
         ..Settings::default()
     };
     let app = Application::with_settings([url(r"/", || Index)], settings);
-    serve::listen_and_start(&app, port)
+    serve::listen_and_start(app.listen(port), port)
 }

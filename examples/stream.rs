@@ -181,5 +181,5 @@ fn main() -> ExitCode {
         url(r"/stream/bytes", || BytesHandler),
         url(r"/stream/ticker", || TickerHandler { ticks: 0 }),
     ]);
-    serve::listen_and_start(&app, port)
+    serve::listen_and_start(app.listen(port), port)
 }

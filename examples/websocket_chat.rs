@@ -159,5 +159,5 @@ fn main() -> ExitCode {
         url(r"/", || MainHandler),
         url(r"/chatsocket", websocket(|| ChatSocketHandler)),
     ]);
-    serve::listen_and_start(&app, port)
+    serve::listen_and_start(app.listen(port), port)
 }

@@ -4,8 +4,10 @@
 //! `file_receiver` example in a child process, its RSS read from /proc),
 //! backpressure, `prepare` refusing before the body, errors in
 //! `data_received`, a client leaving mid-body, a per-request body limit,
-//! `100 Continue` after `prepare`, Python's `http.client` as the client, and
-//! parity with Python Tornado's `@stream_request_body`.
+//! `100 Continue` after `prepare`, Python's `http.client` as the client,
+//! parity with Python Tornado's `@stream_request_body`, `body_timeout`
+//! around `data_received`, and gzip bodies (`decompress_request`) inflated
+//! piece by piece in bounded memory.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -14,11 +16,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use flate2::write::GzEncoder;
+use flate2::Compression;
 use sha1::{Digest, Sha1};
 use test_support::{
     app_server, app_server_with, example_binary, free_port, normalize, python_stdout,
     python_tornado_or_skip, read_response, read_until_close, wait_for_port, wait_until,
-    ServerThread, TornadoApp,
+    ExampleProcess, ServerThread, TornadoApp,
 };
 use tornado::gen::sleep;
 use tornado::httpserver::HTTPServerSettings;
@@ -49,7 +53,7 @@ impl Events {
 /// Streams the body into a SHA-1. Query arguments steer `prepare`:
 /// `max=N` raises the body limit, `reject=1` answers 403, `fail_after=N`
 /// makes `data_received` fail once N bytes have arrived, `wait_ms=N`
-/// makes `prepare` take that long.
+/// makes `prepare` take that long, `flush=1` makes it begin the response.
 struct Hasher {
     events: Events,
     hash: Sha1,
@@ -99,6 +103,9 @@ impl RequestHandler for Hasher {
         }
         if cx.get_query_argument("reject").is_ok() {
             return Err(HTTPError::new(403).into());
+        }
+        if cx.get_query_argument("flush").is_ok() {
+            cx.flush().await?;
         }
         self.fail_after = cx
             .get_query_argument("fail_after")
@@ -175,6 +182,34 @@ impl RequestHandler for Forgetful {
     }
 }
 
+/// Its `data_received` never returns (a handler waiting on something that
+/// never comes); it records its hooks.
+struct Stuck {
+    events: Events,
+}
+
+impl RequestHandler for Stuck {
+    const STREAM_REQUEST_BODY: bool = true;
+
+    async fn data_received(&mut self, _cx: &mut Handler, _chunk: Bytes) -> Result {
+        self.events.push("stuck data");
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+
+    async fn post(&mut self, cx: &mut Handler) -> Result {
+        cx.write("unreachable: data_received never returns")
+    }
+
+    fn on_connection_close(&mut self, _cx: &mut Handler) {
+        self.events.push("stuck on_connection_close");
+    }
+
+    fn on_finish(&mut self, _cx: &mut Handler) {
+        self.events.push("stuck on_finish");
+    }
+}
+
 /// Reads the body whole, as before: its length.
 struct Whole;
 
@@ -192,7 +227,7 @@ struct Server {
 }
 
 fn app(events: &Events, release: &Arc<AtomicBool>, received: &Arc<AtomicU64>) -> Application {
-    let events = events.clone();
+    let (events, stuck_events) = (events.clone(), events.clone());
     let (release, received) = (release.clone(), received.clone());
     Application::new([
         url(r"/hash", move || Hasher::new(events.clone())),
@@ -201,6 +236,9 @@ fn app(events: &Events, release: &Arc<AtomicBool>, received: &Arc<AtomicU64>) ->
             received: received.clone(),
         }),
         url(r"/forgetful", || Forgetful),
+        url(r"/stuck", move || Stuck {
+            events: stuck_events.clone(),
+        }),
         url(r"/whole", || Whole),
     ])
 }
@@ -493,6 +531,40 @@ fn a_client_leaving_mid_body_is_seen_and_nothing_hangs() {
     let mut sock = s.server.connect();
     sock.write_all(&head("GET", "/hash", "")).unwrap();
     assert_eq!(read_response(&mut sock, false).status, 200);
+}
+
+#[test]
+fn body_timeout_covers_a_data_received_that_never_returns() {
+    // Tornado's `with_timeout(body_timeout)` wraps the whole body read,
+    // `data_received` included: on timeout the connection closes (no 408)
+    // and the handler still hears `on_connection_close`, then `on_finish`.
+    let settings = HTTPServerSettings {
+        body_timeout: Some(Duration::from_secs(1)),
+        ..HTTPServerSettings::default()
+    };
+    let s = server_with(Some(settings));
+    let mut sock = s.server.connect();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut request = with_length("POST", "/stuck", 10);
+    request.extend_from_slice(b"hello");
+    sock.write_all(&request).unwrap();
+    let answer = read_until_close(&mut sock);
+    let took = started.elapsed();
+    assert!(answer.is_empty(), "{:?}", text(&answer));
+    assert!(took < Duration::from_secs(3), "closed after {took:?}");
+    assert!(
+        wait_until(Duration::from_secs(5), || s
+            .events
+            .contains("stuck on_finish")),
+        "{:?}",
+        s.events.snapshot()
+    );
+    assert_eq!(
+        s.events.snapshot(),
+        ["stuck data", "stuck on_connection_close", "stuck on_finish"]
+    );
 }
 
 #[test]
@@ -792,4 +864,117 @@ fn a_body_read_whole_still_is() {
     sock.write_all(&chunked(&data, &[1000])).unwrap();
     let response = read_response(&mut sock, false);
     assert_eq!(text(&response.body), format!("whole {}", data.len()));
+}
+
+/// `n` zero bytes, gzipped: ~1/1000 of `n` (deflate's best ratio).
+fn gzipped_zeros(n: usize) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    let zeros = vec![0u8; MIB];
+    for _ in 0..n / MIB {
+        encoder.write_all(&zeros).unwrap();
+    }
+    encoder.finish().unwrap()
+}
+
+/// `data` as a gzip-encoded request with a Content-Length.
+fn gzip_upload(path: &str, data: &[u8]) -> Vec<u8> {
+    let mut request = head(
+        "PUT",
+        path,
+        &format!(
+            "Content-Encoding: gzip\r\nContent-Length: {}\r\n",
+            data.len()
+        ),
+    );
+    request.extend_from_slice(data);
+    request
+}
+
+#[test]
+fn a_gzip_body_reaches_data_received_in_pieces_of_at_most_chunk_size() {
+    let settings = HTTPServerSettings {
+        decompress_request: true,
+        ..HTTPServerSettings::default()
+    };
+    let s = server_with(Some(settings));
+    let n = 90 * MIB;
+    let mut sock = s.server.connect();
+    sock.write_all(&gzip_upload("/hash", &gzipped_zeros(n)))
+        .unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!(response.status, 200);
+    let largest: usize = text(&response.body)
+        .split_whitespace()
+        .nth(5)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        text(&response.body).starts_with(&expected(&vec![0; n])),
+        "{}",
+        text(&response.body)
+    );
+    // The default chunk_size: every piece inflated is passed on by itself.
+    assert!(largest <= 64 * KIB, "a piece of {largest} bytes");
+}
+
+#[test]
+fn a_gzip_body_is_inflated_in_bounded_memory() {
+    // One read of deflated zeros (8 KiB here) is ~1000 times that inflated
+    // (8 MiB): inflated whole, as it was, the server's peak grew by ~12 MiB.
+    // Piece by piece (`chunk_size`, 64 KiB), it grows by well under 1 MiB.
+    let n = 90 * MIB;
+    let server = ExampleProcess::start("file_receiver", &["--decompress_request"], Stdio::null());
+    let baseline = server.status_kib("VmRSS");
+    let mut sock = TcpStream::connect(server.addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    sock.write_all(&gzip_upload("/upload/zeros", &gzipped_zeros(n)))
+        .unwrap();
+    let response = read_response(&mut sock, false);
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        text(&response.body),
+        format!("zeros: {n} bytes, sha1 {}\n", sha1_hex(&vec![0; n]))
+    );
+    let hwm = server.status_kib("VmHWM");
+    eprintln!("90 MiB inflated; RSS baseline {baseline} KiB, HWM {hwm} KiB");
+    assert!(
+        hwm < baseline + 4 * 1024,
+        "HWM {hwm} KiB from {baseline} KiB"
+    );
+}
+
+#[test]
+fn a_gzip_body_failing_after_the_response_began_still_ends_the_handler() {
+    // `prepare` has sent the head; then the body does not decode. No status
+    // can be sent: the connection closes, and the handler still hears
+    // `on_connection_close`, then `on_finish` (Tornado's
+    // `_GzipMessageDelegate` closes its delegate on that path).
+    let settings = HTTPServerSettings {
+        decompress_request: true,
+        ..HTTPServerSettings::default()
+    };
+    let s = server_with(Some(settings));
+    // A gzip header, then a deflate block of the reserved type 3.
+    let corrupt = [
+        0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ];
+    let mut sock = s.server.connect();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    sock.write_all(&gzip_upload("/hash?flush=1", &corrupt))
+        .unwrap();
+    let answer = text(&read_until_close(&mut sock));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        wait_until(Duration::from_secs(5), || s.events.contains("on_finish")),
+        "{:?}",
+        s.events.snapshot()
+    );
+    let events = s.events.snapshot();
+    assert_eq!(
+        events,
+        ["prepare", "prepared", "on_connection_close", "on_finish"]
+    );
 }

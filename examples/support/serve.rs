@@ -2,16 +2,18 @@
 //! `app.listen(options.port)` and the loop's start: shared by the examples
 //! through `#[path = "support/serve.rs"] mod serve;`.
 
+use std::io;
 use std::process::ExitCode;
 
 use tornado::ioloop::IOLoop;
 use tornado::log::info;
-use tornado::web::Application;
 
-/// Listens on `port` and runs the IOLoop until it stops; a failure is one
-/// line on stderr and a failing exit status, not a panic.
-pub fn listen_and_start(app: &Application, port: u16) -> ExitCode {
-    if let Err(err) = app.listen(port) {
+/// Runs the IOLoop until it stops, once listening on `port` worked:
+/// `listened` is what `app.listen(port)` (or a server's `listen`)
+/// returned. A failure is one line on stderr and a failing exit status,
+/// not a panic.
+pub fn listen_and_start<T>(listened: io::Result<T>, port: u16) -> ExitCode {
+    if let Err(err) = listened {
         // The port is taken, or below 1024 without the privilege to bind it.
         eprintln!("error: cannot listen on port {port}: {err}");
         return ExitCode::FAILURE;

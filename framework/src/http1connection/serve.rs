@@ -265,7 +265,27 @@ async fn serve_one<M: HTTPMessageDelegate + 'static>(
     loop {
         let event = conn.shared.codec.borrow_mut().next_event();
         match event {
-            Ok(Event::Data(chunk)) => message.data_received(chunk).await,
+            Ok(Event::Data(chunk)) => {
+                // The delegate may take its time over a piece (a streaming
+                // handler's `data_received`), and the connection reads no
+                // more meanwhile: `body_timeout` covers that wait too, as
+                // Tornado's `with_timeout` wraps the whole body read.
+                let received = message.data_received(chunk);
+                if until_deadline(conn, body_deadline.get(), received)
+                    .await
+                    .is_none()
+                {
+                    log::info!(target: "tornado.general",
+                        "Timeout reading request body from {}",
+                        conn.context().remote_ip
+                    );
+                    // No 408 here, as in Tornado: the delegate may be mid
+                    // response. Closed first, so the request ends seeing it.
+                    conn.shared.stream.close();
+                    message.on_connection_close();
+                    return false;
+                }
+            }
             Ok(Event::EndOfMessage { .. }) => break,
             Ok(Event::NeedData) => {
                 if conn.response_finished() {
@@ -399,11 +419,17 @@ async fn until_deadline<T>(
     let Some(deadline) = deadline else {
         return Some(work.await);
     };
-    conn.shared.deadline.set(deadline);
     let mut work = pin!(work);
+    let mut armed = false;
     poll_fn(|cx| {
         if let Poll::Ready(output) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
+        }
+        // Armed only once the work waits: a delegate that takes a body
+        // piece at once (the usual case) costs no timer operation.
+        if !armed {
+            armed = true;
+            conn.shared.deadline.set(deadline);
         }
         conn.shared.deadline.poll(cx).map(|()| None)
     })

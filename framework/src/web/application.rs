@@ -24,7 +24,7 @@ use crate::httpserver::HTTPServer;
 use crate::httputil::{
     refuse_request, HTTPMessageDelegate, HTTPServerConnectionDelegate, HTTPServerRequest,
 };
-use crate::ioloop::noop_waker;
+use crate::ioloop::{noop_waker, IOLoop};
 use crate::routing::{HostMatches, PathArgs, PathMatches, ReverseError, RouteError, RuleTable};
 
 /// Builds a fresh handler for each request.
@@ -775,16 +775,36 @@ impl HTTPMessageDelegate for RequestDelegate {
             body.end(false);
         }
         // The handler learns it now (`on_connection_close`, `on_finish`):
-        // what follows the cut body in its request is synchronous, so one
-        // poll ends it. One that somehow still waits is dropped with its
-        // slot, not pooled.
+        // a `data_received` still waiting gives way to the cut body, and
+        // what follows in the request is synchronous, so one poll ends it.
         let waker = noop_waker();
         let mut poll = Context::from_waker(&waker);
-        match task.as_mut().poll_request(&mut poll) {
-            Poll::Ready(cx) => self.end_streaming(cx),
-            Poll::Pending => self.route = Routed::Later,
+        if let Poll::Ready(cx) = task.as_mut().poll_request(&mut poll) {
+            self.end_streaming(cx);
+            return;
+        }
+        // Still waiting on something else (the delegate was given up on
+        // mid-request): dropping it would skip its hooks, so the IOLoop
+        // runs it to its end, where it sees the cut body.
+        if let Routed::Streaming(route, task) = std::mem::replace(&mut self.route, Routed::Later) {
+            finish_abandoned(route, task);
         }
     }
+}
+
+/// Runs a streaming request its delegate gave up on to its end on the
+/// current IOLoop, then gives its context and slot back.
+fn finish_abandoned(route: Arc<dyn Route>, mut task: Pin<Box<dyn RequestTask>>) {
+    let Ok(ioloop) = IOLoop::try_current() else {
+        return; // no loop to run it: dropped with its slot, not pooled
+    };
+    // Detached: the handle is not kept, the task runs on.
+    drop(ioloop.spawn(async move {
+        if let Some(cx) = poll_fn(|waker| task.as_mut().poll_request(waker)).await {
+            recycle::release_handler(cx);
+        }
+        recycle::release_task(&route, task);
+    }));
 }
 
 /// The route for `cx`'s request (the default handler's, or the 404's, if

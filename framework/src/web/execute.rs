@@ -4,9 +4,7 @@
 //! # Tornado
 //! `RequestHandler._execute` and `_handle_request_exception`.
 
-use std::rc::Rc;
-
-use super::task::{BodyEvent, BodyPipe};
+use super::task::{BodyEvent, BodyPipe, RequestBody};
 use super::xsrf::cross_origin_protection;
 use super::{Error, Handler, RequestHandler};
 use crate::ioloop::{catch_panic, CatchUnwind};
@@ -14,62 +12,39 @@ use crate::web::handler::is_unimplemented;
 
 /// Runs one request on `handler`, owning both it and the context, so the
 /// future borrows nothing and can live in a reusable slot (`task.rs`).
-/// Gives the context back for the next request.
-pub(crate) async fn run_owned<H: RequestHandler>(
+/// Gives the context back for the next request. `body`: `()` for a handler
+/// that reads the body whole, the pipe its body comes through for one that
+/// streams it ([`RequestHandler::STREAM_REQUEST_BODY`], started when the
+/// head arrives).
+pub(crate) async fn run_owned<H: RequestHandler, B: RequestBody>(
     mut handler: H,
     mut cx: Box<Handler>,
+    body: B,
 ) -> Box<Handler> {
-    execute(&mut handler, &mut cx).await;
-    cx
-}
-
-/// [`run_owned`] for a handler that streams the request body
-/// ([`RequestHandler::STREAM_REQUEST_BODY`]): started when the head
-/// arrives, its body comes through `body`.
-pub(crate) async fn run_streaming<H: RequestHandler>(
-    mut handler: H,
-    mut cx: Box<Handler>,
-    body: Rc<BodyPipe>,
-) -> Box<Handler> {
-    execute_streaming(&mut handler, &mut cx, &body).await;
+    execute(&mut handler, &mut cx, body).await;
     cx
 }
 
 /// Runs the whole lifecycle of one request on `handler`.
-pub(crate) async fn execute<H: RequestHandler>(handler: &mut H, cx: &mut Handler) {
+///
+/// `body` is passed by value, not by reference: `()` then takes no room in
+/// the future of a request that reads its body whole.
+async fn execute<H: RequestHandler, B: RequestBody>(handler: &mut H, cx: &mut Handler, body: B) {
     cx.etag_fn = H::compute_etag;
     cx.current_user_fn = H::get_current_user;
     let error = match hook("set_default_headers", || handler.set_default_headers(cx)) {
         Err(err) => Some(err),
         Ok(()) => {
             cx.keep_handler_defaults();
-            match CatchUnwind::new(call_methods(handler, cx)).await {
+            match CatchUnwind::new(call_methods(handler, cx, body.clone())).await {
                 Ok(Ok(())) => None,
                 Ok(Err(err)) => Some(err),
                 Err(message) => Some(Error::Other(format!("handler panicked: {message}").into())),
             }
         }
     };
-    conclude(handler, cx, error, false);
-}
-
-/// [`execute`] for a handler that streams the request body: its own
-/// future type, so that the others' stays as small as it was.
-async fn execute_streaming<H: RequestHandler>(handler: &mut H, cx: &mut Handler, body: &BodyPipe) {
-    cx.etag_fn = H::compute_etag;
-    cx.current_user_fn = H::get_current_user;
-    let error = match hook("set_default_headers", || handler.set_default_headers(cx)) {
-        Err(err) => Some(err),
-        Ok(()) => {
-            cx.keep_handler_defaults();
-            match CatchUnwind::new(call_methods_streaming(handler, cx, body)).await {
-                Ok(Ok(())) => None,
-                Ok(Err(err)) => Some(err),
-                Err(message) => Some(Error::Other(format!("handler panicked: {message}").into())),
-            }
-        }
-    };
-    conclude(handler, cx, error, body.aborted());
+    let aborted = body.pipe().is_some_and(BodyPipe::aborted);
+    conclude(handler, cx, error, aborted);
 }
 
 /// The end of every request once its methods have returned `error` (if
@@ -143,11 +118,26 @@ fn check_request<H: RequestHandler>(cx: &mut Handler) -> super::Result<Option<us
     Ok(verb)
 }
 
-/// `prepare`, then the method for the request's verb.
-async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> super::Result {
+/// `prepare`, then (for a streaming request, through `body`'s pipe) each piece
+/// of the body to `data_received`, then the method for the request's verb.
+///
+/// # Tornado
+/// `RequestHandler._execute`; for a `@stream_request_body` handler, with
+/// `_HandlerDelegate.data_received` calling into it.
+async fn call_methods<H: RequestHandler, B: RequestBody>(
+    handler: &mut H,
+    cx: &mut Handler,
+    body: B,
+) -> super::Result {
     let verb = check_request::<H>(cx)?;
     handler.prepare(cx).await?;
     if cx.finished() {
+        return Ok(());
+    }
+    // For `()` a future that holds nothing and is ready at once: the
+    // future of a request that reads its body whole is the size it was
+    // before streaming existed, and this step compiles to nothing.
+    if !body.receive(handler, cx).await? {
         return Ok(());
     }
     match verb {
@@ -163,47 +153,39 @@ async fn call_methods<H: RequestHandler>(handler: &mut H, cx: &mut Handler) -> s
     }
 }
 
-/// `prepare`, then each piece of the body to `data_received` as `body`
-/// hands it over, then (once the body has ended) the method.
-///
-/// # Tornado
-/// `RequestHandler._execute` for a `@stream_request_body` handler, with
-/// `_HandlerDelegate.data_received` calling into it.
-async fn call_methods_streaming<H: RequestHandler>(
+/// Each piece of a streamed body to `data_received` as `body` hands it
+/// over; `Ok(true)` once the body has ended (the method runs next),
+/// `Ok(false)` if the request is over without it (finished from
+/// `data_received`, or the body cut short).
+pub(crate) async fn receive_body<H: RequestHandler>(
     handler: &mut H,
     cx: &mut Handler,
     body: &BodyPipe,
-) -> super::Result {
-    let verb = check_request::<H>(cx)?;
-    handler.prepare(cx).await?;
-    if cx.finished() {
-        return Ok(());
-    }
+) -> super::Result<bool> {
     loop {
         match body.next().await {
             BodyEvent::Chunk(chunk) => {
-                handler.data_received(cx, chunk).await?;
+                // A body cut short while `data_received` still waits (the
+                // client left, `body_timeout`) ends the request at once, its
+                // `data_received` dropped: Tornado's `_execute` returns on
+                // the closed body whatever that coroutine is doing, and
+                // `on_connection_close` and `on_finish` must not wait on it.
+                let Some(received) = body.unless_aborted(handler.data_received(cx, chunk)).await
+                else {
+                    return Ok(false);
+                };
+                received?;
                 // Finished from `data_received`: the request is over and
                 // the rest of the body is not wanted.
                 if cx.finished() {
-                    return Ok(());
+                    return Ok(false);
                 }
             }
-            BodyEvent::End => break,
+            BodyEvent::End => return Ok(true),
             // No method for a body that never ended (Tornado returns from
             // `_execute` on the `StreamClosedError`).
-            BodyEvent::Aborted => return Ok(()),
+            BodyEvent::Aborted => return Ok(false),
         }
-    }
-    match verb {
-        Some(0) => handler.get(cx).await,
-        Some(1) => handler.head(cx).await,
-        Some(2) => handler.post(cx).await,
-        Some(3) => handler.delete(cx).await,
-        Some(4) => handler.patch(cx).await,
-        Some(5) => handler.put(cx).await,
-        Some(6) => handler.options(cx).await,
-        _ => handler.other_method(cx).await,
     }
 }
 

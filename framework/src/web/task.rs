@@ -9,7 +9,7 @@
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use pin_project_lite::pin_project;
 
-use super::execute::{run_owned, run_streaming};
+use super::execute::{receive_body, run_owned};
 use super::{Handler, RequestHandler};
 
 /// Makes a route's handler, one per request.
@@ -42,16 +42,17 @@ pub(crate) struct RouteTo<H> {
 impl<H: RequestHandler> Route for RouteTo<H> {
     fn new_task(&self) -> Pin<Box<dyn RequestTask>> {
         if H::STREAM_REQUEST_BODY {
-            return Box::pin(StreamSlot {
+            return Box::pin(Slot {
                 make: self.make.clone(),
-                run: run_streaming::<H>,
+                run: run_owned::<H, Rc<BodyPipe>>,
                 body: Rc::default(),
                 running: None,
             });
         }
         Box::pin(Slot {
             make: self.make.clone(),
-            run: run_owned::<H>,
+            run: run_owned::<H, ()>,
+            body: (),
             running: None,
         })
     }
@@ -76,59 +77,93 @@ pub(crate) trait RequestTask {
     fn body(&self) -> Option<&BodyPipe>;
 }
 
-pin_project! {
-    /// Runs requests for handler type `H`; `Fut` is [`run_owned`]'s future.
-    struct Slot<H, Fut> {
-        make: MakeHandler<H>,
-        run: fn(H, Box<Handler>) -> Fut,
-        #[pin]
-        running: Option<Fut>,
-    }
+/// What a slot gives its requests besides the context: `()` for a
+/// handler that reads the body whole (its code then has no body step at
+/// all: `pipe` is a constant `None`, folded away), the slot's
+/// [`BodyPipe`] for one that streams it.
+pub(crate) trait RequestBody: Clone {
+    /// The pipe the body comes through, for a streaming request.
+    fn pipe(&self) -> Option<&BodyPipe>;
+
+    /// Passes the body to `handler.data_received` piece by piece (nothing
+    /// to do for a body read whole); `Ok(true)` if the method is to run
+    /// next. See [`receive_body`].
+    fn receive<'a, H: RequestHandler>(
+        &'a self,
+        handler: &'a mut H,
+        cx: &'a mut Handler,
+    ) -> impl Future<Output = super::Result<bool>> + 'a;
 }
 
-impl<H, Fut: Future<Output = Box<Handler>>> RequestTask for Slot<H, Fut> {
-    fn start(self: Pin<&mut Self>, cx: Box<Handler>) {
-        let mut this = self.project();
-        let handler = (this.make)();
-        // Written over the previous request's (finished) future: no allocation.
-        this.running.set(Some((this.run)(handler, cx)));
-    }
-
-    fn poll_request(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Option<Box<Handler>>> {
-        let mut this = self.project();
-        let Some(running) = this.running.as_mut().as_pin_mut() else {
-            return Poll::Ready(None);
-        };
-        let cx = std::task::ready!(running.poll(task));
-        this.running.set(None);
-        Poll::Ready(Some(cx))
-    }
-
-    fn body(&self) -> Option<&BodyPipe> {
+impl RequestBody for () {
+    #[inline(always)]
+    fn pipe(&self) -> Option<&BodyPipe> {
         None
     }
+
+    #[inline(always)]
+    fn receive<'a, H: RequestHandler>(
+        &'a self,
+        _handler: &'a mut H,
+        _cx: &'a mut Handler,
+    ) -> impl Future<Output = super::Result<bool>> + 'a {
+        BodyRead
+    }
+}
+
+impl RequestBody for Rc<BodyPipe> {
+    #[inline(always)]
+    fn pipe(&self) -> Option<&BodyPipe> {
+        Some(self)
+    }
+
+    fn receive<'a, H: RequestHandler>(
+        &'a self,
+        handler: &'a mut H,
+        cx: &'a mut Handler,
+    ) -> impl Future<Output = super::Result<bool>> + 'a {
+        receive_body(handler, cx, self)
+    }
+}
+
+/// The body step of a request that read its body whole: already done. A
+/// unit struct, not an `async` block, so that it adds nothing to the
+/// request's future (no captured references, nothing to drop).
+struct BodyRead;
+
+impl Future for BodyRead {
+    type Output = super::Result<bool>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, _task: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(true))
+    }
 }
 
 pin_project! {
-    /// Runs requests for a handler type `H` that streams the request body;
-    /// `Fut` is [`run_streaming`]'s future.
-    struct StreamSlot<H, Fut> {
+    /// Runs requests for handler type `H`; `Fut` is [`run_owned`]'s future
+    /// for `H` and `B`.
+    struct Slot<H, B, Fut> {
         make: MakeHandler<H>,
-        run: fn(H, Box<Handler>, Rc<BodyPipe>) -> Fut,
-        // One per slot, reused request after request: no allocation.
-        body: Rc<BodyPipe>,
+        run: fn(H, Box<Handler>, B) -> Fut,
+        // A streaming handler's pipe: one per slot, reused request after
+        // request (no allocation).
+        body: B,
         #[pin]
         running: Option<Fut>,
     }
 }
 
-impl<H, Fut: Future<Output = Box<Handler>>> RequestTask for StreamSlot<H, Fut> {
+impl<H, B: RequestBody, Fut: Future<Output = Box<Handler>>> RequestTask for Slot<H, B, Fut> {
     fn start(self: Pin<&mut Self>, cx: Box<Handler>) {
         let mut this = self.project();
-        // Drop a request still running first: it may hold the pipe's state.
-        this.running.set(None);
-        this.body.reset();
+        if let Some(pipe) = this.body.pipe() {
+            // Drop a request still running first: it may hold the pipe's state.
+            this.running.set(None);
+            pipe.reset();
+        }
         let handler = (this.make)();
+        // Written over the previous request's (finished) future: no allocation.
         this.running
             .set(Some((this.run)(handler, cx, this.body.clone())));
     }
@@ -144,7 +179,7 @@ impl<H, Fut: Future<Output = Box<Handler>>> RequestTask for StreamSlot<H, Fut> {
     }
 
     fn body(&self) -> Option<&BodyPipe> {
-        Some(&self.body)
+        self.body.pipe()
     }
 }
 
@@ -208,6 +243,21 @@ impl BodyPipe {
     /// True once the body was cut short.
     pub(crate) fn aborted(&self) -> bool {
         self.end.get() == Some(false)
+    }
+
+    /// Runs `work` (the handler's `data_received`) until it ends, or
+    /// `None` once the body is cut short while it still waits.
+    ///
+    /// No waker either: the delegate polls the request right after it
+    /// ends the body (see the type's comment).
+    pub(crate) async fn unless_aborted<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let mut work = pin!(work);
+        poll_fn(|task| match work.as_mut().poll(task) {
+            Poll::Ready(output) => Poll::Ready(Some(output)),
+            Poll::Pending if self.aborted() => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await
     }
 
     /// The next event, once the delegate has sent one.
