@@ -3,7 +3,9 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use test_support::{echo_server, read_response, send_expect_close, status_line, ServerThread};
+use test_support::{
+    echo_server, read_head, read_response, send_expect_close, status_line, ServerThread,
+};
 use tornado::httpserver::HTTPServerSettings;
 
 const TOO_LARGE: &str = "HTTP/1.1 413 Request Entity Too Large";
@@ -14,23 +16,6 @@ fn small_body_server() -> ServerThread {
         max_body_size: Some(100),
         ..HTTPServerSettings::default()
     })
-}
-
-/// Reads one response head (through its blank line) byte by byte, so nothing
-/// after it is consumed.
-fn read_head(sock: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        assert_eq!(
-            sock.read(&mut byte).unwrap(),
-            1,
-            "EOF inside a head: {:?}",
-            String::from_utf8_lossy(&head)
-        );
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap()
 }
 
 /// True if the server has sent nothing (yet) within 100 ms.

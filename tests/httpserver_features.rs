@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use test_support::{
-    echo_server, is_closed, read_response, read_until_close, send_expect_close, status_line,
-    wait_until, ServerThread,
+    echo_server, is_closed, read_head, read_response, read_until_close, send_expect_close,
+    status_line, wait_until, ServerThread,
 };
 use tornado::gen::sleep;
 use tornado::http1connection::HTTP1Connection;
@@ -537,17 +537,6 @@ fn framing_server() -> ServerThread {
         },
         HTTPServerSettings::default(),
     )
-}
-
-/// Reads one response head, byte by byte (nothing after it is consumed).
-fn read_head(sock: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        assert_eq!(sock.read(&mut byte).unwrap(), 1, "EOF inside a head");
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap()
 }
 
 #[test]

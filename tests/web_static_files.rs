@@ -15,7 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use test_support::{
-    app_server, fetch, python_tornado_or_skip, ExampleProcess, Response, ServerThread, TornadoApp,
+    app_server, fetch, python_tornado_or_skip, read_head, ExampleProcess, Response, ServerThread,
+    TornadoApp,
 };
 use tornado::web::{
     url, Application, Handler, RequestHandler, Result, Settings, StaticFileHandler,
@@ -450,16 +451,6 @@ fn filetime_of(path: &Path) -> String {
 fn static_files_example(root: &Path) -> ExampleProcess {
     let root = format!("--root={}", root.display());
     ExampleProcess::start("static_files", &[&root], Stdio::null())
-}
-
-fn read_head(sock: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        assert_eq!(sock.read(&mut byte).unwrap(), 1, "EOF in head: {head:?}");
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap()
 }
 
 /// Reads `n` bytes, all zero (a sparse file's).

@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use test_support::{
-    app_server, read_response, read_until_close, split_head, wait_until, ExampleProcess,
+    app_server, read_head, read_response, read_until_close, split_head, wait_until, ExampleProcess,
     ServerThread,
 };
 use tornado::gen::{sleep, with_timeout};
@@ -34,17 +34,6 @@ fn connect(addr: SocketAddr) -> TcpStream {
     sock.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     sock
-}
-
-/// Reads a response head byte by byte; returns it as text.
-fn read_head(sock: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        assert_eq!(sock.read(&mut byte).unwrap(), 1, "EOF in head: {head:?}");
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap()
 }
 
 /// Reads `n` body bytes and checks them against the `/stream/bytes`

@@ -130,6 +130,23 @@ impl Response {
     }
 }
 
+/// Reads one response head (through its blank line) byte by byte, so
+/// nothing after it is consumed; returns it as text.
+pub fn read_head(sock: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(
+            sock.read(&mut byte).unwrap(),
+            1,
+            "EOF inside a head: {:?}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 /// Reads exactly one response from `sock` (Content-Length, chunked, or until
 /// close), written independently of the server's codec so the two cannot
 /// share a bug. `head_request`: the response has no body.
