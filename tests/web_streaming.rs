@@ -13,8 +13,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use test_support::{
-    app_server, read_head, read_response, read_until_close, split_head, wait_until, ExampleProcess,
-    ServerThread,
+    app_server, assert_rss_bounded, read_head, read_response, read_until_close, split_head,
+    wait_until, ExampleProcess, ServerThread,
 };
 use tornado::gen::{sleep, with_timeout};
 use tornado::ioloop::IOLoop;
@@ -139,15 +139,7 @@ fn one_gib_to_a_pausing_reader_keeps_the_server_rss_flat() {
         worst < Duration::from_secs(2),
         "a side request took {worst:?}"
     );
-    let limit = baseline + 8 * 1024;
-    assert!(
-        paused_max <= limit,
-        "RSS grew to {paused_max} KiB from {baseline} KiB while paused"
-    );
-    assert!(
-        hwm <= limit,
-        "peak RSS {hwm} KiB from a baseline of {baseline} KiB"
-    );
+    assert_rss_bounded(baseline, paused_max, hwm, 8 * 1024);
     // The connection is still usable.
     sock.write_all(b"GET /stream/bytes?n=3 HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();

@@ -46,6 +46,20 @@ impl ExampleProcess {
     }
 }
 
+/// Asserts that a server's RSS while a client paused (`paused_max`) and
+/// its peak (`hwm`) stayed within `slack_kib` of `baseline` (all in KiB).
+pub fn assert_rss_bounded(baseline: u64, paused_max: u64, hwm: u64, slack_kib: u64) {
+    let limit = baseline + slack_kib;
+    assert!(
+        paused_max <= limit,
+        "RSS grew to {paused_max} KiB from {baseline} KiB while paused"
+    );
+    assert!(
+        hwm <= limit,
+        "peak RSS {hwm} KiB from a baseline of {baseline} KiB"
+    );
+}
+
 impl Drop for ExampleProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();

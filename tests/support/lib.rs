@@ -4,7 +4,7 @@
 mod example_process;
 mod tornado_app;
 
-pub use example_process::ExampleProcess;
+pub use example_process::{assert_rss_bounded, ExampleProcess};
 pub use tornado_app::{normalize, python_tornado_or_skip, TornadoApp};
 
 use std::time::{Duration, Instant};
